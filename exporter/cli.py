@@ -1,0 +1,126 @@
+"""Command line: flags in the style of Go exporters, then run the poller and the web server together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+
+from exporter import __version__
+from exporter.app import ExporterApp
+from exporter.collector import CopilotCollector
+from exporter.config import Config, build_config, format_duration, load_file
+from exporter.demo import DEMO_TARGETS, demo_github
+from exporter.errors import ConfigError
+from exporter.github import GitHubClient, static_token
+from exporter.logs import setup_logging
+from exporter.poller import Poller
+from exporter.state import ExporterState
+
+log = logging.getLogger("exporter")
+PROG = "github-copilot-exporter"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Prometheus exporter for GitHub Copilot seats. Flags override the config file, "
+        "which overrides GITHUB_TOKEN / GITHUB_API_URL and the defaults.",
+    )
+    p.add_argument("--config", metavar="FILE", help="YAML configuration file")
+    p.add_argument("--org", action="append", metavar="NAME", help="organization to poll (repeatable)")
+    p.add_argument("--enterprise", action="append", metavar="SLUG", help="enterprise to poll (repeatable)")
+    p.add_argument("--web.listen-address", dest="listen_address", metavar="HOST:PORT", help="default :9185")
+    p.add_argument("--web.telemetry-path", dest="telemetry_path", metavar="PATH", help="default /metrics")
+    p.add_argument("--poll-interval", dest="poll_interval", metavar="DURATION", help="default 10m, at least 1m")
+    p.add_argument("--github.api-url", dest="api_url", metavar="URL", help="default https://api.github.com")
+    p.add_argument("--github.token-file", dest="token_file", metavar="FILE", help="file holding the token")
+    p.add_argument("--demo", action="store_const", const=True, help="serve built-in demo data, no token needed")
+    p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
+    p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return p
+
+
+def load_config(argv: Sequence[str] | None = None) -> Config:
+    args = vars(build_parser().parse_args(argv))
+    file_data: dict[str, Any] = {}
+    if args.get("config"):
+        file_data = load_file(Path(args["config"]))
+    config = build_config(args, file_data)
+    if config.demo:
+        config = dataclasses.replace(config, targets=DEMO_TARGETS)
+    return config
+
+
+def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
+    if config.demo and transport is None:
+        return GitHubClient("http://github.demo", static_token(None), transport=httpx.ASGITransport(demo_github()))
+    token = config.token.reveal() if config.token is not None else None
+    return GitHubClient(config.api_url, static_token(token), timeout=config.request_timeout, transport=transport)
+
+
+async def serve(config: Config, client: GitHubClient) -> None:
+    state = ExporterState(config.targets)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(CopilotCollector(config, state, client.stats))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    poller = Poller(config, client, state)
+    app = ExporterApp(config, state, registry)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.listen_host,
+            port=config.listen_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+    )
+    log.info(
+        "starting",
+        extra={
+            "version": __version__,
+            "address": config.listen_address,
+            "telemetry_path": config.telemetry_path,
+            "targets": ",".join(str(t) for t in config.targets),
+            "poll_interval": format_duration(config.poll_interval),
+            "demo": config.demo,
+        },
+    )
+    poll_task = asyncio.create_task(poller.run(), name="poller")
+    try:
+        await server.serve()
+    finally:
+        poll_task.cancel()
+        await asyncio.gather(poll_task, return_exceptions=True)
+        await client.aclose()
+        log.info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = load_config(argv)
+    except ConfigError as exc:
+        print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    secrets = [config.token.reveal()] if config.token is not None else []
+    setup_logging(config.log_level, config.log_format, secrets)
+    # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
+    # a clean exit with status 0 instead of death by signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    asyncio.run(serve(config, build_client(config)))
+    return 0

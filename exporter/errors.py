@@ -1,0 +1,111 @@
+"""The exporter's exception hierarchy.
+
+Every error the exporter raises on purpose derives from :class:`ExporterError`. GitHub failures carry a
+short, stable ``reason`` that becomes a label value of ``github_copilot_poll_failures_total`` and a
+``hint`` that tells the operator what to fix; neither ever contains a credential.
+"""
+
+from __future__ import annotations
+
+
+class ExporterError(Exception):
+    """Base class of every error raised by the exporter."""
+
+
+class ConfigError(ExporterError):
+    """The configuration is invalid; ``key`` names the offending setting."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+        self.message = message
+
+
+class GitHubError(ExporterError):
+    """A call to the GitHub API did not yield usable data."""
+
+    reason = "error"
+    hint = ""
+    #: Whether trying the same request again soon may succeed.
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+    def describe(self) -> str:
+        text = str(self)
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class TransportError(GitHubError):
+    """Connection refused, reset, TLS failure: no HTTP answer at all."""
+
+    reason = "connection"
+    hint = "check network access to the GitHub API URL"
+    retryable = True
+
+
+class RequestTimeoutError(TransportError):
+    reason = "timeout"
+    hint = "GitHub did not answer in time; it will be retried"
+
+
+class AuthenticationError(GitHubError):
+    reason = "unauthorized"
+    hint = "the token is invalid or expired: replace GITHUB_TOKEN or the token file"
+
+
+class PermissionDeniedError(GitHubError):
+    reason = "forbidden"
+    hint = (
+        "the token lacks access: a classic token needs manage_billing:copilot or read:org "
+        "(read:enterprise for enterprises), a fine-grained token or app the organization permission "
+        '"GitHub Copilot Business" (read), and only organization owners or enterprise billing managers see seats'
+    )
+
+
+class NotFoundError(GitHubError):
+    reason = "not_found"
+    hint = "check the organization or enterprise name, and that the API URL is right for your GitHub"
+
+
+class CopilotUnavailableError(GitHubError):
+    reason = "unprocessable"
+    hint = "Copilot is not enabled for this organization, or its billing has a problem"
+
+
+class RateLimitedError(GitHubError):
+    reason = "rate_limited"
+    hint = "the GitHub API rate limit is exhausted; polling resumes when it resets"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = None, url: str = "") -> None:
+        super().__init__(message, status=status, url=url)
+        #: Seconds to wait before the next request, as GitHub asked.
+        self.retry_after = retry_after
+
+
+class ServerError(GitHubError):
+    reason = "server_error"
+    hint = "GitHub answered with a server error; it will be retried"
+    retryable = True
+
+
+class UnexpectedStatusError(GitHubError):
+    reason = "unexpected_status"
+    hint = "GitHub answered with a status the exporter does not expect"
+
+
+class MalformedResponseError(GitHubError):
+    reason = "malformed_response"
+    hint = "GitHub's answer did not have the documented shape"
+
+
+class InconsistentDataError(GitHubError):
+    """The pages of one poll contradict each other, e.g. ``total_seats`` changed mid-poll."""
+
+    reason = "inconsistent"
+    hint = "the seat list changed while it was read; the next poll will try again"
+    retryable = True

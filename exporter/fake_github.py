@@ -1,0 +1,429 @@
+"""A GitHub look-alike for the Copilot billing endpoints, as a plain ASGI application.
+
+It answers exactly as GitHub's published OpenAPI schemas say (bodies, ``Link`` pagination, ETags and
+``304``, ``x-ratelimit-*`` headers, error bodies), and can be told to misbehave. Demo mode talks to it
+in-process through ``httpx.ASGITransport``; the test suite and the benchmarks serve it with uvicorn on
+loopback, so the exporter meets it over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+DOCS = "https://docs.github.com/rest/copilot/copilot-user-management"
+
+
+@dataclass
+class FakeSeat:
+    login: str
+    user_id: int
+    created_at: datetime
+    org: str | None = None
+    team: str | None = None
+    #: "organization" for an org team, "enterprise" for an enterprise team.
+    team_kind: str = "organization"
+    plan_type: str | None = "business"
+    last_activity_at: datetime | None = None
+    last_activity_editor: str | None = None
+    last_authenticated_at: datetime | None = None
+    pending_cancellation_date: date | None = None
+
+
+@dataclass
+class FakeOrg:
+    login: str
+    id: int
+    seats: list[FakeSeat] = field(default_factory=list)
+    plan_type: str = "business"
+    pending_invitation: int = 0
+    added_this_cycle: int = 0
+    policies: dict[str, str] = field(
+        default_factory=lambda: {
+            "seat_management_setting": "assign_selected",
+            "ide_chat": "enabled",
+            "platform_chat": "enabled",
+            "cli": "enabled",
+            "public_code_suggestions": "block",
+        }
+    )
+
+
+@dataclass
+class FakeEnterprise:
+    slug: str
+    id: int
+    #: One entry per grant: a user granted through two orgs appears twice.
+    seats: list[FakeSeat] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    """Make matching requests misbehave.
+
+    ``path`` is a regular expression searched in the request path; ``page`` limits it to one page of a
+    list. ``times`` is how many requests it affects (None: all). It answers ``status`` with ``body``
+    (a JSON-able object, or ``bytes`` sent as they are) and ``headers``; or, with ``delay``, sleeps
+    before answering normally; or, with ``mutate``, answers normally with a changed JSON body.
+    """
+
+    path: str
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = 1
+    page: int | None = None
+    delay: float = 0.0
+    mutate: Callable[[Any], Any] | None = None
+
+    def matches(self, path: str, page: int) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        return re.search(self.path, path) is not None and (self.page is None or self.page == page)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    status: int
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
+class FakeGitHub:
+    def __init__(
+        self,
+        orgs: Iterable[FakeOrg] = (),
+        enterprises: Iterable[FakeEnterprise] = (),
+        *,
+        token: str | None = "test-token",
+        rate_limit: int = 5000,
+        latency: float = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.orgs = {org.login.lower(): org for org in orgs}
+        self.enterprises = {ent.slug.lower(): ent for ent in enterprises}
+        self.token = token
+        self.latency = latency
+        self.faults: list[Fault] = []
+        self.requests: list[RecordedRequest] = []
+        self.record_requests = True
+        self._clock = clock
+        self.rate_limit = rate_limit
+        self.rate_remaining = rate_limit
+        self.rate_reset = int(clock()) + 3600
+
+    # -- ASGI ------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        path = scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        status, out_headers, body = await self.handle(scope["method"], path, query, headers)
+        if self.record_requests:
+            self.requests.append(RecordedRequest(scope["method"], path, query, headers, status))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items()],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    # -- routing ---------------------------------------------------------------------------------
+
+    async def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        page = _int(params.get("page"), 1)
+        base = f"{'https' if headers.get('x-forwarded-proto') == 'https' else 'http'}://{headers.get('host', 'api.github.com')}"
+
+        fault = next((f for f in self.faults if f.matches(path, page)), None)
+        if fault is not None and fault.times is not None:
+            fault.times -= 1
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and not fault.delay and fault.mutate is None:
+            body = fault.body if isinstance(fault.body, bytes) else json.dumps(fault.body or {}).encode()
+            content_type = "text/html" if isinstance(fault.body, bytes) else "application/json; charset=utf-8"
+            return fault.status, {"content-type": content_type, **self._rate_headers(), **fault.headers}, body
+
+        if method != "GET":
+            return self._error(404, "Not Found")
+        if path == "/rate_limit":
+            core = self._rate_body()
+            return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(
+                {"resources": {"core": core}, "rate": core}
+            ).encode()
+        if self.token is not None and headers.get("authorization") not in (
+            f"Bearer {self.token}",
+            f"token {self.token}",
+        ):
+            return self._error(401, "Bad credentials", counted=False)
+        if self.rate_remaining <= 0:
+            return self._error(
+                403,
+                "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, "
+                "please include the request ID.",
+                counted=False,
+            )
+
+        data: Any
+        link = ""
+        if m := re.fullmatch(r"/orgs/([^/]+)/copilot/billing", path):
+            org = self.orgs.get(m.group(1).lower())
+            if org is None:
+                return self._error(404, "Not Found")
+            data = self.org_billing_body(org)
+        elif m := re.fullmatch(r"/orgs/([^/]+)/copilot/billing/seats", path):
+            org = self.orgs.get(m.group(1).lower())
+            if org is None:
+                return self._error(404, "Not Found")
+            data, link = self._seat_list(base, path, params, org.seats, len(org.seats), org)
+        elif m := re.fullmatch(r"/enterprises/([^/]+)/copilot/billing/seats", path):
+            ent = self.enterprises.get(m.group(1).lower())
+            if ent is None:
+                return self._error(404, "Not Found")
+            users = len({seat.user_id for seat in ent.seats})
+            data, link = self._seat_list(base, path, params, ent.seats, users, None)
+        else:
+            return self._error(404, "Not Found")
+
+        if fault is not None and fault.mutate is not None:
+            data = fault.mutate(data)
+        body = json.dumps(data, separators=(",", ":")).encode()
+        etag = 'W/"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        out = {"content-type": "application/json; charset=utf-8", "etag": etag, "cache-control": "private, max-age=60"}
+        if link:
+            out["link"] = link
+        if headers.get("if-none-match") == etag:
+            # Conditional requests answered 304 do not count against the primary rate limit.
+            return 304, {**out, **self._rate_headers()}, b""
+        self.rate_remaining -= 1
+        return 200, {**out, **self._rate_headers()}, body
+
+    # -- bodies ----------------------------------------------------------------------------------
+
+    def _seat_list(
+        self,
+        base: str,
+        path: str,
+        params: dict[str, str],
+        seats: list[FakeSeat],
+        total: int,
+        org: FakeOrg | None,
+    ) -> tuple[dict[str, Any], str]:
+        per_page = min(100, max(1, _int(params.get("per_page"), 50)))
+        page = max(1, _int(params.get("page"), 1))
+        last = max(1, -(-len(seats) // per_page))
+        chunk = seats[(page - 1) * per_page : page * per_page]
+        links = []
+
+        def url(n: int) -> str:
+            return f'<{base}{path}?per_page={per_page}&page={n}>; rel='
+
+        if page > 1:
+            links.append(url(page - 1) + '"prev"')
+        if page < last:
+            links.append(url(page + 1) + '"next"')
+            links.append(url(last) + '"last"')
+        if page > 1:
+            links.append(url(1) + '"first"')
+        body = {"total_seats": total, "seats": [self.seat_body(seat, org) for seat in chunk]}
+        return body, ", ".join(links)
+
+    def org_billing_body(self, org: FakeOrg) -> dict[str, Any]:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        cycle_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        pending = sum(1 for s in org.seats if s.pending_cancellation_date is not None)
+        active = sum(1 for s in org.seats if s.last_activity_at is not None and s.last_activity_at >= cycle_start)
+        return {
+            "seat_breakdown": {
+                "total": len(org.seats),
+                "added_this_cycle": org.added_this_cycle,
+                "pending_invitation": org.pending_invitation,
+                "pending_cancellation": pending,
+                "active_this_cycle": active,
+                "inactive_this_cycle": len(org.seats) - active,
+            },
+            **org.policies,
+            "plan_type": org.plan_type,
+        }
+
+    def seat_body(self, seat: FakeSeat, org: FakeOrg | None) -> dict[str, Any]:
+        org_login = seat.org or (org.login if org else None)
+        body: dict[str, Any] = {
+            "created_at": _iso(seat.created_at),
+            "updated_at": _iso(seat.created_at),
+            "pending_cancellation_date": seat.pending_cancellation_date.isoformat()
+            if seat.pending_cancellation_date
+            else None,
+            "last_activity_at": _iso(seat.last_activity_at),
+            "last_activity_editor": seat.last_activity_editor,
+            "last_authenticated_at": _iso(seat.last_authenticated_at),
+            "assignee": _user(seat.login, seat.user_id),
+            "organization": _organization(org_login) if org_login else None,
+            "assigning_team": None,
+        }
+        if seat.plan_type is not None:
+            body["plan_type"] = seat.plan_type
+        if seat.team:
+            body["assigning_team"] = (
+                _enterprise_team(seat.team, seat.created_at)
+                if seat.team_kind == "enterprise"
+                else _team(seat.team, org_login or "")
+            )
+        return body
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _rate_body(self) -> dict[str, int]:
+        return {
+            "limit": self.rate_limit,
+            "remaining": max(0, self.rate_remaining),
+            "reset": self.rate_reset,
+            "used": self.rate_limit - max(0, self.rate_remaining),
+        }
+
+    def _rate_headers(self) -> dict[str, str]:
+        if self._clock() >= self.rate_reset:
+            self.rate_reset = int(self._clock()) + 3600
+            self.rate_remaining = self.rate_limit
+        rate = self._rate_body()
+        return {
+            "x-ratelimit-limit": str(rate["limit"]),
+            "x-ratelimit-remaining": str(rate["remaining"]),
+            "x-ratelimit-reset": str(rate["reset"]),
+            "x-ratelimit-used": str(rate["used"]),
+            "x-ratelimit-resource": "core",
+        }
+
+    def _error(self, status: int, message: str, *, counted: bool = True) -> tuple[int, dict[str, str], bytes]:
+        if counted:
+            self.rate_remaining -= 1
+        body = {"message": message, "documentation_url": DOCS, "status": str(status)}
+        headers = {"content-type": "application/json; charset=utf-8", **self._rate_headers()}
+        return status, headers, json.dumps(body).encode()
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _stable_id(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _user(login: str, user_id: int) -> dict[str, Any]:
+    api = f"https://api.github.com/users/{login}"
+    return {
+        "login": login,
+        "id": user_id,
+        "node_id": f"MDQ6VXNlcj{user_id}",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4",
+        "gravatar_id": "",
+        "url": api,
+        "html_url": f"https://github.com/{login}",
+        "followers_url": f"{api}/followers",
+        "following_url": f"{api}/following{{/other_user}}",
+        "gists_url": f"{api}/gists{{/gist_id}}",
+        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/subscriptions",
+        "organizations_url": f"{api}/orgs",
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events{{/privacy}}",
+        "received_events_url": f"{api}/received_events",
+        "type": "User",
+        "site_admin": False,
+        "user_view_type": "public",
+    }
+
+
+def _organization(login: str) -> dict[str, Any]:
+    api = f"https://api.github.com/orgs/{login}"
+    org_id = _stable_id(login)
+    return {
+        "login": login,
+        "id": org_id,
+        "node_id": f"MDEyOk9yZ2FuaXphdGlvbj{org_id}",
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events",
+        "hooks_url": f"{api}/hooks",
+        "issues_url": f"{api}/issues",
+        "members_url": f"{api}/members{{/member}}",
+        "public_members_url": f"{api}/public_members{{/member}}",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{org_id}?v=4",
+        "description": None,
+    }
+
+
+def _team(slug: str, org: str) -> dict[str, Any]:
+    team_id = _stable_id(f"{org}/{slug}")
+    api = f"https://api.github.com/teams/{team_id}"
+    return {
+        "id": team_id,
+        "node_id": f"MDQ6VGVhbT{team_id}",
+        "url": api,
+        "html_url": f"https://github.com/orgs/{org}/teams/{slug}",
+        "name": slug.replace("-", " ").title(),
+        "slug": slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": f"{api}/members{{/member}}",
+        "repositories_url": f"{api}/repos",
+        "parent": None,
+        "type": "organization",
+        "organization_id": _stable_id(org),
+    }
+
+
+def _enterprise_team(slug: str, created: datetime) -> dict[str, Any]:
+    team_id = _stable_id(f"enterprise/{slug}")
+    api = f"https://api.github.com/enterprises/teams/{team_id}"
+    return {
+        "id": team_id,
+        "name": slug.replace("-", " ").title(),
+        "slug": slug,
+        "url": api,
+        "html_url": f"https://github.com/enterprises/teams/{slug}",
+        "members_url": f"{api}/members{{/member}}",
+        "group_id": None,
+        "created_at": _iso(created),
+        "updated_at": _iso(created),
+    }

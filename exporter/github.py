@@ -1,0 +1,319 @@
+"""The GitHub REST client: one async httpx client, conditional requests, pagination, rate limits.
+
+Answers are parsed as soon as they arrive and only the compact parsed form is cached (per URL, with
+its ETag), so that a ``304 Not Modified`` - free against GitHub's primary rate limit - costs neither a
+download nor a parse, and the cache stays small for large enterprises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from exporter import __version__
+from exporter.errors import (
+    AuthenticationError,
+    CopilotUnavailableError,
+    GitHubError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    UnexpectedStatusError,
+)
+from exporter.seats import OrgBilling, SeatPage, parse_org_billing, parse_seat_page
+
+log = logging.getLogger("exporter.github")
+
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+MAX_PAGES = 10_000
+USER_AGENT = f"github-copilot-exporter/{__version__}"
+
+ENDPOINT_ORG_BILLING = "/orgs/{org}/copilot/billing"
+ENDPOINT_ORG_SEATS = "/orgs/{org}/copilot/billing/seats"
+ENDPOINT_ENTERPRISE_SEATS = "/enterprises/{enterprise}/copilot/billing/seats"
+
+T = TypeVar("T")
+TokenProvider = Callable[[], Awaitable[str | None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    used: int
+    reset: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    #: Longest wait for a rate limit to reset inside one poll; a longer one fails the poll instead.
+    max_rate_limit_wait: float = 900.0
+
+
+class ClientStats:
+    """Request counts and rate-limit readings, read by the collector from another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[tuple[str, str]] = Counter()
+        self._rate_limits: dict[str, RateLimit] = {}
+
+    def count(self, endpoint: str, code: str) -> None:
+        with self._lock:
+            self._requests[(endpoint, code)] += 1
+
+    def set_rate_limit(self, resource: str, value: RateLimit) -> None:
+        with self._lock:
+            self._rate_limits[resource] = value
+
+    def requests(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._requests)
+
+    def rate_limits(self) -> dict[str, RateLimit]:
+        with self._lock:
+            return dict(self._rate_limits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    etag: str
+    value: Any
+    link: str
+
+
+def parse_link_header(header: str) -> dict[str, str]:
+    return {rel: url for url, rels in _LINK_RE.findall(header) for rel in rels.split()}
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _github_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message)[:200] if message else ""
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        api_url: str,
+        token: TokenProvider,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        stats: ClientStats | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._origin = urlsplit(self.api_url)[:2]
+        self._token = token
+        self._retry = retry or RetryPolicy()
+        self.stats = stats or ClientStats()
+        self._sleep = sleep
+        self._clock = clock
+        self._cache: dict[str, _Cached] = {}
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": USER_AGENT,
+            },
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the calls the poller makes -------------------------------------------------------------
+
+    async def org_billing(self, org: str) -> OrgBilling:
+        url = f"{self.api_url}/orgs/{org}/copilot/billing"
+        value, _ = await self.get(url, ENDPOINT_ORG_BILLING, parse_org_billing)
+        return value
+
+    async def org_seats(self, org: str) -> list[SeatPage]:
+        return await self._seat_pages(f"/orgs/{org}/copilot/billing/seats", ENDPOINT_ORG_SEATS)
+
+    async def enterprise_seats(self, enterprise: str) -> list[SeatPage]:
+        path = f"/enterprises/{enterprise}/copilot/billing/seats"
+        return await self._seat_pages(path, ENDPOINT_ENTERPRISE_SEATS)
+
+    async def _seat_pages(self, path: str, endpoint: str) -> list[SeatPage]:
+        url: str | None = f"{self.api_url}{path}?per_page={PER_PAGE}"
+        pages: list[SeatPage] = []
+        seen: set[str] = set()
+        while url is not None:
+            if url in seen or len(pages) >= MAX_PAGES:
+                raise MalformedResponseError(f"{endpoint}: pagination does not end (at {len(pages)} pages)")
+            seen.add(url)
+            page, link = await self.get(url, endpoint, lambda body, n=len(pages) + 1: parse_seat_page(
+                body, where=f"{endpoint} page {n}"
+            ))
+            pages.append(page)
+            url = parse_link_header(link).get("next")
+            if url is not None and urlsplit(url)[:2] != self._origin:
+                # Never send the token to another host, whatever a Link header says.
+                raise MalformedResponseError(f"{endpoint}: next page link points outside {self.api_url}")
+        return pages
+
+    # -- one request, with conditional caching and retries --------------------------------------
+
+    async def get(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
+        """GET ``url`` and return its parsed body and Link header, retrying what is worth retrying."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._get_once(url, endpoint, parse)
+            except RateLimitedError as exc:
+                if exc.retry_after > self._retry.max_rate_limit_wait or attempt >= self._retry.attempts + 2:
+                    raise
+                log.warning(
+                    "rate limited by GitHub; waiting before retrying",
+                    extra={"endpoint": endpoint, "wait_seconds": round(exc.retry_after, 1)},
+                )
+                await self._sleep(exc.retry_after)
+            except GitHubError as exc:
+                if not exc.retryable or attempt >= self._retry.attempts:
+                    raise
+                delay = min(self._retry.max_backoff, self._retry.backoff * 2 ** (attempt - 1))
+                delay *= random.uniform(0.5, 1.5)
+                log.info(
+                    "request failed; retrying",
+                    extra={"endpoint": endpoint, "reason": exc.reason, "attempt": attempt, "delay_seconds": delay},
+                )
+                await self._sleep(delay)
+
+    async def _get_once(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
+        headers = {}
+        token = await self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        cached = self._cache.get(url)
+        if cached is not None:
+            headers["If-None-Match"] = cached.etag
+        try:
+            response = await self._http.get(url, headers=headers)
+        except httpx.TimeoutException:
+            self.stats.count(endpoint, "error")
+            raise RequestTimeoutError(f"{endpoint}: request timed out", url=url) from None
+        except httpx.HTTPError as exc:
+            self.stats.count(endpoint, "error")
+            raise TransportError(f"{endpoint}: {type(exc).__name__}", url=url) from None
+        self.stats.count(endpoint, str(response.status_code))
+        self._record_rate_limit(response.headers)
+
+        if response.status_code == 304 and cached is not None:
+            return cached.value, cached.link
+        if response.status_code != 200:
+            raise self._error(response, endpoint)
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            kind = response.headers.get("content-type", "unknown content type")
+            raise MalformedResponseError(f"{endpoint}: answer is not JSON ({kind})", status=200, url=url) from None
+        value = parse(body)
+        link = response.headers.get("link", "")
+        etag = response.headers.get("etag")
+        if etag:
+            self._cache[url] = _Cached(etag, value, link)
+        else:
+            self._cache.pop(url, None)
+        return value, link
+
+    def _record_rate_limit(self, headers: httpx.Headers) -> None:
+        limit = _int_header(headers, "x-ratelimit-limit")
+        remaining = _int_header(headers, "x-ratelimit-remaining")
+        reset = _int_header(headers, "x-ratelimit-reset")
+        if limit is None or remaining is None or reset is None:
+            return
+        used = _int_header(headers, "x-ratelimit-used")
+        resource = headers.get("x-ratelimit-resource", "core")
+        self.stats.set_rate_limit(resource, RateLimit(limit, remaining, used or limit - remaining, float(reset)))
+
+    def _error(self, response: httpx.Response, endpoint: str) -> GitHubError:
+        status = response.status_code
+        url = str(response.url)
+        message = _github_message(response)
+        said = f": {message}" if message else ""
+        if status in (403, 429):
+            retry_after = self._rate_limit_wait(status, response.headers, message)
+            if retry_after is not None:
+                return RateLimitedError(
+                    f"{endpoint}: rate limited ({status}){said}", retry_after=retry_after, status=status, url=url
+                )
+        errors: Mapping[int, type[GitHubError]] = {
+            401: AuthenticationError,
+            403: PermissionDeniedError,
+            404: NotFoundError,
+            422: CopilotUnavailableError,
+        }
+        if status in errors:
+            return errors[status](f"{endpoint}: {status}{said}", status=status, url=url)
+        if status >= 500:
+            return ServerError(f"{endpoint}: {status}{said}", status=status, url=url)
+        return UnexpectedStatusError(f"{endpoint}: unexpected status {status}{said}", status=status, url=url)
+
+    def _rate_limit_wait(self, status: int, headers: httpx.Headers, message: str) -> float | None:
+        """Seconds to wait when a 403/429 is a rate limit, None when it is a plain refusal."""
+        retry_after = headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return max(0.0, float(retry_after))
+            except ValueError:
+                return 60.0
+        if _int_header(headers, "x-ratelimit-remaining") == 0:
+            reset = _int_header(headers, "x-ratelimit-reset")
+            return max(1.0, reset - self._clock() + 1.0) if reset is not None else 60.0
+        if status == 429 or "rate limit" in message.lower():
+            # Secondary limits without Retry-After: GitHub asks for at least a minute.
+            return 60.0
+        return None
+
+
+def static_token(token: str | None) -> TokenProvider:
+    async def provide() -> str | None:
+        return token
+
+    return provide
+
+
+def describe_rate_limits(limits: Mapping[str, RateLimit]) -> str:
+    return ", ".join(f"{name}: {rl.remaining}/{rl.limit}" for name, rl in sorted(limits.items()))

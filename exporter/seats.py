@@ -1,0 +1,148 @@
+"""Lenient parsing of GitHub's Copilot billing answers into plain, immutable records.
+
+GitHub documents every seat field but ``created_at`` as optional and nullable, and its own examples do
+not validate against its schema, so anything unexpected in an optional field is ignored; only a body
+that is not the documented envelope, or a seat without a usable ``created_at``, is rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from exporter.errors import MalformedResponseError
+
+PLAN_TYPES = frozenset({"business", "enterprise"})
+BILLING_STATES = (
+    "total",
+    "added_this_cycle",
+    "pending_invitation",
+    "pending_cancellation",
+    "active_this_cycle",
+    "inactive_this_cycle",
+)
+POLICY_FIELDS = ("seat_management_setting", "ide_chat", "platform_chat", "cli", "public_code_suggestions")
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """One Copilot seat as GitHub lists it (one grant; enterprises list a user once per grant)."""
+
+    user_id: int | None
+    login: str
+    org: str
+    team: str
+    plan_type: str
+    created_at: float
+    last_activity_at: float | None
+    last_activity_editor: str
+    last_authenticated_at: float | None
+    pending_cancellation_date: float | None
+
+    @property
+    def editor(self) -> str:
+        return editor_family(self.last_activity_editor) if self.last_activity_at is not None else "none"
+
+
+@dataclass(frozen=True, slots=True)
+class SeatPage:
+    total_seats: int
+    seats: tuple[Seat, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgBilling:
+    """``GET /orgs/{org}/copilot/billing``: GitHub's own seat breakdown and the organization's policies."""
+
+    plan_type: str
+    seat_breakdown: Mapping[str, int]
+    policies: Mapping[str, str]
+
+
+def editor_family(raw: str) -> str:
+    """``vscode/1.77.3/copilot/1.86.82`` -> ``vscode``; opaque values such as ``copilot_pr_review`` stay."""
+    family = raw.split("/", 1)[0].strip().lower()
+    return family or "unknown"
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """An ISO 8601 date-time (or date) as Unix seconds; None for null or anything unparseable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed_date = date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+        parsed = datetime(parsed_date.year, parsed_date.month, parsed_date.day)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
+    if not isinstance(raw, Mapping):
+        raise MalformedResponseError(f"{where} is {type(raw).__name__}, not an object")
+    created_at = parse_timestamp(raw.get("created_at"))
+    if created_at is None:
+        raise MalformedResponseError(f"{where} has no valid created_at ({raw.get('created_at')!r})")
+    assignee = _mapping(raw.get("assignee"))
+    user_id = assignee.get("id")
+    plan = raw.get("plan_type")
+    editor = raw.get("last_activity_editor")
+    return Seat(
+        user_id=user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None,
+        login=_text(assignee.get("login")),
+        org=_text(_mapping(raw.get("organization")).get("login")),
+        team=_text(_mapping(raw.get("assigning_team")).get("slug")),
+        plan_type=plan if plan in PLAN_TYPES else "unknown",
+        created_at=created_at,
+        last_activity_at=parse_timestamp(raw.get("last_activity_at")),
+        last_activity_editor=editor if isinstance(editor, str) else "",
+        last_authenticated_at=parse_timestamp(raw.get("last_authenticated_at")),
+        pending_cancellation_date=parse_timestamp(raw.get("pending_cancellation_date")),
+    )
+
+
+def parse_seat_page(body: Any, *, where: str = "page") -> SeatPage:
+    """One page of ``…/copilot/billing/seats``: ``{"total_seats": int, "seats": [...]}``."""
+    if not isinstance(body, Mapping):
+        raise MalformedResponseError(f"{where}: expected a JSON object, got {type(body).__name__}")
+    total = body.get("total_seats")
+    seats = body.get("seats")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise MalformedResponseError(f"{where}: total_seats is missing or not a count ({total!r})")
+    if not isinstance(seats, Sequence) or isinstance(seats, str | bytes):
+        raise MalformedResponseError(f"{where}: seats is missing or not a list")
+    return SeatPage(total, tuple(parse_seat(s, where=f"{where} seat {i}") for i, s in enumerate(seats)))
+
+
+def parse_org_billing(body: Any) -> OrgBilling:
+    if not isinstance(body, Mapping):
+        raise MalformedResponseError(f"billing: expected a JSON object, got {type(body).__name__}")
+    breakdown = body.get("seat_breakdown")
+    if not isinstance(breakdown, Mapping):
+        raise MalformedResponseError("billing: seat_breakdown is missing or not an object")
+    counts = {
+        state: value
+        for state in BILLING_STATES
+        if isinstance(value := breakdown.get(state), int) and not isinstance(value, bool)
+    }
+    plan = body.get("plan_type")
+    policies = {name: value for name in POLICY_FIELDS if isinstance(value := body.get(name), str)}
+    return OrgBilling(plan_type=plan if plan in PLAN_TYPES else "unknown", seat_breakdown=counts, policies=policies)

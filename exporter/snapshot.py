@@ -1,0 +1,168 @@
+"""The immutable result of one complete poll of one target.
+
+Everything that does not depend on the time of the scrape is computed here, once per poll: the
+de-duplication of enterprise grants, each seat's resolved plan and price, and per-group sorted
+activity timestamps from which the collector counts active seats for any window with a bisection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from exporter.config import Target
+from exporter.errors import InconsistentDataError
+from exporter.seats import OrgBilling, Seat, SeatPage
+
+
+class GroupKey(NamedTuple):
+    enterprise: str
+    org: str
+    team: str
+    plan_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeatGroup:
+    """Seats sharing enterprise, org, team and plan: the unit of every aggregate metric."""
+
+    key: GroupKey
+    seats: int
+    pending_cancellation: int
+    without_activity: int
+    price_usd: float
+    #: Sorted ``last_activity_at`` of the seats that have one.
+    activity: tuple[float, ...]
+
+    def active_since(self, cutoff: float) -> int:
+        return len(self.activity) - bisect_left(self.activity, cutoff)
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        return self.seats * self.price_usd
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSnapshot:
+    target: Target
+    #: Unix time at which the poll that produced this snapshot completed.
+    taken_at: float
+    #: One seat per user (enterprise grants merged), org and plan resolved.
+    seats: tuple[Seat, ...]
+    groups: tuple[SeatGroup, ...]
+    #: (enterprise, org, editor family) -> seats.
+    editors: Mapping[tuple[str, str, str], int]
+    #: GitHub's own figures; only organization targets have them.
+    billing: OrgBilling | None
+    #: ``total_seats`` as GitHub reported it.
+    total_seats: int
+    #: Seat entries GitHub listed, before merging grants of the same user.
+    entries: int
+
+
+def _identity(seat: Seat, index: int) -> object:
+    if seat.user_id is not None:
+        return seat.user_id
+    return ("login", seat.login) if seat.login else ("entry", index)
+
+
+def merge_grants(entries: Iterable[Seat]) -> list[Seat]:
+    """One seat per user: the earliest grant decides org, team and plan; activity is the latest of all.
+
+    Enterprise seat lists hold an entry per granting organization or team while GitHub bills the user
+    once. The seat stays pending cancellation only when every grant is.
+    """
+    by_user: dict[object, list[Seat]] = defaultdict(list)
+    for index, seat in enumerate(entries):
+        by_user[_identity(seat, index)].append(seat)
+    merged = []
+    for grants in by_user.values():
+        if len(grants) == 1:
+            merged.append(grants[0])
+            continue
+        first = min(grants, key=lambda s: (s.created_at, s.org, s.team))
+        active = [s for s in grants if s.last_activity_at is not None]
+        latest = max(active, key=lambda s: s.last_activity_at or 0.0) if active else None
+        authenticated = [s.last_authenticated_at for s in grants if s.last_authenticated_at is not None]
+        cancellations = [s.pending_cancellation_date for s in grants]
+        merged.append(
+            dataclasses.replace(
+                first,
+                last_activity_at=latest.last_activity_at if latest else None,
+                last_activity_editor=latest.last_activity_editor if latest else "",
+                last_authenticated_at=max(authenticated) if authenticated else None,
+                pending_cancellation_date=(
+                    max(c for c in cancellations if c is not None) if None not in cancellations else None
+                ),
+            )
+        )
+    return merged
+
+
+def check_complete(target: Target, pages: list[SeatPage]) -> None:
+    """Refuse a seat list whose pages disagree: it changed while being read, or pages went missing."""
+    totals = {page.total_seats for page in pages}
+    if len(totals) > 1:
+        raise InconsistentDataError(f"{target}: total_seats changed between pages ({sorted(totals)})")
+    total = totals.pop() if totals else 0
+    entries = [seat for page in pages for seat in page.seats]
+    users = {_identity(seat, index) for index, seat in enumerate(entries)}
+    if len(users) != total:
+        raise InconsistentDataError(f"{target}: total_seats is {total} but the pages list {len(users)} users")
+    if target.kind == "org" and len(entries) != total:
+        raise InconsistentDataError(
+            f"{target}: total_seats is {total} but the pages hold {len(entries)} entries (a user listed twice)"
+        )
+
+
+def build_snapshot(
+    target: Target,
+    pages: list[SeatPage],
+    billing: OrgBilling | None,
+    prices: Mapping[str, float],
+    taken_at: float,
+) -> TargetSnapshot:
+    check_complete(target, pages)
+    entries = [seat for page in pages for seat in page.seats]
+    org_plan = billing.plan_type if billing is not None else "unknown"
+    seats: list[Seat] = []
+    for seat in merge_grants(entries):
+        # Org seats always belong to the polled org, whatever `organization` says (it is often null).
+        org = target.name if target.kind == "org" else seat.org
+        plan = seat.plan_type if seat.plan_type != "unknown" else org_plan
+        if org != seat.org or plan != seat.plan_type:
+            seat = dataclasses.replace(seat, org=org, plan_type=plan)
+        seats.append(seat)
+    seats.sort(key=lambda s: (s.org, s.login, s.created_at))
+
+    enterprise = target.enterprise
+    grouped: dict[GroupKey, list[Seat]] = defaultdict(list)
+    editors: Counter[tuple[str, str, str]] = Counter()
+    for seat in seats:
+        grouped[GroupKey(enterprise, seat.org, seat.team, seat.plan_type)].append(seat)
+        editors[(enterprise, seat.org, seat.editor)] += 1
+    groups = tuple(
+        SeatGroup(
+            key=key,
+            seats=len(members),
+            pending_cancellation=sum(1 for s in members if s.pending_cancellation_date is not None),
+            without_activity=sum(1 for s in members if s.last_activity_at is None),
+            price_usd=prices.get(key.plan_type, prices["business"]),
+            activity=tuple(sorted(s.last_activity_at for s in members if s.last_activity_at is not None)),
+        )
+        for key, members in sorted(grouped.items())
+    )
+    return TargetSnapshot(
+        target=target,
+        taken_at=taken_at,
+        seats=tuple(seats),
+        groups=groups,
+        editors=dict(editors),
+        billing=billing,
+        total_seats=pages[0].total_seats if pages else 0,
+        entries=len(entries),
+    )
