@@ -23,7 +23,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def render_metrics(registry: CollectorRegistry, accept: str, accept_encoding: str) -> tuple[bytes, dict[str, str]]:
+def render_metrics(
+    registry: CollectorRegistry, accept: str, accept_encoding: str
+) -> tuple[bytes, dict[str, str]]:
     encoder, content_type = choose_encoder(accept)
     body = encoder(registry)
     headers = {"content-type": content_type}
@@ -62,15 +64,18 @@ class ExporterApp:
             )
             await self._send(send, 200, body, extra, method)
         elif path == "/":
-            await self._send(send, 200, self.landing_page().encode(), {"content-type": "text/html; charset=utf-8"},
-                             method)
+            await self._send(
+                send, 200, self.landing_page().encode(), {"content-type": "text/html; charset=utf-8"}, method
+            )
         elif path == "/healthz":
             await self._send(send, 200, b"ok\n", {"content-type": "text/plain; charset=utf-8"}, method)
         elif path == "/readyz":
             waiting = [str(s.target) for s in self.state.statuses.values() if s.snapshot is None]
             if waiting:
                 text = "not ready: no successful poll yet of " + ", ".join(waiting) + "\n"
-                await self._send(send, 503, text.encode(), {"content-type": "text/plain; charset=utf-8"}, method)
+                await self._send(
+                    send, 503, text.encode(), {"content-type": "text/plain; charset=utf-8"}, method
+                )
             else:
                 await self._send(send, 200, b"ready\n", {"content-type": "text/plain; charset=utf-8"}, method)
         else:
@@ -115,7 +120,8 @@ class ExporterApp:
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}</style></head>
 <body><h1>GitHub Copilot Exporter</h1>
 <p>Version {html.escape(__version__)}{mode}. Polls every {format_duration(self.config.poll_interval)}.</p>
-<p><a href="{path}">Metrics</a> &middot; <a href="/healthz">Health</a> &middot; <a href="/readyz">Readiness</a></p>
+<p><a href="{path}">Metrics</a> &middot; <a href="/healthz">Health</a> &middot;
+<a href="/readyz">Readiness</a></p>
 <table><tr><th>Kind</th><th>Target</th><th>Seats</th><th>Last success</th><th>Last poll</th></tr>
 {"".join(rows)}
 </table></body></html>

@@ -13,19 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
 from exporter import __version__
-from exporter.app import ExporterApp
-from exporter.collector import CopilotCollector
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo import DEMO_TARGETS, demo_github
 from exporter.errors import ConfigError
 from exporter.github import GitHubClient, static_token
 from exporter.logs import setup_logging
-from exporter.poller import Poller
-from exporter.state import ExporterState
+from exporter.server import Exporter
 
 log = logging.getLogger("exporter")
 PROG = "github-copilot-exporter"
@@ -42,10 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--enterprise", action="append", metavar="SLUG", help="enterprise to poll (repeatable)")
     p.add_argument("--web.listen-address", dest="listen_address", metavar="HOST:PORT", help="default :9185")
     p.add_argument("--web.telemetry-path", dest="telemetry_path", metavar="PATH", help="default /metrics")
-    p.add_argument("--poll-interval", dest="poll_interval", metavar="DURATION", help="default 10m, at least 1m")
+    p.add_argument(
+        "--poll-interval", dest="poll_interval", metavar="DURATION", help="default 10m, at least 1m"
+    )
     p.add_argument("--github.api-url", dest="api_url", metavar="URL", help="default https://api.github.com")
     p.add_argument("--github.token-file", dest="token_file", metavar="FILE", help="file holding the token")
-    p.add_argument("--demo", action="store_const", const=True, help="serve built-in demo data, no token needed")
+    p.add_argument(
+        "--demo", action="store_const", const=True, help="serve built-in demo data, no token needed"
+    )
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -65,30 +64,17 @@ def load_config(argv: Sequence[str] | None = None) -> Config:
 
 def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
     if config.demo and transport is None:
-        return GitHubClient("http://github.demo", static_token(None), transport=httpx.ASGITransport(demo_github()))
+        return GitHubClient(
+            "http://github.demo", static_token(None), transport=httpx.ASGITransport(demo_github())
+        )
     token = config.token.reveal() if config.token is not None else None
-    return GitHubClient(config.api_url, static_token(token), timeout=config.request_timeout, transport=transport)
+    return GitHubClient(
+        config.api_url, static_token(token), timeout=config.request_timeout, transport=transport
+    )
 
 
 async def serve(config: Config, client: GitHubClient) -> None:
-    state = ExporterState(config.targets)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(CopilotCollector(config, state, client.stats))
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    poller = Poller(config, client, state)
-    app = ExporterApp(config, state, registry)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.listen_host,
-            port=config.listen_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            server_header=False,
-        )
-    )
+    exporter = Exporter(config, client)
     log.info(
         "starting",
         extra={
@@ -100,13 +86,9 @@ async def serve(config: Config, client: GitHubClient) -> None:
             "demo": config.demo,
         },
     )
-    poll_task = asyncio.create_task(poller.run(), name="poller")
     try:
-        await server.serve()
+        await exporter.run()
     finally:
-        poll_task.cancel()
-        await asyncio.gather(poll_task, return_exceptions=True)
-        await client.aclose()
         log.info("stopped")
 
 

@@ -207,7 +207,9 @@ class CopilotCollector(Collector):
             labels=TARGET_LABELS,
         )
         polls = CounterMetricFamily(
-            "github_copilot_polls", "Polls of the target since start, successful or not.", labels=TARGET_LABELS
+            "github_copilot_polls",
+            "Polls of the target since start, successful or not.",
+            labels=TARGET_LABELS,
         )
         failures = CounterMetricFamily(
             "github_copilot_poll_failures",

@@ -313,7 +313,9 @@ def build_config(
         raise ConfigError("poll_interval", f"{poll_text} is too short; the minimum is 1m")
 
     host, port = parse_listen_address(pick("listen_address", web.get("listen_address"), ":9185"))
-    telemetry_path = _string(pick("telemetry_path", web.get("telemetry_path"), "/metrics"), "web.telemetry_path")
+    telemetry_path = _string(
+        pick("telemetry_path", web.get("telemetry_path"), "/metrics"), "web.telemetry_path"
+    )
     if not telemetry_path.startswith("/") or telemetry_path in ("/", "/healthz", "/readyz"):
         raise ConfigError("web.telemetry_path", f"{telemetry_path!r} must be a path such as /metrics")
 

@@ -76,20 +76,29 @@ def _seat(rng: random.Random, now: datetime, login: str, user_id: int, **overrid
 def demo_github(now: float | None = None, *, seed: int = 2026) -> FakeGitHub:
     moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     rng = random.Random(seed)
-    org = FakeOrg(login=DEMO_ORG, id=9_000_001, plan_type="business", pending_invitation=4, added_this_cycle=9)
+    org = FakeOrg(
+        login=DEMO_ORG, id=9_000_001, plan_type="business", pending_invitation=4, added_this_cycle=9
+    )
     org.seats = [_seat(rng, moment, f"demo-user-{i:03d}", 10_000 + i) for i in range(320)]
 
     enterprise = FakeEnterprise(slug=DEMO_ENTERPRISE, id=7_000_001)
     for i in range(140):
         seat = _seat(
-            rng, moment, f"ent-user-{i:03d}", 50_000 + i, org=rng.choice(DEMO_ENTERPRISE_ORGS), plan_type="enterprise"
+            rng,
+            moment,
+            f"ent-user-{i:03d}",
+            50_000 + i,
+            org=rng.choice(DEMO_ENTERPRISE_ORGS),
+            plan_type="enterprise",
         )
         if i % 20 == 0:  # granted at the enterprise level, through an enterprise team
             seat.org, seat.team, seat.team_kind = None, "all-engineers", "enterprise"
         enterprise.seats.append(seat)
         if i % 7 == 0:  # the same user granted again through a second organization
-            other = [o for o in DEMO_ENTERPRISE_ORGS if o != seat.org][0]
+            other = next(o for o in DEMO_ENTERPRISE_ORGS if o != seat.org)
             enterprise.seats.append(
-                _seat(rng, moment, seat.login, seat.user_id, org=other, plan_type="enterprise", team="platform")
+                _seat(
+                    rng, moment, seat.login, seat.user_id, org=other, plan_type="enterprise", team="platform"
+                )
             )
     return FakeGitHub([org], [enterprise], token=None)

@@ -62,7 +62,8 @@ class PermissionDeniedError(GitHubError):
     hint = (
         "the token lacks access: a classic token needs manage_billing:copilot or read:org "
         "(read:enterprise for enterprises), a fine-grained token or app the organization permission "
-        '"GitHub Copilot Business" (read), and only organization owners or enterprise billing managers see seats'
+        '"GitHub Copilot Business" (read), and only organization owners or enterprise billing managers '
+        "see seats"
     )
 
 

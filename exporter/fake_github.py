@@ -114,7 +114,7 @@ class FakeGitHub:
         orgs: Iterable[FakeOrg] = (),
         enterprises: Iterable[FakeEnterprise] = (),
         *,
-        token: str | None = "test-token",
+        token: str | None = "test-token",  # noqa: S107 - the fake's own default credential
         rate_limit: int = 5000,
         latency: float = 0.0,
         clock: Callable[[], float] = time.time,
@@ -152,7 +152,9 @@ class FakeGitHub:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items()],
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items()
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -166,7 +168,8 @@ class FakeGitHub:
             await asyncio.sleep(self.latency)
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         page = _int(params.get("page"), 1)
-        base = f"{'https' if headers.get('x-forwarded-proto') == 'https' else 'http'}://{headers.get('host', 'api.github.com')}"
+        scheme = "https" if headers.get("x-forwarded-proto") == "https" else "http"
+        base = f"{scheme}://{headers.get('host', 'api.github.com')}"
 
         fault = next((f for f in self.faults if f.matches(path, page)), None)
         if fault is not None and fault.times is not None:
@@ -182,9 +185,11 @@ class FakeGitHub:
             return self._error(404, "Not Found")
         if path == "/rate_limit":
             core = self._rate_body()
-            return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(
-                {"resources": {"core": core}, "rate": core}
-            ).encode()
+            return (
+                200,
+                {"content-type": "application/json; charset=utf-8"},
+                json.dumps({"resources": {"core": core}, "rate": core}).encode(),
+            )
         if self.token is not None and headers.get("authorization") not in (
             f"Bearer {self.token}",
             f"token {self.token}",
@@ -223,7 +228,11 @@ class FakeGitHub:
             data = fault.mutate(data)
         body = json.dumps(data, separators=(",", ":")).encode()
         etag = 'W/"' + hashlib.sha256(body).hexdigest()[:40] + '"'
-        out = {"content-type": "application/json; charset=utf-8", "etag": etag, "cache-control": "private, max-age=60"}
+        out = {
+            "content-type": "application/json; charset=utf-8",
+            "etag": etag,
+            "cache-control": "private, max-age=60",
+        }
         if link:
             out["link"] = link
         if headers.get("if-none-match") == etag:
@@ -250,7 +259,7 @@ class FakeGitHub:
         links = []
 
         def url(n: int) -> str:
-            return f'<{base}{path}?per_page={per_page}&page={n}>; rel='
+            return f"<{base}{path}?per_page={per_page}&page={n}>; rel="
 
         if page > 1:
             links.append(url(page - 1) + '"prev"')
@@ -266,7 +275,9 @@ class FakeGitHub:
         now = datetime.fromtimestamp(self._clock(), UTC)
         cycle_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         pending = sum(1 for s in org.seats if s.pending_cancellation_date is not None)
-        active = sum(1 for s in org.seats if s.last_activity_at is not None and s.last_activity_at >= cycle_start)
+        active = sum(
+            1 for s in org.seats if s.last_activity_at is not None and s.last_activity_at >= cycle_start
+        )
         return {
             "seat_breakdown": {
                 "total": len(org.seats),

@@ -8,6 +8,7 @@ download nor a parse, and the cache stays small for large enterprises.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -183,9 +184,11 @@ class GitHubClient:
             if url in seen or len(pages) >= MAX_PAGES:
                 raise MalformedResponseError(f"{endpoint}: pagination does not end (at {len(pages)} pages)")
             seen.add(url)
-            page, link = await self.get(url, endpoint, lambda body, n=len(pages) + 1: parse_seat_page(
-                body, where=f"{endpoint} page {n}"
-            ))
+            page, link = await self.get(
+                url,
+                endpoint,
+                functools.partial(parse_seat_page, where=f"{endpoint} page {len(pages) + 1}"),
+            )
             pages.append(page)
             url = parse_link_header(link).get("next")
             if url is not None and urlsplit(url)[:2] != self._origin:
@@ -217,7 +220,12 @@ class GitHubClient:
                 delay *= random.uniform(0.5, 1.5)
                 log.info(
                     "request failed; retrying",
-                    extra={"endpoint": endpoint, "reason": exc.reason, "attempt": attempt, "delay_seconds": delay},
+                    extra={
+                        "endpoint": endpoint,
+                        "reason": exc.reason,
+                        "attempt": attempt,
+                        "delay_seconds": delay,
+                    },
                 )
                 await self._sleep(delay)
 
@@ -248,7 +256,9 @@ class GitHubClient:
             body = json.loads(response.content)
         except ValueError:
             kind = response.headers.get("content-type", "unknown content type")
-            raise MalformedResponseError(f"{endpoint}: answer is not JSON ({kind})", status=200, url=url) from None
+            raise MalformedResponseError(
+                f"{endpoint}: answer is not JSON ({kind})", status=200, url=url
+            ) from None
         value = parse(body)
         link = response.headers.get("link", "")
         etag = response.headers.get("etag")
@@ -266,7 +276,9 @@ class GitHubClient:
             return
         used = _int_header(headers, "x-ratelimit-used")
         resource = headers.get("x-ratelimit-resource", "core")
-        self.stats.set_rate_limit(resource, RateLimit(limit, remaining, used or limit - remaining, float(reset)))
+        self.stats.set_rate_limit(
+            resource, RateLimit(limit, remaining, used or limit - remaining, float(reset))
+        )
 
     def _error(self, response: httpx.Response, endpoint: str) -> GitHubError:
         status = response.status_code
@@ -277,7 +289,10 @@ class GitHubClient:
             retry_after = self._rate_limit_wait(status, response.headers, message)
             if retry_after is not None:
                 return RateLimitedError(
-                    f"{endpoint}: rate limited ({status}){said}", retry_after=retry_after, status=status, url=url
+                    f"{endpoint}: rate limited ({status}){said}",
+                    retry_after=retry_after,
+                    status=status,
+                    url=url,
                 )
         errors: Mapping[int, type[GitHubError]] = {
             401: AuthenticationError,

@@ -55,8 +55,10 @@ class Poller:
                 snapshot = await self._fetch(target)
             except InconsistentDataError as exc:
                 # The list changed while it was read (a seat granted between two pages): read it again.
-                log.info("seat list changed during the poll; reading it again", extra={"target": str(target),
-                                                                                        "detail": str(exc)})
+                log.info(
+                    "seat list changed during the poll; reading it again",
+                    extra={"target": str(target), "detail": str(exc)},
+                )
                 snapshot = await self._fetch(target)
         except GitHubError as exc:
             self._failed(target, exc.reason, exc.describe(), started_at, time.monotonic() - start)
@@ -73,7 +75,11 @@ class Poller:
             log.info("target recovered", extra={"target": str(target), "seats": len(snapshot.seats)})
         log.debug(
             "poll complete",
-            extra={"target": str(target), "seats": len(snapshot.seats), "duration_seconds": round(duration, 3)},
+            extra={
+                "target": str(target),
+                "seats": len(snapshot.seats),
+                "duration_seconds": round(duration, 3),
+            },
         )
 
     async def _fetch(self, target: Target) -> TargetSnapshot:

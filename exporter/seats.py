@@ -145,4 +145,6 @@ def parse_org_billing(body: Any) -> OrgBilling:
     }
     plan = body.get("plan_type")
     policies = {name: value for name in POLICY_FIELDS if isinstance(value := body.get(name), str)}
-    return OrgBilling(plan_type=plan if plan in PLAN_TYPES else "unknown", seat_breakdown=counts, policies=policies)
+    return OrgBilling(
+        plan_type=plan if plan in PLAN_TYPES else "unknown", seat_breakdown=counts, policies=policies
+    )

@@ -115,7 +115,8 @@ def check_complete(target: Target, pages: list[SeatPage]) -> None:
         raise InconsistentDataError(f"{target}: total_seats is {total} but the pages list {len(users)} users")
     if target.kind == "org" and len(entries) != total:
         raise InconsistentDataError(
-            f"{target}: total_seats is {total} but the pages hold {len(entries)} entries (a user listed twice)"
+            f"{target}: total_seats is {total} but the pages hold {len(entries)} entries "
+            "(a user listed twice)"
         )
 
 

@@ -35,7 +35,9 @@ class TargetStatus:
 class ExporterState:
     def __init__(self, targets: tuple[Target, ...]) -> None:
         self.targets = targets
-        self._statuses: Mapping[Target, TargetStatus] = MappingProxyType({t: TargetStatus(t) for t in targets})
+        self._statuses: Mapping[Target, TargetStatus] = MappingProxyType(
+            {t: TargetStatus(t) for t in targets}
+        )
 
     @property
     def statuses(self) -> Mapping[Target, TargetStatus]:

@@ -1,0 +1,330 @@
+"""Shared machinery of the test suite: the fake GitHub on loopback, the exporter as a process, tools.
+
+Everything here drives real parts: the fake is served by uvicorn over HTTP, the exporter runs as the
+installed console script, Prometheus and Alertmanager are Debian's binaries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+TOKEN = "ghp_testTOKEN0123456789abcdefghijklmnopqrs"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def need_binary(name: str) -> str:
+    """Path of a system tool; skip the test without it, but fail under CI=true where it must be present."""
+    path = shutil.which(name)
+    if path is None:
+        message = (
+            f"{name} is not installed (make test installs Debian's prometheus / prometheus-alertmanager)"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1, what: str = ""
+) -> None:
+    """Poll ``check`` until it holds; a bounded wait for a process to reach a state, not a timing test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+
+
+# -- the fake GitHub, served on loopback -----------------------------------------------------------
+
+
+class ServedFake:
+    """A FakeGitHub served by uvicorn in a background thread."""
+
+    def __init__(self, app: FakeGitHub) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> ServedFake:
+        self._thread.start()
+        wait_until(lambda: self._server.started, 15, what="fake GitHub to start")
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+    def requests_to(self, fragment: str) -> list[str]:
+        return [r.path + "?" + r.query for r in self.app.requests if fragment in r.path]
+
+
+@contextlib.contextmanager
+def serve_fake(app: FakeGitHub) -> Iterator[ServedFake]:
+    served = ServedFake(app).start()
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+# -- data sets -------------------------------------------------------------------------------------
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def ago(**delta: float) -> datetime:
+    return NOW - timedelta(**delta)
+
+
+@dataclass
+class Dataset:
+    """A fake organization and enterprise with known contents, and the answers computed by hand."""
+
+    org: FakeOrg
+    enterprise: FakeEnterprise
+    extra_orgs: list[FakeOrg] = field(default_factory=list)
+
+    def app(self, **kwargs: object) -> FakeGitHub:
+        return FakeGitHub([self.org, *self.extra_orgs], [self.enterprise], token=TOKEN, **kwargs)  # type: ignore[arg-type]
+
+
+def standard_dataset(org_seats: int = 250) -> Dataset:
+    """``acme``: ``org_seats`` seats over three teams with a fixed activity pattern (> 100, so pages).
+
+    Seat i: i % 10 == 0 never used; i % 10 == 1 idle 45 days; i % 10 == 2 idle 10 days; i % 10 == 3
+    active 3 days ago; others active 2 hours ago. i % 25 == 0 pending cancellation. Every 5th seat is on
+    the ``enterprise`` plan, seat 7 has no plan_type (unknown: takes the org's plan).
+    """
+    teams = ["alpha", "beta", None]
+    seats = []
+    for i in range(org_seats):
+        pattern = i % 10
+        last = {0: None, 1: ago(days=45), 2: ago(days=10), 3: ago(days=3)}.get(pattern, ago(hours=2))
+        seats.append(
+            FakeSeat(
+                login=f"user{i:04d}",
+                user_id=1000 + i,
+                created_at=ago(days=200),
+                org="acme",
+                team=teams[i % 3],
+                plan_type=None if i == 7 else ("enterprise" if i % 5 == 4 else "business"),
+                last_activity_at=last,
+                last_activity_editor="vscode/1.95.0/copilot/1.2.3"
+                if i % 2
+                else "JetBrains-IU/2024.1/copilot/1.0",
+                last_authenticated_at=last,
+                pending_cancellation_date=date(2030, 1, 1) if i % 25 == 0 else None,
+            )
+        )
+    org = FakeOrg(login="acme", id=1, seats=seats, plan_type="business", pending_invitation=3)
+    ent_seats = [
+        # carol: granted by two orgs; the earliest grant (org-b, 300 days) decides; latest activity wins.
+        FakeSeat(
+            "carol",
+            1,
+            ago(days=100),
+            org="org-a",
+            team="red",
+            plan_type="enterprise",
+            last_activity_at=ago(days=40),
+            last_activity_editor="vscode/1/copilot/1",
+        ),
+        FakeSeat(
+            "carol",
+            1,
+            ago(days=300),
+            org="org-b",
+            team="blue",
+            plan_type="enterprise",
+            last_activity_at=ago(hours=5),
+            last_activity_editor="neovim/0.9/copilot.vim/1",
+        ),
+        # dave: one grant, never used.
+        FakeSeat("dave", 2, ago(days=60), org="org-a", team=None, plan_type="enterprise"),
+        # erin: granted at the enterprise level through an enterprise team, idle 35 days.
+        FakeSeat(
+            "erin",
+            3,
+            ago(days=120),
+            org=None,
+            team="everyone",
+            team_kind="enterprise",
+            plan_type="enterprise",
+            last_activity_at=ago(days=35),
+            last_activity_editor="copilot_pr_review",
+        ),
+        # frank: three grants, all pending cancellation.
+        FakeSeat(
+            "frank",
+            4,
+            ago(days=20),
+            org="org-a",
+            plan_type="enterprise",
+            last_activity_at=ago(days=2),
+            last_activity_editor="vscode/1/copilot/1",
+            pending_cancellation_date=date(2030, 1, 1),
+        ),
+        FakeSeat(
+            "frank",
+            4,
+            ago(days=10),
+            org="org-b",
+            plan_type="enterprise",
+            pending_cancellation_date=date(2030, 1, 1),
+        ),
+    ]
+    enterprise = FakeEnterprise(slug="acme-corp", id=10, seats=ent_seats)
+    return Dataset(org, enterprise)
+
+
+# -- the exporter as a process ---------------------------------------------------------------------
+
+
+@dataclass
+class RunningExporter:
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    port: int
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def metrics(self) -> str:
+        response = self.get("/metrics")
+        response.raise_for_status()
+        return response.text
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        wait_until(lambda: self.get("/readyz").status_code == 200, timeout, what="exporter readiness")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+
+def exporter_command() -> list[str]:
+    script = Path(sys.executable).with_name("github-copilot-exporter")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "exporter"]
+
+
+def run_exporter_cli(
+    args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Run the console script to completion (for --version and configuration errors)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*exporter_command(), *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def start_exporter(
+    args: Sequence[str], env: dict[str, str] | None = None, *, wait_ready: bool = True
+) -> Iterator[RunningExporter]:
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
+    full_env.update(env or {})
+    log_dir = Path(tempfile.mkdtemp(prefix="exporter-log-"))
+    log_path = log_dir / "exporter.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [*exporter_command(), "--web.listen-address", f"127.0.0.1:{port}", *args],
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningExporter(process, f"http://127.0.0.1:{port}", log_path, port)
+    try:
+        wait_until(
+            lambda: process.poll() is not None or running.get("/healthz").status_code == 200,
+            30,
+            what="exporter to listen",
+        )
+        if process.poll() is not None:
+            raise AssertionError(f"exporter exited with {process.returncode}:\n{running.log()}")
+        if wait_ready:
+            running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+# -- reading expositions ---------------------------------------------------------------------------
+
+Labels = frozenset[tuple[str, str]]
+
+
+def parse_exposition(text: str) -> dict[str, dict[Labels, float]]:
+    """Exposition text as {sample name: {labels: value}} (parsed by prometheus_client's own parser)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, dict[Labels, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
+    return out
+
+
+def value(parsed: dict[str, dict[Labels, float]], name: str, **labels: str) -> float | None:
+    """The value of the one series of ``name`` whose labels include ``labels``; None when absent."""
+    matches = [v for k, v in parsed.get(name, {}).items() if set(labels.items()) <= set(k)]
+    if len(matches) > 1:
+        raise AssertionError(f"{name}{labels} matches {len(matches)} series")
+    return matches[0] if matches else None
+
+
+def total(parsed: dict[str, dict[Labels, float]], name: str, **labels: str) -> float:
+    """Sum over every series of ``name`` whose labels include ``labels``."""
+    return sum(v for k, v in parsed.get(name, {}).items() if set(labels.items()) <= set(k))
