@@ -18,7 +18,7 @@ from exporter import __version__
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo import DEMO_TARGETS, demo_github
 from exporter.errors import ConfigError
-from exporter.github import GitHubClient, static_token
+from exporter.github import GitHubClient, RequestPacer, static_token
 from exporter.logs import setup_logging
 from exporter.server import Exporter
 
@@ -69,7 +69,11 @@ def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = No
         )
     token = config.token.reveal() if config.token is not None else None
     return GitHubClient(
-        config.api_url, static_token(token), timeout=config.request_timeout, transport=transport
+        config.api_url,
+        static_token(token),
+        timeout=config.request_timeout,
+        transport=transport,
+        pacer=RequestPacer(config.max_concurrency, config.requests_per_minute),
     )
 
 

@@ -114,6 +114,8 @@ class Config:
     token_file: Path | None = None
     api_url: str = "https://api.github.com"
     request_timeout: float = 30.0
+    max_concurrency: int = 4
+    requests_per_minute: float = 600.0
     poll_interval: float = 600.0
     listen_host: str = "0.0.0.0"
     listen_port: int = 9185
@@ -147,7 +149,7 @@ FILE_KEYS: Mapping[str, str | None] = {
     "seat_prices_usd": None,
     "demo": "--demo",
 }
-GITHUB_KEYS = ("api_url", "token_file", "request_timeout")
+GITHUB_KEYS = ("api_url", "token_file", "request_timeout", "max_concurrency", "requests_per_minute")
 WEB_KEYS = ("listen_address", "telemetry_path")
 LOG_KEYS = ("level", "format")
 
@@ -307,6 +309,18 @@ def build_config(
     if request_timeout <= 0:
         raise ConfigError("github.request_timeout", "must be positive")
 
+    concurrency = github.get("max_concurrency", 4)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 50:
+        raise ConfigError(
+            "github.max_concurrency", f"must be a whole number from 1 to 50, got {concurrency!r}"
+        )
+    per_minute = github.get("requests_per_minute", 600)
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) or not 0 < per_minute <= 900:
+        raise ConfigError(
+            "github.requests_per_minute",
+            f"must be a number above 0 and at most 900 (GitHub's secondary limit), got {per_minute!r}",
+        )
+
     poll_text = str(pick("poll_interval", data.get("poll_interval"), "10m"))
     poll_interval = parse_duration(poll_text, "poll_interval")
     if poll_interval < MIN_POLL_INTERVAL:
@@ -354,6 +368,8 @@ def build_config(
         token_file=token_file,
         api_url=api_url,
         request_timeout=request_timeout,
+        max_concurrency=concurrency,
+        requests_per_minute=float(per_minute),
         poll_interval=poll_interval,
         listen_host=host,
         listen_port=port,

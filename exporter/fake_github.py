@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -117,6 +118,8 @@ class FakeGitHub:
         token: str | None = "test-token",  # noqa: S107 - the fake's own default credential
         rate_limit: int = 5000,
         latency: float = 0.0,
+        max_concurrent: int = 100,
+        per_minute_per_endpoint: int = 900,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.orgs = {org.login.lower(): org for org in orgs}
@@ -130,6 +133,14 @@ class FakeGitHub:
         self.rate_limit = rate_limit
         self.rate_remaining = rate_limit
         self.rate_reset = int(clock()) + 3600
+        # GitHub's secondary limits, enforced so that a client that would trip them in production
+        # trips them here: requests in flight, and requests per endpoint in any 60-second window.
+        self.max_concurrent = max_concurrent
+        self.per_minute_per_endpoint = per_minute_per_endpoint
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.secondary_limit_hits = 0
+        self._recent: dict[str, deque[float]] = {}
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -145,7 +156,12 @@ class FakeGitHub:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
-        status, out_headers, body = await self.handle(scope["method"], path, query, headers)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            status, out_headers, body = await self.handle(scope["method"], path, query, headers)
+        finally:
+            self.in_flight -= 1
         if self.record_requests:
             self.requests.append(RecordedRequest(scope["method"], path, query, headers, status))
         await send(
@@ -164,6 +180,14 @@ class FakeGitHub:
     async def handle(
         self, method: str, path: str, query: str, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
+        if self._secondary_limited(path):
+            self.secondary_limit_hits += 1
+            status, out, body = self._error(
+                403,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                counted=False,
+            )
+            return status, {**out, "retry-after": "60"}, body
         if self.latency:
             await asyncio.sleep(self.latency)
         params = {k: v[-1] for k, v in parse_qs(query).items()}
@@ -317,6 +341,18 @@ class FakeGitHub:
         return body
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def _secondary_limited(self, path: str) -> bool:
+        if self.in_flight > self.max_concurrent:
+            return True
+        now = time.monotonic()
+        recent = self._recent.setdefault(path, deque())
+        while recent and recent[0] <= now - 60.0:
+            recent.popleft()
+        if len(recent) >= self.per_minute_per_endpoint:
+            return True
+        recent.append(now)
+        return False
 
     def _rate_body(self) -> dict[str, int]:
         return {

@@ -16,10 +16,11 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -99,6 +100,42 @@ class ClientStats:
             return dict(self._rate_limits)
 
 
+class RequestPacer:
+    """Bounds the requests in flight and spaces their starts, for GitHub's secondary rate limits.
+
+    GitHub allows at most 100 concurrent requests and 900 points (GETs) per minute per endpoint, and
+    asks integrators to prefer few concurrent requests; one pacer is shared by every target.
+    """
+
+    def __init__(
+        self,
+        concurrency: int = 4,
+        per_minute: float = 600.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.concurrency = concurrency
+        self.per_minute = per_minute
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+        self._interval = 60.0 / per_minute if per_minute > 0 else 0.0
+        self._next_start = 0.0
+        self._clock = clock
+        self._sleep = sleep
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._semaphore:
+            async with self._lock:
+                now = self._clock()
+                wait = self._next_start - now
+                self._next_start = max(now, self._next_start) + self._interval
+            if wait > 0:
+                await self._sleep(wait)
+            yield
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
     etag: str
@@ -108,6 +145,17 @@ class _Cached:
 
 def parse_link_header(header: str) -> dict[str, str]:
     return {rel: url for url, rels in _LINK_RE.findall(header) for rel in rels.split()}
+
+
+def _with_page(url: str, page: int) -> str:
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    params = [(k, v) for k, v in parse_qsl(query) if k != "page"]
+    return urlunsplit((scheme, netloc, path, urlencode([*params, ("page", str(page))]), fragment))
+
+
+def _page_number(url: str) -> int | None:
+    value = dict(parse_qsl(urlsplit(url).query)).get("page")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
@@ -136,6 +184,7 @@ class GitHubClient:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        pacer: RequestPacer | None = None,
         stats: ClientStats | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
@@ -144,6 +193,7 @@ class GitHubClient:
         self._origin = urlsplit(self.api_url)[:2]
         self._token = token
         self._retry = retry or RetryPolicy()
+        self.pacer = pacer or RequestPacer()
         self.stats = stats or ClientStats()
         self._sleep = sleep
         self._clock = clock
@@ -177,24 +227,55 @@ class GitHubClient:
         return await self._seat_pages(path, ENDPOINT_ENTERPRISE_SEATS)
 
     async def _seat_pages(self, path: str, endpoint: str) -> list[SeatPage]:
-        url: str | None = f"{self.api_url}{path}?per_page={PER_PAGE}"
-        pages: list[SeatPage] = []
-        seen: set[str] = set()
+        """Every page of a seat list: the first one, then the rest concurrently once it tells the count.
+
+        GitHub's ``Link`` header names the last page, so pages 2..N are requested through the pacer in
+        parallel; without ``rel="last"`` the ``rel="next"`` chain is followed one page at a time.
+        """
+        first_url = f"{self.api_url}{path}?per_page={PER_PAGE}"
+        first, link = await self._seat_page(first_url, endpoint, 1)
+        links = parse_link_header(link)
+        last = _page_number(links["last"]) if "last" in links and "next" in links else None
+        if last is not None and "next" in links:
+            if last > MAX_PAGES:
+                raise MalformedResponseError(
+                    f"{endpoint}: {last} pages is more than the {MAX_PAGES} supported"
+                )
+            self._check_origin(links["next"], endpoint)
+            urls = [_with_page(links["next"], n) for n in range(2, last + 1)]
+            tasks = [asyncio.create_task(self._seat_page(u, endpoint, n)) for n, u in enumerate(urls, 2)]
+            try:
+                rest = await asyncio.gather(*tasks)
+            except BaseException:
+                # One page failed: the poll is lost anyway, so stop spending requests on the others.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            return [first, *(page for page, _ in rest)]
+
+        pages = [first]
+        seen = {first_url}
+        url = links.get("next")
         while url is not None:
             if url in seen or len(pages) >= MAX_PAGES:
                 raise MalformedResponseError(f"{endpoint}: pagination does not end (at {len(pages)} pages)")
             seen.add(url)
-            page, link = await self.get(
-                url,
-                endpoint,
-                functools.partial(parse_seat_page, where=f"{endpoint} page {len(pages) + 1}"),
-            )
+            self._check_origin(url, endpoint)
+            page, link = await self._seat_page(url, endpoint, len(pages) + 1)
             pages.append(page)
             url = parse_link_header(link).get("next")
-            if url is not None and urlsplit(url)[:2] != self._origin:
-                # Never send the token to another host, whatever a Link header says.
-                raise MalformedResponseError(f"{endpoint}: next page link points outside {self.api_url}")
         return pages
+
+    async def _seat_page(self, url: str, endpoint: str, number: int) -> tuple[SeatPage, str]:
+        return await self.get(
+            url, endpoint, functools.partial(parse_seat_page, where=f"{endpoint} page {number}")
+        )
+
+    def _check_origin(self, url: str, endpoint: str) -> None:
+        # Never send the token to another host, whatever a Link header says.
+        if urlsplit(url)[:2] != self._origin:
+            raise MalformedResponseError(f"{endpoint}: next page link points outside {self.api_url}")
 
     # -- one request, with conditional caching and retries --------------------------------------
 
@@ -238,7 +319,8 @@ class GitHubClient:
         if cached is not None:
             headers["If-None-Match"] = cached.etag
         try:
-            response = await self._http.get(url, headers=headers)
+            async with self.pacer.slot():
+                response = await self._http.get(url, headers=headers)
         except httpx.TimeoutException:
             self.stats.count(endpoint, "error")
             raise RequestTimeoutError(f"{endpoint}: request timed out", url=url) from None

@@ -4,7 +4,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import TOKEN, Dataset, RunningExporter, ServedFake, serve_fake, standard_dataset, start_exporter
+from tests.support import (
+    TOKEN,
+    Dataset,
+    RunningExporter,
+    ServedFake,
+    serve_fake,
+    standard_dataset,
+    start_exporter,
+)
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ def test_org_aggregates_match_an_independent_count(exporter: RunningExporter, da
     assert total(parsed, "github_copilot_seats", org="acme") == len(seats) == 250
     for window, days in (("1d", 1), ("7d", 7), ("14d", 14), ("30d", 30), ("90d", 90)):
         expected = sum(
-            1 for s in seats if s.last_activity_at is not None and _ts(s.last_activity_at) >= scrape_now - days * DAY  # type: ignore[operator]
+            1
+            for s in seats
+            if s.last_activity_at is not None and _ts(s.last_activity_at) >= scrape_now - days * DAY  # type: ignore[operator]
         )
         assert total(parsed, "github_copilot_seats_active", org="acme", window=window) == expected, window
     assert total(parsed, "github_copilot_seats_without_activity", org="acme") == sum(
@@ -50,19 +52,23 @@ def test_org_aggregates_match_an_independent_count(exporter: RunningExporter, da
     # Seat 7 has no plan_type: it takes the organization's plan (business).
     price = {"business": 19.0, "enterprise": 39.0}
     expected_cost = sum(price[s.plan_type or "business"] for s in seats)
-    assert total(parsed, "github_copilot_estimated_monthly_cost_usd", org="acme") == pytest.approx(expected_cost)
+    assert total(parsed, "github_copilot_estimated_monthly_cost_usd", org="acme") == pytest.approx(
+        expected_cost
+    )
     idle_cost_30d = sum(
         price[s.plan_type or "business"]
         for s in seats
         if s.last_activity_at is None or _ts(s.last_activity_at) < scrape_now - 30 * DAY  # type: ignore[operator]
     )
-    assert total(parsed, "github_copilot_idle_seats_monthly_cost_usd", org="acme", window="30d") == pytest.approx(
-        idle_cost_30d
-    )
+    assert total(
+        parsed, "github_copilot_idle_seats_monthly_cost_usd", org="acme", window="30d"
+    ) == pytest.approx(idle_cost_30d)
     # Per team and plan: the sum over labels means something.
     alpha = [s for s in seats if s.team == "alpha"]
     assert total(parsed, "github_copilot_seats", org="acme", team="alpha") == len(alpha)
-    assert total(parsed, "github_copilot_seats", org="acme", team="") == sum(1 for s in seats if s.team is None)
+    assert total(parsed, "github_copilot_seats", org="acme", team="") == sum(
+        1 for s in seats if s.team is None
+    )
     assert total(parsed, "github_copilot_seats", org="acme", plan_type="enterprise") == sum(
         1 for s in seats if s.plan_type == "enterprise"
     )
@@ -78,7 +84,10 @@ def test_org_aggregates_match_an_independent_count(exporter: RunningExporter, da
     assert value(parsed, "github_copilot_billing_seats", org="acme", state="total") == 250
     assert value(parsed, "github_copilot_billing_seats", org="acme", state="pending_invitation") == 3
     assert (
-        value(parsed, "github_copilot_organization_info", org="acme", plan_type="business", ide_chat="enabled") == 1
+        value(
+            parsed, "github_copilot_organization_info", org="acme", plan_type="business", ide_chat="enabled"
+        )
+        == 1
     )
 
 
@@ -91,7 +100,9 @@ def test_per_seat_series(exporter: RunningExporter, dataset: Dataset) -> None:
     idle = value(parsed, "github_copilot_seat_idle_seconds", org="acme", user="user0000")
     assert idle == pytest.approx(time.time() - _ts(never.created_at), abs=120)  # type: ignore[operator]
     assert value(parsed, "github_copilot_seat_last_activity_timestamp_seconds", user="user0000") is None
-    assert value(parsed, "github_copilot_seat_created_timestamp_seconds", user="user0000") == _ts(never.created_at)
+    assert value(parsed, "github_copilot_seat_created_timestamp_seconds", user="user0000") == _ts(
+        never.created_at
+    )
     # Idle 45 days.
     idle = value(parsed, "github_copilot_seat_idle_seconds", org="acme", user="user0001")
     assert idle == pytest.approx(45 * DAY + (time.time() - NOW.timestamp()), abs=120)
@@ -139,7 +150,7 @@ def test_enterprise_grants_are_counted_once(exporter: RunningExporter) -> None:
 
 
 def test_pagination_etags_and_exporter_health(exporter: RunningExporter, fake: ServedFake) -> None:
-    seat_requests = fake.requests_to("/orgs/acme/copilot/billing/seats")
+    seat_requests = sorted(fake.requests_to("/orgs/acme/copilot/billing/seats"))
     assert seat_requests == [
         "/orgs/acme/copilot/billing/seats?per_page=100",
         "/orgs/acme/copilot/billing/seats?per_page=100&page=2",
@@ -160,7 +171,9 @@ def test_pagination_etags_and_exporter_health(exporter: RunningExporter, fake: S
     endpoint = "/orgs/{org}/copilot/billing/seats"
     assert value(parsed, "github_copilot_api_requests_total", endpoint=endpoint, code="200") == 3
     assert value(parsed, "github_copilot_api_rate_limit_limit", resource="core") == 5000
-    assert value(parsed, "github_copilot_api_rate_limit_remaining", resource="core") == fake.app.rate_remaining
+    assert (
+        value(parsed, "github_copilot_api_rate_limit_remaining", resource="core") == fake.app.rate_remaining
+    )
     assert value(parsed, "github_copilot_api_rate_limit_reset_timestamp_seconds", resource="core") == (
         fake.app.rate_reset
     )
@@ -177,7 +190,8 @@ def test_exposition_passes_promtool(exporter: RunningExporter) -> None:
         [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == "" and result.stderr.strip() == "", result.stdout + result.stderr
+    assert result.stdout.strip() == "", result.stdout
+    assert result.stderr.strip() == "", result.stderr
     assert "Refreshed from the GitHub API every 10m" in text
 
 
@@ -193,7 +207,8 @@ def test_gzip_openmetrics_landing_and_probes(exporter: RunningExporter) -> None:
     assert om.text.rstrip().endswith("# EOF")
     landing = exporter.get("/")
     assert landing.status_code == 200
-    assert 'href="/metrics"' in landing.text and "acme-corp" in landing.text
+    assert 'href="/metrics"' in landing.text
+    assert "acme-corp" in landing.text
     assert exporter.get("/healthz").status_code == 200
     assert exporter.get("/readyz").status_code == 200
     assert exporter.get("/nope").status_code == 404
