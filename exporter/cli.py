@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--demo", action="store_const", const=True, help="serve built-in demo data, no token needed"
     )
+    p.add_argument(
+        "--seat-metrics",
+        dest="seat_metrics",
+        metavar="MODE",
+        help="per-seat series: login (default), hashed (keyed hash of the login) or off",
+    )
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -102,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
         return 2
-    secrets = [config.token.reveal()] if config.token is not None else []
+    secrets = [s.reveal() for s in (config.token, config.seat_metrics_hash_key) if s is not None]
     setup_logging(config.log_level, config.log_format, secrets)
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
     # a clean exit with status 0 instead of death by signal.

@@ -6,6 +6,8 @@ the time of the scrape: active-within-window counts, idle seconds and the cost o
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +40,19 @@ class CopilotCollector(Collector):
         self.stats = stats
         self._clock = clock
         self._refresh = f"Refreshed from the GitHub API every {format_duration(config.poll_interval)}."
+        key = config.seat_metrics_hash_key
+        self._hash_key = key.reveal().encode() if key is not None else b""
+
+    def user_label(self, login: str) -> str:
+        """The ``user`` label: the login, or with ``seat_metrics: hashed`` a keyed hash of it.
+
+        HMAC with a secret key is stable across restarts but, unlike a plain hash, cannot be reversed
+        by hashing a list of known logins.
+        """
+        if self.config.seat_metrics != "hashed":
+            return login
+        digest = hmac.new(self._hash_key, login.lower().encode(), hashlib.sha256).hexdigest()
+        return f"u{digest[:16]}"
 
     def _help(self, text: str) -> str:
         return f"{text} {self._refresh}"
@@ -132,6 +147,9 @@ class CopilotCollector(Collector):
         )
 
         windows = [(w.label, now - w.seconds) for w in self.config.activity_windows]
+        per_seat = self.config.seat_metrics != "off"
+        budget = self.config.max_seat_series
+        dropped = 0
         for status in statuses:
             snap = status.snapshot
             if snap is None:
@@ -156,11 +174,17 @@ class CopilotCollector(Collector):
                 policies = [snap.billing.policies.get(name, "") for name in POLICY_FIELDS]
                 org_info.add_metric([org, snap.billing.plan_type, *policies], 1)
 
+            if not per_seat:
+                continue
             enterprise = snap.target.enterprise
             for seat in snap.seats:
                 if not seat.login:
                     continue  # no user to name: counted in the aggregates only
-                labels = [enterprise, seat.org, seat.login]
+                if budget <= 0:
+                    dropped += 1
+                    continue
+                budget -= 1
+                labels = [enterprise, seat.org, self.user_label(seat.login)]
                 reference = seat.last_activity_at if seat.last_activity_at is not None else seat.created_at
                 idle.add_metric(labels, max(0.0, now - reference))
                 created.add_metric(labels, seat.created_at)
@@ -182,6 +206,12 @@ class CopilotCollector(Collector):
                 )
         yield from (seats, active, without, pending, cost, idle_cost, editors, billing, org_info)
         yield from (idle, last_activity, last_auth, created, cancel, info)
+        cut = GaugeMetricFamily(
+            "github_copilot_seat_series_dropped",
+            "Seats left without per-seat series because seat_metrics.max_series was reached.",
+        )
+        cut.add_metric([], dropped)
+        yield cut
 
     # -- the exporter itself --------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ DEFAULT_PRICES: Mapping[str, float] = {"business": 19.0, "enterprise": 39.0}
 DEFAULT_WINDOWS = ("1d", "7d", "14d", "30d", "90d")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_FORMATS = ("logfmt", "json")
+SEAT_METRICS_MODES = ("login", "hashed", "off")
+DEFAULT_MAX_SEAT_SERIES = 50_000
 MIN_POLL_INTERVAL = 60.0
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
@@ -124,6 +126,11 @@ class Config:
         ActivityWindow(w, parse_duration(w, "activity_windows")) for w in DEFAULT_WINDOWS
     )
     seat_prices_usd: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    #: How per-seat series name the user: by login, by a keyed hash of it, or not at all.
+    seat_metrics: str = "login"
+    seat_metrics_hash_key: Secret | None = field(default=None, repr=False)
+    #: At most this many seats get per-seat series; aggregates always count every seat.
+    max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
     demo: bool = False
     log_level: str = "info"
     log_format: str = "logfmt"
@@ -147,11 +154,14 @@ FILE_KEYS: Mapping[str, str | None] = {
     "log": None,
     "activity_windows": None,
     "seat_prices_usd": None,
+    "seat_metrics": "--seat-metrics",
     "demo": "--demo",
 }
 GITHUB_KEYS = ("api_url", "token_file", "request_timeout", "max_concurrency", "requests_per_minute")
 WEB_KEYS = ("listen_address", "telemetry_path")
 LOG_KEYS = ("level", "format")
+SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
+HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
 
 
 def load_file(path: Path) -> dict[str, Any]:
@@ -278,6 +288,9 @@ def build_config(
     github = _section(data, "github", GITHUB_KEYS)
     web = _section(data, "web", WEB_KEYS)
     log = _section(data, "log", LOG_KEYS)
+    if isinstance(data.get("seat_metrics"), str):  # the short form `seat_metrics: hashed`
+        data["seat_metrics"] = {"mode": data["seat_metrics"]}
+    seat_section = _section(data, "seat_metrics", SEAT_METRICS_KEYS)
 
     def pick(flag: str, file_value: Any, default: Any) -> Any:
         value = flags.get(flag)
@@ -340,6 +353,33 @@ def build_config(
     if data.get("seat_prices_usd") is not None:
         prices = _prices(data["seat_prices_usd"])
 
+    seat_mode = _choice(
+        pick("seat_metrics", seat_section.get("mode"), "login"), "seat_metrics.mode", SEAT_METRICS_MODES
+    )
+    max_series = seat_section.get("max_series", DEFAULT_MAX_SEAT_SERIES)
+    if isinstance(max_series, bool) or not isinstance(max_series, int) or max_series < 0:
+        raise ConfigError("seat_metrics.max_series", f"must be a whole number >= 0, got {max_series!r}")
+    hash_key: Secret | None = None
+    if seat_mode == "hashed":
+        key_file = seat_section.get("hash_key_file")
+        if key_file is not None:
+            key_path = Path(_string(key_file, "seat_metrics.hash_key_file"))
+            try:
+                key_text = key_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    "seat_metrics.hash_key_file", f"cannot read {key_path}: {exc.strerror}"
+                ) from None
+        else:
+            key_text = env.get(HASH_KEY_ENV, "").strip()
+        if len(key_text) < 16:
+            raise ConfigError(
+                "seat_metrics.hash_key_file",
+                f"hashed seat metrics need a secret key of at least 16 characters, from "
+                f"seat_metrics.hash_key_file or {HASH_KEY_ENV}",
+            )
+        hash_key = Secret(key_text)
+
     log_level = _choice(pick("log_level", log.get("level"), "info"), "log.level", LOG_LEVELS)
     log_format = _choice(pick("log_format", log.get("format"), "logfmt"), "log.format", LOG_FORMATS)
 
@@ -376,6 +416,9 @@ def build_config(
         telemetry_path=telemetry_path,
         activity_windows=windows,
         seat_prices_usd=prices,
+        seat_metrics=seat_mode,
+        seat_metrics_hash_key=hash_key,
+        max_seat_series=max_series,
         demo=demo_value,
         log_level=log_level,
         log_format=log_format,

@@ -32,6 +32,7 @@ class Poller:
         self._clock = clock
         self.polls_completed = 0
         self._poll_done = asyncio.Event()
+        self._seats_cut = 0
 
     async def run(self) -> None:
         """Poll now, then every poll interval, until cancelled."""
@@ -43,6 +44,7 @@ class Poller:
 
     async def poll_once(self) -> None:
         await asyncio.gather(*(self.poll_target(target) for target in self.state.targets))
+        self._check_series_cap()
         self.polls_completed += 1
         self._poll_done.set()
         self._poll_done = asyncio.Event()
@@ -109,6 +111,25 @@ class Poller:
             log.error("poll failed", extra=fields)
         else:
             log.debug("poll still failing", extra=fields)
+
+    def _check_series_cap(self) -> None:
+        if self.config.seat_metrics == "off":
+            return
+        named = sum(
+            1
+            for status in self.state.statuses.values()
+            if status.snapshot is not None
+            for seat in status.snapshot.seats
+            if seat.login
+        )
+        cut = max(0, named - self.config.max_seat_series)
+        if cut != self._seats_cut:
+            self._seats_cut = cut
+            if cut:
+                log.warning(
+                    "too many seats for per-seat series; the rest are only in the aggregates",
+                    extra={"seats": named, "max_series": self.config.max_seat_series, "dropped": cut},
+                )
 
     async def wait_for_poll(self) -> None:
         await self._poll_done.wait()
