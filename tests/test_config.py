@@ -1,0 +1,171 @@
+"""Configuration: precedence, validation, and how a bad configuration is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter import __version__
+from exporter.config import ActivityWindow, Target, build_config, format_duration, parse_duration
+from exporter.errors import ConfigError
+from tests.support import TOKEN, run_exporter_cli
+
+ENV = {"GITHUB_TOKEN": TOKEN}
+
+
+def test_defaults() -> None:
+    config = build_config({"org": ["acme"]}, {}, ENV)
+    assert config.targets == (Target("org", "acme"),)
+    assert config.listen_address == "0.0.0.0:9185"
+    assert config.telemetry_path == "/metrics"
+    assert config.poll_interval == 600
+    assert config.api_url == "https://api.github.com"
+    assert [w.label for w in config.activity_windows] == ["1d", "7d", "14d", "30d", "90d"]
+    assert config.seat_prices_usd == {"business": 19.0, "enterprise": 39.0}
+    assert config.log_level == "info"
+    assert config.log_format == "logfmt"
+    assert config.token is not None
+    assert config.token.reveal() == TOKEN
+
+
+def test_flags_override_file_which_overrides_environment(tmp_path: Path) -> None:
+    file_data = {
+        "organizations": ["from-file"],
+        "enterprises": ["ent"],
+        "poll_interval": "5m",
+        "github": {"api_url": "https://api.file.example"},
+        "web": {"listen_address": "127.0.0.1:9999", "telemetry_path": "/m"},
+        "log": {"level": "debug", "format": "json"},
+        "activity_windows": ["30d", "1d", "2h"],
+        "seat_prices_usd": {"business": 15},
+    }
+    env = {**ENV, "GITHUB_API_URL": "https://api.env.example"}
+    config = build_config({}, file_data, env)
+    assert config.targets == (Target("org", "from-file"), Target("enterprise", "ent"))
+    assert config.api_url == "https://api.file.example"
+    assert config.poll_interval == 300
+    assert (config.listen_host, config.listen_port, config.telemetry_path) == ("127.0.0.1", 9999, "/m")
+    assert config.activity_windows == (
+        ActivityWindow("2h", 7200),
+        ActivityWindow("1d", 86400),
+        ActivityWindow("30d", 30 * 86400),
+    )
+    assert config.seat_prices_usd == {"business": 15.0, "enterprise": 39.0}
+
+    flags = {"org": ["from-flag"], "poll_interval": "1m", "api_url": "https://api.flag.example/"}
+    config = build_config(flags, file_data, env)
+    assert config.targets == (Target("org", "from-flag"), Target("enterprise", "ent"))
+    assert config.poll_interval == 60
+    assert config.api_url == "https://api.flag.example"
+    assert build_config({"org": ["a"]}, {}, env).api_url == "https://api.env.example"
+
+
+def test_token_file_wins_over_environment(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file-token\n")
+    config = build_config({"org": ["acme"], "token_file": str(token_file)}, {}, ENV)
+    assert config.token is not None
+    assert config.token.reveal() == "from-file-token"
+
+
+def test_secrets_never_show_in_repr() -> None:
+    config = build_config({"org": ["acme"]}, {}, ENV)
+    assert TOKEN not in repr(config)
+    assert TOKEN not in str(config.token)
+
+
+@pytest.mark.parametrize(
+    ("file_data", "flags", "key", "fragment"),
+    [
+        ({"organisations": ["acme"]}, {}, "organisations", "unknown key"),
+        ({"github": {"api_ulr": "x"}}, {"org": ["a"]}, "github.api_ulr", "unknown key"),
+        ({"poll_interval": "30s"}, {"org": ["a"]}, "poll_interval", "minimum is 1m"),
+        ({"poll_interval": "ten minutes"}, {"org": ["a"]}, "poll_interval", "invalid duration"),
+        ({"poll_interval": 5}, {"org": ["a"]}, "poll_interval", "invalid duration"),
+        ({"activity_windows": "7d"}, {"org": ["a"]}, "activity_windows", "non-empty list"),
+        ({"seat_prices_usd": {"pro": 10}}, {"org": ["a"]}, "seat_prices_usd.pro", "unknown plan"),
+        ({"seat_prices_usd": {"business": "19"}}, {"org": ["a"]}, "seat_prices_usd.business", "number"),
+        ({"log": {"level": "loud"}}, {"org": ["a"]}, "log.level", "not one of"),
+        ({"web": {"listen_address": "9185"}}, {"org": ["a"]}, "web.listen_address", "HOST:PORT"),
+        ({"organizations": [""]}, {}, "organizations", "non-empty string"),
+        ({"organizations": ["bad name"]}, {}, "organizations", "not a valid"),
+        ({"demo": "yes"}, {}, "demo", "true or false"),
+        ({}, {}, "organizations", "no target"),
+    ],
+)
+def test_invalid_settings_name_the_key(
+    file_data: dict[str, object], flags: dict[str, object], key: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        build_config(flags, file_data, ENV)
+    assert raised.value.key == key
+    assert fragment in raised.value.message
+
+
+def test_missing_token_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as raised:
+        build_config({"org": ["acme"]}, {}, {})
+    assert raised.value.key == "GITHUB_TOKEN"
+    assert "--demo" in raised.value.message
+    assert build_config({"demo": True}, {}, {}).demo
+
+
+def test_durations() -> None:
+    assert parse_duration("1h30m", "k") == 5400
+    assert parse_duration("90s", "k") == 90
+    assert parse_duration("2w", "k") == 14 * 86400
+    assert format_duration(7 * 86400) == "7d"
+    assert format_duration(36 * 3600) == "36h"
+    assert format_duration(600) == "10m"
+
+
+# -- the console script ----------------------------------------------------------------------------
+
+
+def test_version() -> None:
+    result = run_exporter_cli(["--version"])
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"github-copilot-exporter {__version__}"
+
+
+def test_bad_config_file_exits_2_with_one_message(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text("organizations: [acme]\npoll_intervall: 10m\n")
+    result = run_exporter_cli(["--config", str(config)], ENV)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "poll_intervall: unknown key" in lines[0]
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("organizations: [acme\n")
+    result = run_exporter_cli(["--config", str(broken)], ENV)
+    assert result.returncode == 2
+    assert "not valid YAML at line" in result.stderr
+    result = run_exporter_cli(["--config", str(tmp_path / "absent.yml")], ENV)
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+
+
+def test_no_token_without_demo_exits_2() -> None:
+    result = run_exporter_cli(["--org", "acme"])
+    assert result.returncode == 2
+    assert "GITHUB_TOKEN" in result.stderr
+    assert "--demo" in result.stderr
+
+
+def test_no_target_exits_2() -> None:
+    result = run_exporter_cli([], ENV)
+    assert result.returncode == 2
+    assert "no target" in result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_unknown_flag_exits_2() -> None:
+    result = run_exporter_cli(["--web.listen-adress", ":1"], ENV)
+    assert result.returncode == 2
+    assert "unrecognized arguments" in result.stderr
