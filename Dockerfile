@@ -9,7 +9,8 @@ COPY pyproject.toml ./
 COPY exporter/ exporter/
 # A virtualenv is self-contained: the final stage copies it and nothing else from this stage.
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir .
+    && /opt/venv/bin/pip install --no-cache-dir . \
+    && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM python:3.11-slim-bookworm
 ARG VERSION=0.1.0
