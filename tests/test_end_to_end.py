@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from exporter.fake_github import FakeSeat
 from tests.support import (
     NOW,
     TOKEN,
@@ -30,6 +31,10 @@ def _ts(moment: datetime | None) -> float | None:
     return moment.astimezone(UTC).timestamp() if moment is not None else None
 
 
+def _active_since(seat: FakeSeat, cutoff: float) -> bool:
+    return seat.last_activity_at is not None and seat.last_activity_at.timestamp() >= cutoff
+
+
 def test_org_aggregates_match_an_independent_count(exporter: RunningExporter, dataset: Dataset) -> None:
     parsed = parse_exposition(exporter.metrics())
     seats = dataset.org.seats
@@ -37,11 +42,7 @@ def test_org_aggregates_match_an_independent_count(exporter: RunningExporter, da
 
     assert total(parsed, "github_copilot_seats", org="acme") == len(seats) == 250
     for window, days in (("1d", 1), ("7d", 7), ("14d", 14), ("30d", 30), ("90d", 90)):
-        expected = sum(
-            1
-            for s in seats
-            if s.last_activity_at is not None and _ts(s.last_activity_at) >= scrape_now - days * DAY  # type: ignore[operator]
-        )
+        expected = sum(1 for s in seats if _active_since(s, scrape_now - days * DAY))
         assert total(parsed, "github_copilot_seats_active", org="acme", window=window) == expected, window
     assert total(parsed, "github_copilot_seats_without_activity", org="acme") == sum(
         1 for s in seats if s.last_activity_at is None
@@ -56,9 +57,7 @@ def test_org_aggregates_match_an_independent_count(exporter: RunningExporter, da
         expected_cost
     )
     idle_cost_30d = sum(
-        price[s.plan_type or "business"]
-        for s in seats
-        if s.last_activity_at is None or _ts(s.last_activity_at) < scrape_now - 30 * DAY  # type: ignore[operator]
+        price[s.plan_type or "business"] for s in seats if not _active_since(s, scrape_now - 30 * DAY)
     )
     assert total(
         parsed, "github_copilot_idle_seats_monthly_cost_usd", org="acme", window="30d"
