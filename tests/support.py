@@ -252,15 +252,20 @@ def exporter_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "exporter"]
 
 
+def exporter_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """This process's environment without GitHub settings a developer may have exported, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
+    env.update(extra or {})
+    return env
+
+
 def run_exporter_cli(
     args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
     """Run the console script to completion (for --version and configuration errors)."""
-    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
-    full_env.update(env or {})
     return subprocess.run(
         [*exporter_command(), *args],
-        env=full_env,
+        env=exporter_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -273,14 +278,12 @@ def start_exporter(
     args: Sequence[str], env: dict[str, str] | None = None, *, wait_ready: bool = True
 ) -> Iterator[RunningExporter]:
     port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GITHUB_API_URL")}
-    full_env.update(env or {})
     log_dir = Path(tempfile.mkdtemp(prefix="exporter-log-"))
     log_path = log_dir / "exporter.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [*exporter_command(), "--web.listen-address", f"127.0.0.1:{port}", *args],
-            env=full_env,
+            env=exporter_env(env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
