@@ -1,0 +1,1281 @@
+"""Generate the Grafana dashboards in ``grafana/dashboards/`` from one description.
+
+The JSON files are committed so that users can provision or import them without running anything;
+this script is their source, so that every panel follows the same conventions (the datasource
+variable, units, descriptions, links). After editing it run ``python grafana/generate.py``;
+``python grafana/generate.py --check`` (run by the test suite) fails when the files are out of date.
+
+Every query uses the exporter's own metrics only, so the dashboards work without recording rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "dashboards"
+DOCS_URL = "https://github.com/github-copilot-exporter/github-copilot-exporter"
+DASHBOARD_DOCS_URL = f"{DOCS_URL}/blob/main/docs/dashboards.md"
+TAGS = ["github-copilot", "copilot"]
+DS = {"type": "prometheus", "uid": "${datasource}"}
+
+UID_OVERVIEW = "copilot-seats-overview"
+UID_IDLE = "copilot-idle-seats"
+UID_HEALTH = "copilot-exporter-health"
+DASHBOARDS = {
+    UID_OVERVIEW: "Copilot seats overview",
+    UID_IDLE: "Copilot idle seats",
+    UID_HEALTH: "Copilot exporter health",
+}
+
+Json = dict[str, Any]
+
+# -- selectors -------------------------------------------------------------------------------------
+
+# Aggregates carry enterprise, org and team; per-seat series carry enterprise and org, their team is on
+# github_copilot_seat_info; per-target series of the exporter carry enterprise and org.
+GROUP = 'enterprise=~"$enterprise", org=~"$org", team=~"$team"'
+SEAT = 'enterprise=~"$enterprise", org=~"$org"'
+TARGET = 'job=~"$job", enterprise=~"$enterprise", org=~"$org"'
+JOB = 'job=~"$job"'
+# Joins between per-seat series keep job and instance so that two exporters (a rolling update, a
+# second replica) never make a many-to-many match.
+SEAT_KEY = "instance, job, enterprise, org, user"
+SEAT_INFO_LABELS = "team, plan_type, editor, pending_cancellation"
+DAY = 86400
+IDLE = f"(github_copilot_seat_idle_seconds{{{SEAT}}} > $idle_days * {DAY})"
+INFO = f"github_copilot_seat_info{{{GROUP}}}"
+IDLE_INFO = f"({INFO} and on({SEAT_KEY}) {IDLE})"
+# The price of a seat is not a series of its own; cost / seats of its group is exactly the configured
+# price of the group's plan.
+PRICE = (
+    f"(github_copilot_estimated_monthly_cost_usd{{{GROUP}}}"
+    " / on(instance, job, enterprise, org, team, plan_type)"
+    f" github_copilot_seats{{{GROUP}}})"
+)
+NEVER_USED = f"({INFO} unless on({SEAT_KEY}) github_copilot_seat_last_activity_timestamp_seconds)"
+# Billing figures are per organization (org targets only); restrict them to the selected organizations.
+IN_SELECTION = 'and on(org) github_copilot_seats{enterprise=~"$enterprise", org=~"$org"}'
+
+
+def readable(expr: str, *labels: str) -> str:
+    """Name the empty team (direct assignment) and org (enterprise-level grant) in legends and tables."""
+    names = {"team": "(assigned directly)", "org": "(enterprise level)"}
+    for label in labels:
+        expr = f'label_replace({expr}, "{label}", "{names[label]}", "{label}", "")'
+    return expr
+
+
+# -- panels ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    expr: str
+    legend: str = "__auto"
+    instant: bool = False
+    table: bool = False
+
+    def render(self, ref: str) -> Json:
+        out: Json = {
+            "datasource": DS,
+            "editorMode": "code",
+            "expr": self.expr,
+            "legendFormat": self.legend,
+            "range": not self.instant,
+            "instant": self.instant,
+            "refId": ref,
+        }
+        if self.table:
+            out["format"] = "table"
+        return out
+
+
+def thresholds(*steps: tuple[str, float | None]) -> Json:
+    return {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in steps]}
+
+
+NEUTRAL = thresholds(("blue", None))
+UTILIZATION = thresholds(("red", None), ("orange", 0.5), ("green", 0.8))
+IDLE_DAYS = thresholds(("green", None), ("yellow", 30), ("orange", 60), ("red", 90))
+UP_MAPPINGS = [
+    {
+        "type": "value",
+        "options": {
+            "0": {"text": "DOWN", "color": "red", "index": 0},
+            "1": {"text": "UP", "color": "green", "index": 1},
+        },
+    }
+]
+
+
+@dataclass
+class Panel:
+    kind: str
+    title: str
+    description: str
+    targets: list[Target]
+    unit: str
+    width: int
+    height: int = 8
+    defaults: Json = field(default_factory=dict)
+    options: Json = field(default_factory=dict)
+    overrides: list[Json] = field(default_factory=list)
+    transformations: list[Json] = field(default_factory=list)
+
+    def render(self, panel_id: int, x: int, y: int) -> Json:
+        defaults: Json = {"unit": self.unit, "color": {"mode": "thresholds"}, "thresholds": NEUTRAL}
+        if self.kind == "timeseries":
+            defaults["color"] = {"mode": "palette-classic"}
+            defaults["custom"] = {
+                "drawStyle": "line",
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "showPoints": "never",
+                "spanNulls": False,
+                "axisSoftMin": 0,
+            }
+        defaults.update(self.defaults)
+        return {
+            "id": panel_id,
+            "type": self.kind,
+            "title": self.title,
+            "description": self.description,
+            "datasource": DS,
+            "gridPos": {"h": self.height, "w": self.width, "x": x, "y": y},
+            "fieldConfig": {"defaults": defaults, "overrides": self.overrides},
+            "options": self.options,
+            "targets": [t.render(chr(ord("A") + i)) for i, t in enumerate(self.targets)],
+            "transformations": self.transformations,
+        }
+
+
+def stat(
+    title: str,
+    description: str,
+    expr: str,
+    unit: str = "short",
+    *,
+    width: int = 4,
+    steps: Json = NEUTRAL,
+    legend: str = "__auto",
+    extra: Json | None = None,
+    text_mode: str = "value",
+) -> Panel:
+    return Panel(
+        "stat",
+        title,
+        description,
+        [Target(expr, legend)],
+        unit,
+        width,
+        height=4,
+        defaults={"thresholds": steps, "decimals": 0 if unit == "short" else None, **(extra or {})},
+        options={
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "value",
+            "graphMode": "area",
+            "justifyMode": "auto",
+            "orientation": "auto",
+            "textMode": text_mode,
+            "wideLayout": True,
+            "showPercentChange": False,
+        },
+    )
+
+
+def timeseries(
+    title: str,
+    description: str,
+    targets: list[Target],
+    unit: str,
+    *,
+    width: int = 12,
+    extra: Json | None = None,
+) -> Panel:
+    return Panel(
+        "timeseries",
+        title,
+        description,
+        targets,
+        unit,
+        width,
+        defaults=extra or {},
+        options={
+            "legend": {
+                "displayMode": "table",
+                "placement": "bottom",
+                "showLegend": True,
+                "calcs": ["lastNotNull"],
+            },
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        },
+    )
+
+
+def bars(
+    title: str, description: str, target: Target, unit: str, *, width: int = 8, height: int = 8
+) -> Panel:
+    target.instant = True
+    return Panel(
+        "bargauge",
+        title,
+        description,
+        [target],
+        unit,
+        width,
+        height,
+        defaults={"min": 0, "color": {"mode": "continuous-BlPu"}},
+        options={
+            "orientation": "horizontal",
+            "displayMode": "gradient",
+            "valueMode": "color",
+            "namePlacement": "left",
+            "showUnfilled": True,
+            "sizing": "auto",
+            "minVizHeight": 16,
+            "maxVizHeight": 300,
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        },
+    )
+
+
+def pie(title: str, description: str, target: Target, unit: str, *, width: int = 8) -> Panel:
+    target.instant = True
+    return Panel(
+        "piechart",
+        title,
+        description,
+        [target],
+        unit,
+        width,
+        defaults={"color": {"mode": "palette-classic"}},
+        options={
+            "pieType": "donut",
+            "legend": {
+                "displayMode": "table",
+                "placement": "right",
+                "showLegend": True,
+                "values": ["value", "percent"],
+            },
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "tooltip": {"mode": "single", "sort": "none"},
+        },
+    )
+
+
+HEADERS = {
+    "enterprise": "Enterprise",
+    "org": "Organization",
+    "team": "Team",
+    "user": "User",
+    "plan_type": "Plan",
+    "editor": "Last editor",
+    "pending_cancellation": "Pending cancellation",
+    "seat_management_setting": "Seat management",
+    "ide_chat": "IDE chat",
+    "platform_chat": "Platform chat",
+    "cli": "CLI",
+    "public_code_suggestions": "Public code suggestions",
+    "endpoint": "Endpoint",
+    "code": "Status",
+    "instance": "Instance",
+    "version": "Version",
+    "python_version": "Python",
+}
+
+
+@dataclass
+class Column:
+    """One value column of a table: the query giving it, its header, unit and colouring."""
+
+    name: str
+    expr: str
+    unit: str = "short"
+    steps: Json | None = None
+    extra: list[Json] = field(default_factory=list)
+
+
+def table(
+    title: str,
+    description: str,
+    keys: Sequence[str],
+    columns: Sequence[Column],
+    *,
+    width: int = 24,
+    height: int = 8,
+    sort_by: str | None = None,
+    labels: Iterable[str] = (),
+    hide_value: bool = False,
+) -> Panel:
+    """Instant queries in table format merged on their labels into one row per label set, as a user
+    would build it in Grafana (Merge, then Organize fields)."""
+    single = len(columns) == 1
+    value_names = ["Value" if single else f"Value #{chr(ord('A') + i)}" for i in range(len(columns))]
+    shown = [*keys, *labels]
+    order = {name: i for i, name in enumerate([*shown, *value_names])}
+    overrides: list[Json] = []
+    for column in columns:
+        props: list[Json] = [{"id": "unit", "value": column.unit}]
+        if column.unit == "short":
+            props.append({"id": "decimals", "value": 0})
+        if column.steps is not None:
+            props += [
+                {"id": "thresholds", "value": column.steps},
+                {"id": "custom.cellOptions", "value": {"type": "color-background", "mode": "basic"}},
+            ]
+        props += column.extra
+        overrides.append({"matcher": {"id": "byName", "options": column.name}, "properties": props})
+    transformations: list[Json] = []
+    if not single:
+        transformations.append({"id": "merge", "options": {}})
+    transformations.append(
+        {
+            "id": "organize",
+            "options": {
+                # Everything that is neither a key, a shown label nor a value (Time, job, instance, ...)
+                # is hidden by listing the known extras; unknown labels stay visible on purpose.
+                "excludeByName": {
+                    **{name: True for name in ("Time", "job", "instance", "__name__") if name not in shown},
+                    # The constant 1 of an info metric says nothing.
+                    **({"Value": True} if hide_value else {}),
+                },
+                "indexByName": order,
+                "renameByName": {
+                    **{v: c.name for v, c in zip(value_names, columns, strict=True)},
+                    **{k: HEADERS.get(k, k) for k in shown},
+                },
+            },
+        }
+    )
+    return Panel(
+        "table",
+        title,
+        description,
+        [Target(c.expr, instant=True, table=True) for c in columns],
+        "short",
+        width,
+        height,
+        defaults={"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "filterable": True}},
+        options={
+            "showHeader": True,
+            "cellHeight": "sm",
+            "footer": {"show": False, "reducer": ["sum"], "fields": "", "countRows": False},
+            "sortBy": [{"displayName": sort_by, "desc": True}] if sort_by else [],
+        },
+        overrides=overrides,
+        transformations=transformations,
+    )
+
+
+# -- dashboard -------------------------------------------------------------------------------------
+
+
+def variable_query(name: str, label: str, query: str) -> Json:
+    return {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DS,
+        "definition": query,
+        "query": query,
+        "refresh": 2,  # on time range change: a new organization or team appears without a reload
+        "includeAll": True,
+        "allValue": ".*",
+        "multi": True,
+        "sort": 1,
+        "regex": "",
+        "hide": 0,
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "options": [],
+    }
+
+
+DATASOURCE_VARIABLE: Json = {
+    "name": "datasource",
+    "label": "Data source",
+    "type": "datasource",
+    "query": "prometheus",
+    "regex": "",
+    "hide": 0,
+    "includeAll": False,
+    "multi": False,
+    "refresh": 1,
+    "current": {},
+    "options": [],
+}
+
+SEAT_VARIABLES = [
+    variable_query("enterprise", "Enterprise", "label_values(github_copilot_seats, enterprise)"),
+    variable_query(
+        "org", "Organization", 'label_values(github_copilot_seats{enterprise=~"$enterprise"}, org)'
+    ),
+    variable_query(
+        "team", "Team", 'label_values(github_copilot_seats{enterprise=~"$enterprise", org=~"$org"}, team)'
+    ),
+]
+
+
+def links(own_uid: str) -> list[Json]:
+    out: list[Json] = [
+        {
+            "title": title,
+            "type": "link",
+            "url": f"/d/{uid}/{uid}",
+            "icon": "dashboard",
+            "tooltip": f"Open the {title} dashboard",
+            "includeVars": True,
+            "keepTime": True,
+            "targetBlank": False,
+            "asDropdown": False,
+            "tags": [],
+        }
+        for uid, title in DASHBOARDS.items()
+        if uid != own_uid
+    ]
+    for title, url in (("Exporter documentation", DOCS_URL), ("About these dashboards", DASHBOARD_DOCS_URL)):
+        out.append(
+            {
+                "title": title,
+                "type": "link",
+                "url": url,
+                "icon": "doc",
+                "tooltip": title,
+                "includeVars": False,
+                "keepTime": False,
+                "targetBlank": True,
+                "asDropdown": False,
+                "tags": [],
+            }
+        )
+    return out
+
+
+Section = tuple[str, list[Panel]]
+
+
+def dashboard(
+    uid: str,
+    description: str,
+    variables: list[Json],
+    sections: list[Section],
+    time_from: str,
+    tags: list[str],
+) -> Json:
+    panels: list[Json] = []
+    y = 0
+    next_id = 1
+    for title, members in sections:
+        panels.append(
+            {
+                "id": next_id,
+                "type": "row",
+                "title": title,
+                "collapsed": False,
+                "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
+                "panels": [],
+            }
+        )
+        next_id += 1
+        y += 1
+        x = 0
+        line_height = 0
+        for panel in members:
+            if x + panel.width > 24:
+                x, y, line_height = 0, y + line_height, 0
+            panels.append(panel.render(next_id, x, y))
+            next_id += 1
+            x += panel.width
+            line_height = max(line_height, panel.height)
+        y += line_height
+    return {
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "description": description,
+        "editable": True,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "id": None,
+        "links": links(uid),
+        "liveNow": False,
+        "panels": panels,
+        "refresh": "5m",
+        "schemaVersion": 39,
+        "tags": [*TAGS, *tags],
+        "templating": {"list": [DATASOURCE_VARIABLE, *variables]},
+        "time": {"from": time_from, "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "title": DASHBOARDS[uid],
+        "uid": uid,
+        "version": 1,
+        "weekStart": "",
+    }
+
+
+# -- Copilot seats overview ------------------------------------------------------------------------
+
+
+def active(window: str) -> str:
+    return f'sum(github_copilot_seats_active{{{GROUP}, window="{window}"}})'
+
+
+SEATS = f"sum(github_copilot_seats{{{GROUP}}})"
+UTILIZATION_EXPR = f"{active('30d')} / {SEATS}"
+COST = f"sum(github_copilot_estimated_monthly_cost_usd{{{GROUP}}})"
+IDLE_COST_30D = f'sum(github_copilot_idle_seats_monthly_cost_usd{{{GROUP}, window="30d"}})'
+PENDING_CANCELLATION = f"sum(github_copilot_seats_pending_cancellation{{{GROUP}}})"
+PENDING_INVITATION = (
+    f'sum(github_copilot_billing_seats{{org=~"$org", state="pending_invitation"}} {IN_SELECTION})'
+)
+ORG_TARGETS_ONLY = {"noValue": "org targets only"}
+
+
+def per(keys: str, metric: str, selector: str = GROUP) -> str:
+    return f"sum by ({keys}) ({metric}{{{selector}}})"
+
+
+def group_columns(keys: str) -> list[Column]:
+    """The figures of the organization and team tables, each summed by ``keys``."""
+    seats = per(keys, "github_copilot_seats")
+    active30 = per(keys, "github_copilot_seats_active", f'{GROUP}, window="30d"')
+    return [
+        Column("Assigned", seats),
+        Column("Active 7d", per(keys, "github_copilot_seats_active", f'{GROUP}, window="7d"')),
+        Column("Active 30d", active30),
+        Column("Utilization", f"{active30} / {seats}", "percentunit", UTILIZATION),
+        Column("Without activity", per(keys, "github_copilot_seats_without_activity")),
+        Column("Pending cancellation", per(keys, "github_copilot_seats_pending_cancellation")),
+        Column("Monthly cost", per(keys, "github_copilot_estimated_monthly_cost_usd"), "currencyUSD"),
+        Column(
+            "Cost of seats idle 30d",
+            per(keys, "github_copilot_idle_seats_monthly_cost_usd", f'{GROUP}, window="30d"'),
+            "currencyUSD",
+        ),
+    ]
+
+
+def readable_columns(columns: list[Column], *labels: str) -> list[Column]:
+    for column in columns:
+        column.expr = readable(column.expr, *labels)
+    return columns
+
+
+def billing(state: str) -> str:
+    return f'sum by (org) (github_copilot_billing_seats{{org=~"$org", state="{state}"}} {IN_SELECTION})'
+
+
+def exporter_for_org_targets(metric: str, extra: str = "") -> str:
+    return f'sum by (org) ({metric}{{enterprise="", org=~"$org"{extra}}} {IN_SELECTION})'
+
+
+def overview() -> Json:
+    stats = [
+        stat("Assigned seats", "Copilot seats assigned (billed) in the selection.", SEATS),
+        stat("Active within 1 day", "Seats with Copilot activity within the last 24 hours.", active("1d")),
+        stat("Active within 7 days", "Seats with Copilot activity within the last 7 days.", active("7d")),
+        stat("Active within 30 days", "Seats with Copilot activity within the last 30 days.", active("30d")),
+        stat(
+            "Utilization (30 days)",
+            "Seats active within 30 days divided by seats assigned. Red below 50 %, orange below 80 %.",
+            UTILIZATION_EXPR,
+            "percentunit",
+            steps=UTILIZATION,
+            extra={"min": 0, "max": 1, "decimals": 0},
+        ),
+        stat(
+            "Without activity",
+            "Seats for which GitHub reports no activity at all: never used, or idle for more than 90 days.",
+            f"sum(github_copilot_seats_without_activity{{{GROUP}}})",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        stat(
+            "Estimated monthly cost",
+            "Assigned seats at the configured price of each plan (seat_prices_usd), per month.",
+            COST,
+            "currencyUSD",
+        ),
+        stat(
+            "Cost of seats idle 30 days",
+            "Monthly cost of the seats with no Copilot activity within 30 days (including never used): "
+            "what reclaiming them would save.",
+            IDLE_COST_30D,
+            "currencyUSD",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        stat(
+            "Idle share of cost",
+            "Cost of seats idle 30 days divided by the estimated monthly cost.",
+            f"{IDLE_COST_30D} / {COST}",
+            "percentunit",
+            steps=thresholds(("green", None), ("orange", 0.2), ("red", 0.5)),
+            extra={"min": 0, "max": 1, "decimals": 0},
+        ),
+        stat(
+            "Monthly cost per active seat",
+            "Estimated monthly cost divided by the seats active within 30 days: the real price of a seat "
+            "in use.",
+            f"{COST} / {active('30d')}",
+            "currencyUSD",
+            extra={"decimals": 2},
+        ),
+        stat(
+            "Pending cancellations",
+            "Seats removed this billing cycle: still billed until the cycle ends, then freed.",
+            PENDING_CANCELLATION,
+        ),
+        stat(
+            "Pending invitations",
+            "Seats of invited users who have not accepted yet, from GitHub's billing figures. Organization "
+            "targets only: GitHub reports this per organization, not per enterprise or team.",
+            PENDING_INVITATION,
+            extra=ORG_TARGETS_ONLY,
+        ),
+    ]
+    history = [
+        timeseries(
+            "Assigned and active seats",
+            "Seats assigned, and seats active within 1, 7 and 30 days, over time.",
+            [
+                Target(SEATS, "assigned"),
+                Target(
+                    f'sum by (window) (github_copilot_seats_active{{{GROUP}, window=~"1d|7d|30d"}})',
+                    "active {{window}}",
+                ),
+            ],
+            "short",
+        ),
+        timeseries(
+            "Utilization (30 days)",
+            "Seats active within 30 days divided by seats assigned, overall and per organization.",
+            [
+                Target(UTILIZATION_EXPR, "all selected"),
+                Target(
+                    readable(
+                        f'sum by (enterprise, org) (github_copilot_seats_active{{{GROUP}, window="30d"}})'
+                        f" / sum by (enterprise, org) (github_copilot_seats{{{GROUP}}})",
+                        "org",
+                    ),
+                    "{{enterprise}} {{org}}",
+                ),
+            ],
+            "percentunit",
+            extra={"min": 0, "max": 1},
+        ),
+        timeseries(
+            "Monthly cost",
+            "Estimated monthly cost of the assigned seats and the part spent on seats idle for 30 days.",
+            [Target(COST, "estimated monthly cost"), Target(IDLE_COST_30D, "seats idle 30 days")],
+            "currencyUSD",
+        ),
+        timeseries(
+            "Pending cancellations and invitations",
+            "Seats pending cancellation (billed until the end of the cycle) and pending invitations "
+            "(organization targets only).",
+            [
+                Target(PENDING_CANCELLATION, "pending cancellation"),
+                Target(PENDING_INVITATION, "pending invitation"),
+            ],
+            "short",
+        ),
+    ]
+    breakdowns = [
+        table(
+            "Organizations",
+            "Seats, activity and cost per organization. (enterprise level): seats granted by an "
+            "enterprise team rather than an organization.",
+            ["enterprise", "org"],
+            readable_columns(group_columns("enterprise, org"), "org"),
+            height=7,
+            sort_by="Monthly cost",
+        ),
+        table(
+            "Teams",
+            "Seats, activity and cost per assigning team. (assigned directly): seats assigned to the user "
+            "rather than through a team.",
+            ["enterprise", "org", "team"],
+            readable_columns(group_columns("enterprise, org, team"), "org", "team"),
+            height=10,
+            sort_by="Cost of seats idle 30d",
+        ),
+        bars(
+            "Seats by plan",
+            "Assigned seats per Copilot plan (business, enterprise).",
+            Target(f"sort_desc({per('plan_type', 'github_copilot_seats')})", "{{plan_type}}"),
+            "short",
+        ),
+        bars(
+            "Monthly cost by plan",
+            "Estimated monthly cost per Copilot plan.",
+            Target(
+                f"sort_desc({per('plan_type', 'github_copilot_estimated_monthly_cost_usd')})", "{{plan_type}}"
+            ),
+            "currencyUSD",
+        ),
+        pie(
+            "Seats by editor",
+            "Seats by the editor family of their last activity; none: no activity reported. Filtered by "
+            "enterprise and organization, not by team.",
+            Target(
+                f"sort_desc(sum by (editor) (github_copilot_seats_by_editor{{{SEAT}}}))",
+                "{{editor}}",
+            ),
+            "short",
+        ),
+    ]
+    github = [
+        table(
+            "GitHub's billing figures beside the exporter's",
+            "GitHub's own seat breakdown for the current billing cycle next to the exporter's count from "
+            "the seat list. Assigned and total should agree; a difference usually means seats without a "
+            "user account. Organization targets only.",
+            ["org"],
+            [
+                Column("GitHub total", billing("total")),
+                Column("Exporter assigned", exporter_for_org_targets("github_copilot_seats")),
+                Column("GitHub active this cycle", billing("active_this_cycle")),
+                Column(
+                    "Exporter active 30d",
+                    exporter_for_org_targets("github_copilot_seats_active", ', window="30d"'),
+                ),
+                Column("GitHub inactive this cycle", billing("inactive_this_cycle")),
+                Column("GitHub pending cancellation", billing("pending_cancellation")),
+                Column(
+                    "Exporter pending cancellation",
+                    exporter_for_org_targets("github_copilot_seats_pending_cancellation"),
+                ),
+                Column("GitHub pending invitation", billing("pending_invitation")),
+                Column("GitHub added this cycle", billing("added_this_cycle")),
+            ],
+            width=16,
+        ),
+        table(
+            "Organization plan and policies",
+            "The Copilot plan and policy settings GitHub reports for each organization target.",
+            ["org"],
+            [Column("Info", f'github_copilot_organization_info{{org=~"$org"}} {IN_SELECTION}')],
+            width=8,
+            labels=[
+                "plan_type",
+                "seat_management_setting",
+                "ide_chat",
+                "platform_chat",
+                "cli",
+                "public_code_suggestions",
+            ],
+            hide_value=True,
+        ),
+    ]
+    # The constant 1 of an info metric is noise in a table.
+    return dashboard(
+        UID_OVERVIEW,
+        "What the GitHub Copilot seats are doing and costing: assignment, activity, utilization, cost and "
+        "waste by organization, team, plan and editor.",
+        SEAT_VARIABLES,
+        [
+            ("Seats and cost", stats),
+            ("History", history),
+            ("Breakdowns", breakdowns),
+            ("GitHub's own figures", github),
+        ],
+        "now-7d",
+        ["finops"],
+    )
+
+
+# -- Copilot idle seats ----------------------------------------------------------------------------
+
+IDLE_DAYS_VARIABLE: Json = {
+    "name": "idle_days",
+    "label": "Idle for more than (days)",
+    "description": "A seat counts as idle when its last Copilot activity (or its assignment, when it has "
+    "never been used) is older than this many days. Type any number.",
+    "type": "custom",
+    "query": "7,14,30,60,90",
+    "includeAll": False,
+    "multi": False,
+    "hide": 0,
+    "current": {"selected": True, "text": "30", "value": "30"},
+    "options": [{"selected": v == "30", "text": v, "value": v} for v in ("7", "14", "30", "60", "90")],
+}
+
+
+def seat_column(
+    name: str, metric: str, unit: str, *, scale: str = "", extra: list[Json] | None = None
+) -> Column:
+    """A per-seat value restricted to the idle seats, with the seat's team, plan and editor attached."""
+    expr = (
+        f"({metric}{{{SEAT}}}{scale} and on({SEAT_KEY}) {IDLE})"
+        f" * on({SEAT_KEY}) group_left({SEAT_INFO_LABELS}) {INFO}"
+    )
+    return Column(name, readable(expr, "org", "team"), unit, extra=extra or [])
+
+
+NEVER_MAPPING = {
+    "id": "mappings",
+    "value": [
+        {
+            "type": "special",
+            "options": {"match": "null", "result": {"text": "never used", "color": "red", "index": 0}},
+        }
+    ],
+}
+
+
+TEAM = "enterprise, org, team"
+TEAM_SEATS = f"sum by ({TEAM}) (github_copilot_seats{{{GROUP}}})"
+PRICED = f"on(instance, job, {TEAM}, plan_type) group_left() {PRICE}"
+IDLE_COST_BY_TEAM = f"sum by ({TEAM}) ({IDLE_INFO} * {PRICED})"
+
+
+def every_team(expr: str) -> str:
+    """A figure per team, 0 rather than an empty cell (or a missing bar) for teams that have none."""
+    return f"({expr} or on({TEAM}) (0 * {TEAM_SEATS}))"
+
+
+def team_column(name: str, expr: str, unit: str = "short", steps: Json | None = None) -> Column:
+    return Column(name, readable(expr, "org", "team"), unit, steps)
+
+
+def idle() -> Json:
+    idle_count = f"count({IDLE_INFO})"
+    idle_cost = f"sum({IDLE_INFO} * {PRICED})"
+    stats = [
+        stat(
+            "Seats idle > $idle_days days",
+            "Seats whose last activity, or assignment when never used, is older than the threshold.",
+            f"{idle_count} or on() vector(0)",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        stat(
+            "Share of seats idle",
+            "Seats idle for more than the threshold divided by all seats in the selection.",
+            f"({idle_count} or on() vector(0)) / count({INFO})",
+            "percentunit",
+            steps=thresholds(("green", None), ("orange", 0.1), ("red", 0.25)),
+            extra={"min": 0, "max": 1, "decimals": 0},
+        ),
+        stat(
+            "Monthly cost of idle seats",
+            "What the seats idle for more than the threshold cost per month at the configured prices: the "
+            "saving from reclaiming them.",
+            f"{idle_cost} or on() vector(0)",
+            "currencyUSD",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        stat(
+            "Never used",
+            "Seats for which GitHub reports no activity at all (never used, or idle for more than 90 days).",
+            f"count({NEVER_USED}) or on() vector(0)",
+            steps=thresholds(("green", None), ("red", 1)),
+        ),
+        stat(
+            "Pending cancellation among idle",
+            "Idle seats already removed this cycle: they stop being billed at its end, nothing to do.",
+            f'count({IDLE_INFO} and on({SEAT_KEY}) github_copilot_seat_info{{pending_cancellation="true"}})'
+            " or on() vector(0)",
+        ),
+        stat(
+            "Longest idle",
+            "Days since the last activity (or assignment) of the most idle seat.",
+            f"max(github_copilot_seat_idle_seconds{{{SEAT}}} and on({SEAT_KEY}) {INFO}) / {DAY}",
+            "d",
+            steps=IDLE_DAYS,
+        ),
+    ]
+    history = [
+        timeseries(
+            "Idle seats by window",
+            "Seats not active within each of the exporter's activity windows (assigned minus active).",
+            [
+                Target(
+                    f"sum by (window) (github_copilot_seats{{{GROUP}}} - ignoring(window) group_right "
+                    f'github_copilot_seats_active{{{GROUP}, window=~"7d|14d|30d|90d"}})',
+                    "idle {{window}}",
+                )
+            ],
+            "short",
+        ),
+        timeseries(
+            "Monthly cost of idle seats by window",
+            "Monthly cost of the seats not active within each activity window, from the exporter.",
+            [
+                Target(
+                    "sum by (window) (github_copilot_idle_seats_monthly_cost_usd"
+                    f'{{{GROUP}, window=~"7d|14d|30d|90d"}})',
+                    "idle {{window}}",
+                )
+            ],
+            "currencyUSD",
+        ),
+    ]
+    teams = [
+        table(
+            "Idle seats per team",
+            "Per assigning team: seats, seats idle for more than the threshold, never used, and what the "
+            "idle seats cost per month. Sorted by cost.",
+            ["enterprise", "org", "team"],
+            [
+                team_column("Assigned", TEAM_SEATS),
+                team_column(
+                    "Idle > $idle_days d",
+                    every_team(f"count by ({TEAM}) ({IDLE_INFO})"),
+                    steps=thresholds(("green", None), ("orange", 1)),
+                ),
+                team_column(
+                    "Never used",
+                    every_team(f"count by ({TEAM}) ({NEVER_USED})"),
+                    steps=thresholds(("green", None), ("red", 1)),
+                ),
+                team_column(
+                    "Idle share",
+                    f"{every_team(f'count by ({TEAM}) ({IDLE_INFO})')} / on({TEAM}) {TEAM_SEATS}",
+                    "percentunit",
+                    thresholds(("green", None), ("orange", 0.1), ("red", 0.25)),
+                ),
+                team_column("Monthly cost of idle seats", every_team(IDLE_COST_BY_TEAM), "currencyUSD"),
+            ],
+            height=10,
+            sort_by="Monthly cost of idle seats",
+        ),
+        bars(
+            "Teams with the most idle seats",
+            "The 15 teams with the most seats idle for more than the threshold.",
+            Target(
+                readable(f"topk(15, count by (enterprise, org, team) ({IDLE_INFO}))", "org", "team"),
+                "{{org}} / {{team}}",
+            ),
+            "short",
+            width=12,
+            height=9,
+        ),
+        bars(
+            "Teams with the costliest idle seats",
+            "The 15 teams whose seats idle for more than the threshold cost the most per month.",
+            Target(readable(f"topk(15, {IDLE_COST_BY_TEAM})", "org", "team"), "{{org}} / {{team}}"),
+            "currencyUSD",
+            width=12,
+            height=9,
+        ),
+    ]
+    seats = [
+        table(
+            "Seats idle for more than $idle_days days",
+            "Every seat idle for longer than the threshold, most idle first. Idle days: since the last "
+            "activity, or since assignment when never used. Yellow above 30 days, orange above 60, red "
+            "above 90; a last activity of never used means GitHub reports none. Billed until: set for "
+            "seats pending cancellation.",
+            ["enterprise", "org", "user"],
+            [
+                seat_column(
+                    "Idle days",
+                    "github_copilot_seat_idle_seconds",
+                    "d",
+                    scale=f" / {DAY}",
+                    extra=[
+                        {"id": "thresholds", "value": IDLE_DAYS},
+                        {"id": "custom.cellOptions", "value": {"type": "color-background", "mode": "basic"}},
+                        {"id": "decimals", "value": 0},
+                    ],
+                ),
+                seat_column(
+                    "Last activity",
+                    "github_copilot_seat_last_activity_timestamp_seconds",
+                    "dateTimeAsIso",
+                    scale=" * 1000",
+                    extra=[NEVER_MAPPING],
+                ),
+                seat_column(
+                    "Assigned",
+                    "github_copilot_seat_created_timestamp_seconds",
+                    "dateTimeAsIso",
+                    scale=" * 1000",
+                ),
+                seat_column(
+                    "Last authenticated",
+                    "github_copilot_seat_last_authenticated_timestamp_seconds",
+                    "dateTimeAsIso",
+                    scale=" * 1000",
+                ),
+                seat_column(
+                    "Billed until",
+                    "github_copilot_seat_pending_cancellation_timestamp_seconds",
+                    "dateTimeAsIso",
+                    scale=" * 1000",
+                ),
+            ],
+            height=14,
+            sort_by="Idle days",
+            labels=["team", "plan_type", "editor", "pending_cancellation"],
+        ),
+    ]
+    return dashboard(
+        UID_IDLE,
+        "Which Copilot seats are idle, for how long, in which teams, and what they cost: the list to "
+        "reclaim seats from.",
+        [*SEAT_VARIABLES, IDLE_DAYS_VARIABLE],
+        [
+            ("Idle seats", stats),
+            ("History", history),
+            ("Per team", teams),
+            ("Seats", seats),
+        ],
+        "now-7d",
+        ["finops"],
+    )
+
+
+# -- Copilot exporter health -----------------------------------------------------------------------
+
+HEALTH_VARIABLES = [
+    variable_query("job", "Job", "label_values(github_copilot_exporter_build_info, job)"),
+    variable_query("enterprise", "Enterprise", 'label_values(github_copilot_up{job=~"$job"}, enterprise)'),
+    variable_query(
+        "org", "Organization", 'label_values(github_copilot_up{job=~"$job", enterprise=~"$enterprise"}, org)'
+    ),
+]
+TARGET_LEGEND = "{{enterprise}}{{org}}"
+SUCCESS_AGE = f"time() - github_copilot_last_success_timestamp_seconds{{{TARGET}}}"
+RESET_IN = f"clamp_min(github_copilot_api_rate_limit_reset_timestamp_seconds{{{JOB}}} - time(), 0)"
+POLL_AGE_STEPS = thresholds(("green", None), ("orange", 1800), ("red", 3600))
+
+
+def health() -> Json:
+    stats = [
+        stat(
+            "Exporter scrape",
+            "Whether Prometheus can scrape the exporter (up), per instance.",
+            f"up{{{JOB}}}",
+            "none",
+            width=5,
+            legend="{{instance}}",
+            extra={"mappings": UP_MAPPINGS},
+            text_mode="value_and_name",
+        ),
+        stat(
+            "GitHub targets",
+            "Whether the last poll of each organization or enterprise succeeded (github_copilot_up).",
+            f"github_copilot_up{{{TARGET}}}",
+            "none",
+            width=5,
+            legend=TARGET_LEGEND,
+            extra={"mappings": UP_MAPPINGS},
+            text_mode="value_and_name",
+        ),
+        stat(
+            "Last successful poll",
+            "Age of the data being served, per target: time since its last successful poll. Orange "
+            "after 30 minutes, red after an hour (the default poll interval is 10 minutes).",
+            f"max({SUCCESS_AGE})",
+            "s",
+            steps=POLL_AGE_STEPS,
+        ),
+        stat(
+            "Poll duration",
+            "Wall time of the slowest target's most recent poll.",
+            f"max(github_copilot_poll_duration_seconds{{{TARGET}}})",
+            "s",
+            width=2,
+            extra={"decimals": 2},
+        ),
+        stat(
+            "Failed polls",
+            "Polls that failed over the dashboard's time range, all targets and reasons.",
+            f"sum(increase(github_copilot_poll_failures_total{{{TARGET}}}[$__range])) or on() vector(0)",
+            width=3,
+            steps=thresholds(("green", None), ("red", 1)),
+        ),
+        stat(
+            "Rate limit remaining",
+            "GitHub API requests left in the current rate-limit window (core resource and others), as of the "
+            "last answer.",
+            f"min(github_copilot_api_rate_limit_remaining{{{JOB}}}"
+            f" / github_copilot_api_rate_limit_limit{{{JOB}}})",
+            "percentunit",
+            width=3,
+            steps=thresholds(("red", None), ("orange", 0.1), ("green", 0.25)),
+            extra={"min": 0, "max": 1, "decimals": 0},
+        ),
+        stat(
+            "Rate limit resets in",
+            "Time until GitHub resets the rate-limit window of the most constrained resource.",
+            f"max({RESET_IN})",
+            "s",
+        ),
+    ]
+    polls = [
+        timeseries(
+            "Age of the served data",
+            "Seconds since each target's last successful poll. It grows by the poll interval and drops back "
+            "after each poll; steady growth means polls are failing.",
+            [Target(SUCCESS_AGE, TARGET_LEGEND)],
+            "s",
+            extra={"thresholds": POLL_AGE_STEPS, "custom": {"thresholdsStyle": {"mode": "dashed"}}},
+        ),
+        timeseries(
+            "Poll duration",
+            "Wall time of each target's most recent poll: all pages of the seat list plus the billing call.",
+            [Target(f"github_copilot_poll_duration_seconds{{{TARGET}}}", TARGET_LEGEND)],
+            "s",
+        ),
+        timeseries(
+            "Polls and failures",
+            "Polls started and polls failed per hour, by target and failure reason (see the README for what "
+            "to do about each reason).",
+            [
+                Target(
+                    "sum by (enterprise, org)"
+                    f" (rate(github_copilot_polls_total{{{TARGET}}}[$__rate_interval])) * 3600",
+                    "polls " + TARGET_LEGEND,
+                ),
+                Target(
+                    "sum by (enterprise, org, reason) (rate(github_copilot_poll_failures_total"
+                    f"{{{TARGET}}}[$__rate_interval])) * 3600 or on() vector(0)",
+                    "failed " + TARGET_LEGEND + " {{reason}}",
+                ),
+            ],
+            "short",
+        ),
+        timeseries(
+            "GitHub API requests",
+            "Requests the exporter sent to the GitHub API per second, by endpoint and HTTP status (error: no "
+            "answer).",
+            [
+                Target(
+                    "sum by (endpoint, code)"
+                    f" (rate(github_copilot_api_requests_total{{{JOB}}}[$__rate_interval]))",
+                    "{{code}} {{endpoint}}",
+                )
+            ],
+            "reqps",
+        ),
+    ]
+    api = [
+        table(
+            "GitHub API requests over the time range",
+            "Requests per endpoint and status code over the dashboard's time range.",
+            ["endpoint", "code"],
+            [
+                Column(
+                    "Requests",
+                    "sum by (endpoint, code)"
+                    f" (round(increase(github_copilot_api_requests_total{{{JOB}}}[$__range])))",
+                )
+            ],
+            width=12,
+            sort_by="Requests",
+        ),
+        timeseries(
+            "Rate limit remaining",
+            "Requests left in the current rate-limit window, against the hourly limit, by resource.",
+            [
+                Target(f"github_copilot_api_rate_limit_remaining{{{JOB}}}", "remaining {{resource}}"),
+                Target(f"github_copilot_api_rate_limit_limit{{{JOB}}}", "limit {{resource}}"),
+            ],
+            "short",
+            width=6,
+        ),
+        timeseries(
+            "Rate limit resets in",
+            "Time until each rate-limit resource's window resets.",
+            [Target(RESET_IN, "{{resource}}")],
+            "s",
+            width=6,
+        ),
+    ]
+    process = [
+        timeseries(
+            "Scrape duration",
+            "Time Prometheus takes to scrape the exporter. The exporter serves its last snapshot, so this "
+            "stays small however slow GitHub is.",
+            [Target(f"scrape_duration_seconds{{{JOB}}}", "{{instance}}")],
+            "s",
+            width=8,
+        ),
+        timeseries(
+            "Memory and CPU",
+            "Resident memory and CPU use of the exporter process.",
+            [
+                Target(f"process_resident_memory_bytes{{{JOB}}}", "memory {{instance}}"),
+                Target(f"rate(process_cpu_seconds_total{{{JOB}}}[$__rate_interval])", "CPU {{instance}}"),
+            ],
+            "bytes",
+            width=8,
+        ),
+        table(
+            "Exporter version",
+            "Version of the exporter and of Python, per instance.",
+            ["instance", "version", "python_version"],
+            [Column("Info", f"github_copilot_exporter_build_info{{{JOB}}}")],
+            width=8,
+            hide_value=True,
+        ),
+    ]
+    # CPU shares the memory panel: give it its own unit and axis.
+    process[1].overrides = [
+        {
+            "matcher": {"id": "byFrameRefID", "options": "B"},
+            "properties": [
+                {"id": "unit", "value": "percentunit"},
+                {"id": "custom.axisPlacement", "value": "right"},
+            ],
+        }
+    ]
+    return dashboard(
+        UID_HEALTH,
+        "Is the GitHub Copilot exporter healthy: scrapes, polls of GitHub, API requests and rate limits.",
+        HEALTH_VARIABLES,
+        [("Status", stats), ("Polls", polls), ("GitHub API", api), ("Process", process)],
+        "now-6h",
+        ["exporter"],
+    )
+
+
+def render() -> dict[str, str]:
+    """File name: JSON text of every dashboard."""
+    return {
+        f"{d['uid']}.json": json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+        for d in (overview(), idle(), health())
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="fail when the committed files are out of date")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, text in render().items():
+        path = OUT / name
+        current = path.read_text() if path.exists() else None
+        if current == text:
+            continue
+        if args.check:
+            stale.append(name)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python grafana/generate.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
