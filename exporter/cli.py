@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 
 from exporter import __version__
+from exporter.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo import DEMO_TARGETS, demo_github
 from exporter.errors import ConfigError
-from exporter.github import GitHubClient, RequestPacer, static_token
+from exporter.github import API_VERSION, USER_AGENT, GitHubClient, RequestPacer, RetryPolicy
 from exporter.logs import setup_logging
 from exporter.server import Exporter
 
@@ -41,7 +42,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval", dest="poll_interval", metavar="DURATION", help="default 10m, at least 1m"
     )
     p.add_argument("--github.api-url", dest="api_url", metavar="URL", help="default https://api.github.com")
-    p.add_argument("--github.token-file", dest="token_file", metavar="FILE", help="file holding the token")
+    p.add_argument(
+        "--github.token-file",
+        dest="token_file",
+        metavar="FILE",
+        help="file holding the token, re-read when it changes",
+    )
+    p.add_argument("--github.app-id", dest="app_id", metavar="ID", help="GitHub App id (instead of a token)")
+    p.add_argument(
+        "--github.app-private-key-file",
+        dest="app_private_key_file",
+        metavar="FILE",
+        help="the GitHub App's private key (PEM)",
+    )
+    p.add_argument(
+        "--github.app-installation-id",
+        dest="app_installation_id",
+        metavar="ID",
+        help="the app's installation; default: looked up for each organization",
+    )
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        metavar="FILE",
+        help="exporter-toolkit web configuration: TLS, basic auth, HTTP headers",
+    )
     p.add_argument(
         "--demo", action="store_const", const=True, help="serve built-in demo data, no token needed"
     )
@@ -71,20 +96,47 @@ def load_config(argv: Sequence[str] | None = None) -> Config:
 def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
     if config.demo and transport is None:
         return GitHubClient(
-            "http://github.demo", static_token(None), transport=httpx.ASGITransport(demo_github())
+            "http://github.demo", StaticToken(None), transport=httpx.ASGITransport(demo_github())
         )
-    token = config.token.reveal() if config.token is not None else None
     return GitHubClient(
         config.api_url,
-        static_token(token),
+        token_source(config, transport),
         timeout=config.request_timeout,
         transport=transport,
         pacer=RequestPacer(config.max_concurrency, config.requests_per_minute),
+        # Waiting out a rate limit longer than the poll interval only delays every target's next poll;
+        # failing the poll keeps the schedule and shows the throttling on github_copilot_up.
+        retry=RetryPolicy(max_rate_limit_wait=min(900.0, config.poll_interval)),
     )
+
+
+def token_source(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> TokenSource:
+    if config.app_id is not None and config.app_private_key is not None:
+        return AppInstallationTokens(
+            config.api_url,
+            config.app_id,
+            config.app_private_key,
+            installation_id=config.app_installation_id,
+            transport=transport,
+            timeout=config.request_timeout,
+            headers={"User-Agent": USER_AGENT, "X-GitHub-Api-Version": API_VERSION},
+        )
+    if config.token_file is not None:
+        return TokenFile(config.token_file)
+    return StaticToken(config.token)
+
+
+def auth_mode(config: Config) -> str:
+    if config.demo:
+        return "none (demo)"
+    if config.app_id is not None:
+        return "github_app"
+    return "token_file" if config.token_file is not None else "token"
 
 
 async def serve(config: Config, client: GitHubClient) -> None:
     exporter = Exporter(config, client)
+    web = config.web_config
     log.info(
         "starting",
         extra={
@@ -94,6 +146,9 @@ async def serve(config: Config, client: GitHubClient) -> None:
             "targets": ",".join(str(t) for t in config.targets),
             "poll_interval": format_duration(config.poll_interval),
             "demo": config.demo,
+            "github_auth": auth_mode(config),
+            "tls": web is not None and web.tls is not None,
+            "basic_auth": web is not None and bool(web.basic_auth_users),
         },
     )
     try:
@@ -108,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
         return 2
-    secrets = [s.reveal() for s in (config.token, config.seat_metrics_hash_key) if s is not None]
+    secrets = [
+        s.reveal()
+        for s in (config.token, config.seat_metrics_hash_key, config.app_private_key)
+        if s is not None
+    ]
     setup_logging(config.log_level, config.log_format, secrets)
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
     # a clean exit with status 0 instead of death by signal.

@@ -1,7 +1,8 @@
 """Typed, validated, immutable configuration.
 
 Precedence: command-line flags override the YAML file, the file overrides the environment
-(``GITHUB_TOKEN``, ``GITHUB_API_URL``) and the environment overrides the defaults. Every problem is
+(``GITHUB_TOKEN``, ``GITHUB_API_URL``, ``GITHUB_APP_ID``, ``GITHUB_APP_PRIVATE_KEY_FILE``,
+``GITHUB_APP_INSTALLATION_ID``) and the environment overrides the defaults. Every problem is
 reported as a :class:`ConfigError` naming the key.
 """
 
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from exporter.errors import ConfigError
+from exporter.webconfig import WebConfig, load_web_config
 
 TargetKind = Literal["org", "enterprise"]
 PLANS = ("business", "enterprise")
@@ -114,6 +118,12 @@ class Config:
     targets: tuple[Target, ...] = ()
     token: Secret | None = field(default=None, repr=False)
     token_file: Path | None = None
+    #: GitHub App authentication, instead of a token: app id, its private key, and optionally the
+    #: installation (otherwise looked up per organization).
+    app_id: int | None = None
+    app_private_key: Secret | None = field(default=None, repr=False)
+    app_private_key_file: Path | None = None
+    app_installation_id: int | None = None
     api_url: str = "https://api.github.com"
     request_timeout: float = 30.0
     max_concurrency: int = 4
@@ -122,6 +132,8 @@ class Config:
     listen_host: str = "0.0.0.0"
     listen_port: int = 9185
     telemetry_path: str = "/metrics"
+    #: The exporter-toolkit web configuration (TLS, basic auth, headers) from --web.config.file.
+    web_config: WebConfig | None = None
     activity_windows: tuple[ActivityWindow, ...] = tuple(
         ActivityWindow(w, parse_duration(w, "activity_windows")) for w in DEFAULT_WINDOWS
     )
@@ -157,8 +169,17 @@ FILE_KEYS: Mapping[str, str | None] = {
     "seat_metrics": "--seat-metrics",
     "demo": "--demo",
 }
-GITHUB_KEYS = ("api_url", "token_file", "request_timeout", "max_concurrency", "requests_per_minute")
-WEB_KEYS = ("listen_address", "telemetry_path")
+GITHUB_KEYS = (
+    "api_url",
+    "token_file",
+    "app_id",
+    "app_private_key_file",
+    "app_installation_id",
+    "request_timeout",
+    "max_concurrency",
+    "requests_per_minute",
+)
+WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
@@ -274,6 +295,30 @@ def _read_token_file(path: Path) -> Secret:
     return Secret(token)
 
 
+def _positive_id(value: Any, key: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(key, f"must be a positive whole number, got {value!r}")
+    return value
+
+
+def _read_private_key(path: Path) -> Secret:
+    key = "github.app_private_key_file"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        loaded = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        # Never quote the file: it may be a key in another format.
+        raise ConfigError(key, f"{path} is not an unencrypted PEM private key") from None
+    if not isinstance(loaded, RSAPrivateKey):
+        raise ConfigError(key, f"{path} is not an RSA key; GitHub Apps sign with RS256")
+    return Secret(data.decode("ascii", errors="replace"))
+
+
 def build_config(
     flags: Mapping[str, Any],
     file_data: Mapping[str, Any] | None = None,
@@ -383,10 +428,42 @@ def build_config(
     log_level = _choice(pick("log_level", log.get("level"), "info"), "log.level", LOG_LEVELS)
     log_format = _choice(pick("log_format", log.get("format"), "logfmt"), "log.format", LOG_FORMATS)
 
+    web_file_value = pick("web_config_file", web.get("config_file"), None)
+    web_config = load_web_config(Path(_string(web_file_value, "web.config_file"))) if web_file_value else None
+
     token_file_value = pick("token_file", github.get("token_file"), None)
     token_file = Path(_string(token_file_value, "github.token_file")) if token_file_value else None
+    app_id_value = pick("app_id", github.get("app_id"), env.get("GITHUB_APP_ID") or None)
+    key_file_value = pick(
+        "app_private_key_file",
+        github.get("app_private_key_file"),
+        env.get("GITHUB_APP_PRIVATE_KEY_FILE") or None,
+    )
+    installation_value = pick(
+        "app_installation_id",
+        github.get("app_installation_id"),
+        env.get("GITHUB_APP_INSTALLATION_ID") or None,
+    )
+    app_id = _positive_id(app_id_value, "github.app_id") if app_id_value is not None else None
+    installation_id = (
+        _positive_id(installation_value, "github.app_installation_id")
+        if installation_value is not None
+        else None
+    )
+    key_file = Path(_string(key_file_value, "github.app_private_key_file")) if key_file_value else None
+    app_key: Secret | None = None
+    if app_id is None and (key_file is not None or installation_id is not None):
+        raise ConfigError("github.app_id", "GitHub App authentication needs the app id as well")
     token: Secret | None = None
-    if not demo_value:
+    if not demo_value and app_id is not None:
+        if key_file is None:
+            raise ConfigError(
+                "github.app_private_key_file", "GitHub App authentication needs the app's private key"
+            )
+        if token_file is not None:
+            raise ConfigError("github.token_file", "give a token file or a GitHub App, not both")
+        app_key = _read_private_key(key_file)
+    elif not demo_value:
         if token_file is not None:
             token = _read_token_file(token_file)
         elif env.get("GITHUB_TOKEN", "").strip():
@@ -394,18 +471,23 @@ def build_config(
         else:
             raise ConfigError(
                 "GITHUB_TOKEN",
-                "no GitHub token: set GITHUB_TOKEN or --github.token-file, or run with --demo for demo data",
+                "no GitHub token: set GITHUB_TOKEN or --github.token-file, or a GitHub App "
+                "(--github.app-id and --github.app-private-key-file), or run with --demo for demo data",
             )
-        if not targets:
-            raise ConfigError(
-                "organizations",
-                "no target: give --org NAME or --enterprise SLUG (or organizations/enterprises in the file)",
-            )
+    if not demo_value and not targets:
+        raise ConfigError(
+            "organizations",
+            "no target: give --org NAME or --enterprise SLUG (or organizations/enterprises in the file)",
+        )
 
     return Config(
         targets=tuple(targets),
         token=token,
         token_file=token_file,
+        app_id=app_id,
+        app_private_key=app_key,
+        app_private_key_file=key_file,
+        app_installation_id=installation_id,
         api_url=api_url,
         request_timeout=request_timeout,
         max_concurrency=concurrency,
@@ -414,6 +496,7 @@ def build_config(
         listen_host=host,
         listen_port=port,
         telemetry_path=telemetry_path,
+        web_config=web_config,
         activity_windows=windows,
         seat_prices_usd=prices,
         seat_metrics=seat_mode,

@@ -8,6 +8,7 @@ download nor a parse, and the cache stays small for large enterprises.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import functools
 import json
 import logging
@@ -25,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 
 from exporter import __version__
+from exporter.auth import StaticToken, TokenSource
 from exporter.errors import (
     AuthenticationError,
     CopilotUnavailableError,
@@ -52,7 +54,6 @@ ENDPOINT_ORG_SEATS = "/orgs/{org}/copilot/billing/seats"
 ENDPOINT_ENTERPRISE_SEATS = "/enterprises/{enterprise}/copilot/billing/seats"
 
 T = TypeVar("T")
-TokenProvider = Callable[[], Awaitable[str | None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
@@ -73,6 +74,10 @@ class RetryPolicy:
     max_backoff: float = 60.0
     #: Longest wait for a rate limit to reset inside one poll; a longer one fails the poll instead.
     max_rate_limit_wait: float = 900.0
+    #: Shortest wait after a secondary rate limit without Retry-After, doubled on each repeat.
+    secondary_backoff: float = 60.0
+    #: Longest wait after repeated secondary rate limits.
+    max_secondary_backoff: float = 900.0
 
 
 class ClientStats:
@@ -179,7 +184,7 @@ class GitHubClient:
     def __init__(
         self,
         api_url: str,
-        token: TokenProvider,
+        token: TokenSource,
         *,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -198,6 +203,10 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
+        # Once GitHub says "rate limited", no request of any target goes out before this time (clock()).
+        self._resume_at = 0.0
+        # Secondary rate limits in a row, for their exponential back-off; reset by a successful answer.
+        self._secondary_strikes = 0
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
@@ -211,6 +220,9 @@ class GitHubClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        close = getattr(self._token, "aclose", None)
+        if close is not None:
+            await close()
 
     # -- the calls the poller makes -------------------------------------------------------------
 
@@ -284,16 +296,20 @@ class GitHubClient:
         attempt = 0
         while True:
             attempt += 1
+            await self._wait_for_rate_limit(endpoint)
             try:
                 return await self._get_once(url, endpoint, parse)
             except RateLimitedError as exc:
-                if exc.retry_after > self._retry.max_rate_limit_wait or attempt >= self._retry.attempts + 2:
+                resume_at = self._clock() + exc.retry_after
+                if resume_at > self._resume_at + 1.0:
+                    # Logged once per pause, not once per request that was in flight when it began.
+                    log.warning(
+                        "rate limited by GitHub; pausing every request",
+                        extra={"endpoint": endpoint, "wait_seconds": round(exc.retry_after, 1)},
+                    )
+                self._resume_at = max(self._resume_at, resume_at)
+                if attempt >= self._retry.attempts + 2:
                     raise
-                log.warning(
-                    "rate limited by GitHub; waiting before retrying",
-                    extra={"endpoint": endpoint, "wait_seconds": round(exc.retry_after, 1)},
-                )
-                await self._sleep(exc.retry_after)
             except GitHubError as exc:
                 if not exc.retryable or attempt >= self._retry.attempts:
                     raise
@@ -305,14 +321,29 @@ class GitHubClient:
                         "endpoint": endpoint,
                         "reason": exc.reason,
                         "attempt": attempt,
-                        "delay_seconds": delay,
+                        "delay_seconds": round(delay, 3),
                     },
                 )
                 await self._sleep(delay)
 
+    async def _wait_for_rate_limit(self, endpoint: str) -> None:
+        """Sleep out a pause GitHub asked for; a pause longer than a poll should wait fails the request.
+
+        Failing without sending anything keeps a throttled token from being hammered, and lets the poll
+        end (serving the last good data) instead of stalling the schedule for up to an hour.
+        """
+        wait = self._resume_at - self._clock()
+        if wait <= 0:
+            return
+        if wait > self._retry.max_rate_limit_wait:
+            raise RateLimitedError(
+                f"{endpoint}: rate limited for another {round(wait)}s; not sent", retry_after=wait
+            )
+        await self._sleep(wait)
+
     async def _get_once(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
         headers = {}
-        token = await self._token()
+        token = await self._token.token(url)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         cached = self._cache.get(url)
@@ -320,6 +351,7 @@ class GitHubClient:
             headers["If-None-Match"] = cached.etag
         try:
             async with self.pacer.slot():
+                sent_at = self._clock()
                 response = await self._http.get(url, headers=headers)
         except httpx.TimeoutException:
             self.stats.count(endpoint, "error")
@@ -331,12 +363,16 @@ class GitHubClient:
         self._record_rate_limit(response.headers)
 
         if response.status_code == 304 and cached is not None:
+            self._secondary_strikes = 0
             return cached.value, cached.link
         if response.status_code != 200:
-            raise self._error(response, endpoint)
+            if response.status_code == 401 and token:
+                self._token.invalidate(token)
+            raise self._error(response, endpoint, sent_at)
+        self._secondary_strikes = 0
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             kind = response.headers.get("content-type", "unknown content type")
             raise MalformedResponseError(
                 f"{endpoint}: answer is not JSON ({kind})", status=200, url=url
@@ -362,13 +398,13 @@ class GitHubClient:
             resource, RateLimit(limit, remaining, used or limit - remaining, float(reset))
         )
 
-    def _error(self, response: httpx.Response, endpoint: str) -> GitHubError:
+    def _error(self, response: httpx.Response, endpoint: str, sent_at: float) -> GitHubError:
         status = response.status_code
         url = str(response.url)
         message = _github_message(response)
         said = f": {message}" if message else ""
         if status in (403, 429):
-            retry_after = self._rate_limit_wait(status, response.headers, message)
+            retry_after = self._rate_limit_wait(status, response.headers, message, sent_at)
             if retry_after is not None:
                 return RateLimitedError(
                     f"{endpoint}: rate limited ({status}){said}",
@@ -388,28 +424,50 @@ class GitHubClient:
             return ServerError(f"{endpoint}: {status}{said}", status=status, url=url)
         return UnexpectedStatusError(f"{endpoint}: unexpected status {status}{said}", status=status, url=url)
 
-    def _rate_limit_wait(self, status: int, headers: httpx.Headers, message: str) -> float | None:
-        """Seconds to wait when a 403/429 is a rate limit, None when it is a plain refusal."""
-        retry_after = headers.get("retry-after")
-        if retry_after is not None:
-            try:
-                return max(0.0, float(retry_after))
-            except ValueError:
-                return 60.0
-        if _int_header(headers, "x-ratelimit-remaining") == 0:
+    def _rate_limit_wait(
+        self, status: int, headers: httpx.Headers, message: str, sent_at: float
+    ) -> float | None:
+        """Seconds to wait when a 403/429 is a rate limit, None when it is a plain refusal.
+
+        Primary limit (``x-ratelimit-remaining: 0``): until ``x-ratelimit-reset``. Secondary limit:
+        ``Retry-After``, else at least a minute, doubling while GitHub keeps refusing.
+        """
+        retry_after = _retry_after_seconds(headers.get("retry-after"), self._clock())
+        if retry_after is None and _int_header(headers, "x-ratelimit-remaining") == 0:
             reset = _int_header(headers, "x-ratelimit-reset")
             return max(1.0, reset - self._clock() + 1.0) if reset is not None else 60.0
-        if status == 429 or "rate limit" in message.lower():
-            # Secondary limits without Retry-After: GitHub asks for at least a minute.
-            return 60.0
+        if retry_after is None and status != 429 and "rate limit" not in message.lower():
+            return None
+        if sent_at < self._resume_at:
+            # Sent before the current pause began: the same episode, not a repeat offence.
+            return max(retry_after or 0.0, self._resume_at - self._clock())
+        self._secondary_strikes += 1
+        backoff = min(
+            self._retry.max_secondary_backoff,
+            self._retry.secondary_backoff * 2.0 ** (self._secondary_strikes - 1),
+        )
+        if retry_after is not None and self._secondary_strikes == 1:
+            return retry_after
+        return max(retry_after or 0.0, backoff)
+
+
+def _retry_after_seconds(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now)
 
 
-def static_token(token: str | None) -> TokenProvider:
-    async def provide() -> str | None:
-        return token
-
-    return provide
+def static_token(token: str | None) -> TokenSource:
+    return StaticToken(token)
 
 
 def describe_rate_limits(limits: Mapping[str, RateLimit]) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,16 +57,45 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_fields(record), default=str)
 
 
+# Credentials known only at run time. Configured ones (a static token, an app's private key) stay
+# masked for good; short-lived ones (installation tokens, JWTs) only while recent: months of hourly
+# tokens must not pile up.
+_permanent_secrets: set[str] = set()
+_recent_secrets: deque[str] = deque(maxlen=64)
+_secrets_lock = threading.Lock()
+
+
+def register_secret(secret: str, *, permanent: bool = False) -> None:
+    """Mask ``secret`` (and each line of a multi-line one, such as a PEM key) in every log line."""
+    parts = [secret, *(line.strip() for line in secret.splitlines())]
+    with _secrets_lock:
+        for part in parts:
+            # Short fragments (PEM armour, blank lines) are not secret and would mangle ordinary text.
+            if len(part) < 16 or part.startswith("-----") or part in _permanent_secrets:
+                continue
+            if permanent:
+                _permanent_secrets.add(part)
+            elif part not in _recent_secrets:
+                _recent_secrets.append(part)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    with _secrets_lock:
+        known = [*secrets, *_permanent_secrets, *_recent_secrets]
+    # Longest first, so that a secret containing another is masked whole.
+    for secret in sorted(known, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
 class RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__(sys.stderr)
         self.secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        for secret in self.secrets:
-            line = line.replace(secret, "********")
-        return line
+        return redact(super().format(record), self.secrets)
 
 
 def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> RedactingHandler:

@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import uvicorn
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
-from exporter.app import ExporterApp
+from exporter.app import ASGIApp, ExporterApp
 from exporter.collector import CopilotCollector
 from exporter.config import Config
 from exporter.github import GitHubClient
 from exporter.poller import Poller
 from exporter.state import ExporterState
+from exporter.webconfig import SecuredApp, ssl_context
+
+
+class _TLSConfig(uvicorn.Config):
+    """uvicorn's own TLS options cannot set a minimum TLS version: hand it a complete SSLContext."""
+
+    def __init__(self, *args: object, context: ssl.SSLContext, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._context = context
+
+    @property
+    def is_ssl(self) -> bool:
+        return True
+
+    def load(self) -> None:
+        super().load()
+        self.ssl = self._context
 
 
 class Exporter:
@@ -26,20 +44,25 @@ class Exporter:
         PlatformCollector(registry=self.registry)
         self.poller = Poller(config, client, self.state)
         self.app = ExporterApp(config, self.state, self.registry)
+        web = config.web_config
+        #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
+        self.asgi: ASGIApp = SecuredApp(self.app, web) if web is not None else self.app
 
     async def run(self) -> None:
         """Serve HTTP and poll on schedule until SIGTERM or SIGINT."""
-        server = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                host=self.config.listen_host,
-                port=self.config.listen_port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                server_header=False,
-            )
-        )
+        options = {
+            "host": self.config.listen_host,
+            "port": self.config.listen_port,
+            "log_config": None,
+            "access_log": False,
+            "lifespan": "off",
+            "server_header": False,
+        }
+        tls = self.config.web_config.tls if self.config.web_config is not None else None
+        if tls is not None:
+            server = uvicorn.Server(_TLSConfig(self.asgi, context=ssl_context(tls), **options))
+        else:
+            server = uvicorn.Server(uvicorn.Config(self.asgi, **options))  # type: ignore[arg-type]
         poll_task = asyncio.create_task(self.poller.run(), name="poller")
         try:
             await server.serve()
