@@ -140,7 +140,10 @@ class Panel:
                 "spanNulls": False,
                 "axisSoftMin": 0,
             }
+        custom = {**defaults.get("custom", {}), **self.defaults.get("custom", {})}
         defaults.update(self.defaults)
+        if custom:
+            defaults["custom"] = custom
         return {
             "id": panel_id,
             "type": self.kind,
@@ -175,7 +178,7 @@ def stat(
         unit,
         width,
         height=4,
-        defaults={"thresholds": steps, "decimals": 0 if unit == "short" else None, **(extra or {})},
+        defaults={"thresholds": steps, **({"decimals": 0} if unit == "short" else {}), **(extra or {})},
         options={
             "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
             "colorMode": "value",
@@ -376,7 +379,9 @@ def table(
 # -- dashboard -------------------------------------------------------------------------------------
 
 
-def variable_query(name: str, label: str, query: str) -> Json:
+def variable_query(name: str, label: str, query: str, all_value: str | None = ".*") -> Json:
+    """A multi-value query variable with All. All is ``.*`` where a regex matching any value, even the
+    empty one, is what's wanted; without an allValue Grafana substitutes the regex of every value found."""
     return {
         "name": name,
         "label": label,
@@ -386,7 +391,7 @@ def variable_query(name: str, label: str, query: str) -> Json:
         "query": query,
         "refresh": 2,  # on time range change: a new organization or team appears without a reload
         "includeAll": True,
-        "allValue": ".*",
+        "allValue": all_value,
         "multi": True,
         "sort": 1,
         "regex": "",
@@ -651,11 +656,11 @@ def overview() -> Json:
     history = [
         timeseries(
             "Assigned and active seats",
-            "Seats assigned, and seats active within 1, 7 and 30 days, over time.",
+            "Seats assigned, and seats active within each of the exporter's activity windows, over time.",
             [
                 Target(SEATS, "assigned"),
                 Target(
-                    f'sum by (window) (github_copilot_seats_active{{{GROUP}, window=~"1d|7d|30d"}})',
+                    f"sum by (window) (github_copilot_seats_active{{{GROUP}}})",
                     "active {{window}}",
                 ),
             ],
@@ -874,7 +879,8 @@ def idle() -> Json:
         stat(
             "Monthly cost of idle seats",
             "What the seats idle for more than the threshold cost per month at the configured prices: the "
-            "saving from reclaiming them.",
+            "saving from reclaiming them. Lower than the overview's cost of seats idle 30 days by the seats "
+            "assigned within the threshold and not used yet, which are new rather than idle.",
             f"{idle_cost} or on() vector(0)",
             "currencyUSD",
             steps=thresholds(("green", None), ("orange", 1)),
@@ -906,7 +912,7 @@ def idle() -> Json:
             [
                 Target(
                     f"sum by (window) (github_copilot_seats{{{GROUP}}} - ignoring(window) group_right "
-                    f'github_copilot_seats_active{{{GROUP}, window=~"7d|14d|30d|90d"}})',
+                    f"github_copilot_seats_active{{{GROUP}}})",
                     "idle {{window}}",
                 )
             ],
@@ -917,8 +923,7 @@ def idle() -> Json:
             "Monthly cost of the seats not active within each activity window, from the exporter.",
             [
                 Target(
-                    "sum by (window) (github_copilot_idle_seats_monthly_cost_usd"
-                    f'{{{GROUP}, window=~"7d|14d|30d|90d"}})',
+                    f"sum by (window) (github_copilot_idle_seats_monthly_cost_usd{{{GROUP}}})",
                     "idle {{window}}",
                 )
             ],
@@ -1044,7 +1049,8 @@ def idle() -> Json:
 # -- Copilot exporter health -----------------------------------------------------------------------
 
 HEALTH_VARIABLES = [
-    variable_query("job", "Job", "label_values(github_copilot_exporter_build_info, job)"),
+    # All must stay the exporter's jobs: up{job=~".*"} would show every target Prometheus scrapes.
+    variable_query("job", "Job", "label_values(github_copilot_exporter_build_info, job)", all_value=None),
     variable_query("enterprise", "Enterprise", 'label_values(github_copilot_up{job=~"$job"}, enterprise)'),
     variable_query(
         "org", "Organization", 'label_values(github_copilot_up{job=~"$job", enterprise=~"$enterprise"}, org)'

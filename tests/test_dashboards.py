@@ -116,7 +116,10 @@ def test_dashboard_conventions(name: str) -> None:
         if var["type"] != "query":
             continue
         assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, var["name"]
-        assert (var["includeAll"], var["allValue"]) == (True, ".*"), var["name"]
+        assert var["includeAll"] is True, var["name"]
+        # All of job must stay the exporter's jobs (the regex of the options): up{job=~".*"} would be
+        # every target of the Prometheus. Elsewhere .* also matches the empty enterprise, org or team.
+        assert var["allValue"] == (None if var["name"] == "job" else ".*"), var["name"]
         assert var["current"]["value"] == ["$__all"], var["name"]
         label_values_call(var["query"])
         # Chained: each query is narrowed by every variable before it.
@@ -397,29 +400,46 @@ def regex_escape(value: str) -> str:
     return re.sub(r"[\\^$*+?.()|{}\[\]]", lambda m: "\\" + m.group(0), value)
 
 
-def substitute(expr: str, dashboard: Json, selected: Mapping[str, str]) -> str:
-    """Grafana's interpolation: All is the allValue, a custom variable its current value, built-ins as
-    Grafana computes them for the dashboard's default time range."""
+@dataclass
+class Resolved:
+    """What Grafana substitutes for each variable, and the options each query variable offers."""
+
+    values: dict[str, str]
+    options: dict[str, list[str]]
+
+    def interpolate(self, expr: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2)
+            assert name in self.values, f"unknown variable ${name} in {expr}"
+            return self.values[name]
+
+        return re.sub(r"\$\{(\w+)\}|\$(\w+)", replace, expr)
+
+
+def resolve(prom: Prometheus, dashboard: Json, selected: Mapping[str, str]) -> Resolved:
+    """Grafana's variable handling: query variables in order, each narrowed by those before it; a
+    selected value must be among the options and is regex-escaped; All is the allValue or, without one,
+    the regex of every option; a custom variable is its value; built-ins as Grafana computes them for
+    the dashboard's default time range."""
     from_seconds = duration_seconds(dashboard["time"]["from"].removeprefix("now-"))
-    values = {
-        "__rate_interval": RATE_INTERVAL,
-        "__range": f"{from_seconds}s",
-        "__interval": f"{STEP_SECONDS}s",
-    }
+    resolved = Resolved(
+        {"__rate_interval": RATE_INTERVAL, "__range": f"{from_seconds}s", "__interval": f"{STEP_SECONDS}s"},
+        {},
+    )
     for name, var in variables(dashboard).items():
-        if name in selected:
-            values[name] = regex_escape(selected[name])
-        elif var["type"] == "query":
-            values[name] = var["allValue"]
+        if var["type"] == "query":
+            selector, label = label_values_call(resolved.interpolate(var["query"]))
+            options = resolved.options[name] = prom.label_values(selector, label)
+            if name in selected:
+                assert selected[name] in options, (name, selected[name], options)
+                resolved.values[name] = regex_escape(selected[name])
+            elif var["allValue"]:
+                resolved.values[name] = var["allValue"]
+            else:
+                resolved.values[name] = "(" + "|".join(regex_escape(o) for o in options) + ")"
         elif var["type"] in ("custom", "textbox"):
-            values[name] = var["current"]["value"]
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        assert name in values, f"unknown variable ${name} in {expr}"
-        return values[name]
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", replace, expr)
+            resolved.values[name] = selected.get(name, var["current"]["value"])
+    return resolved
 
 
 def duration_seconds(text: str) -> int:
@@ -427,17 +447,13 @@ def duration_seconds(text: str) -> int:
     return int(number) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
 
 
-def variable_values(prom: Prometheus, dashboard: Json, name: str, selected: Mapping[str, str]) -> list[str]:
-    selector, label = label_values_call(substitute(variables(dashboard)[name]["query"], dashboard, selected))
-    return prom.label_values(selector, label)
-
-
 def check_panels(prom: Prometheus, dashboard: Json, selected: Mapping[str, str]) -> None:
+    resolved = resolve(prom, dashboard, selected)
     empty = []
     for panel in panels(dashboard):
         label_sets: list[frozenset[str]] = []
         for target in panel["targets"]:
-            expr = substitute(target["expr"], dashboard, selected)
+            expr = resolved.interpolate(target["expr"])
             where = f"{dashboard['uid']}: {panel['title']} [{target['refId']}] {expr}"
             result = prom.instant(expr)
             if not result:
@@ -459,11 +475,13 @@ def check_panels(prom: Prometheus, dashboard: Json, selected: Mapping[str, str])
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_every_variable_query_returns_values(prometheus: Prometheus, name: str) -> None:
     dashboard = DASHBOARDS[name]
-    for var_name, var in variables(dashboard).items():
-        if var["type"] == "query":
-            values = variable_values(prometheus, dashboard, var_name, {})
-            assert values, var_name
-            assert all(values), (var_name, values)
+    options = resolve(prometheus, dashboard, {}).options
+    assert set(options) == {n for n, v in variables(dashboard).items() if v["type"] == "query"}
+    for var_name, values in options.items():
+        assert values, var_name
+        assert all(values), (var_name, values)
+    if "job" in options:
+        assert options["job"] == ["github-copilot-exporter"]
 
 
 @pytest.mark.e2e
@@ -472,24 +490,26 @@ def test_every_panel_shows_data_with_all_selected(prometheus: Prometheus, name: 
     check_panels(prometheus, DASHBOARDS[name], {})
 
 
+SEATS_SELECTED = 'sum(github_copilot_seats{enterprise=~"$enterprise", org=~"$org", team=~"$team"})'
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ["copilot-seats-overview.json", "copilot-idle-seats.json"])
 def test_every_panel_shows_data_for_one_organization_and_team(prometheus: Prometheus, name: str) -> None:
     """Choosing from the chained variables narrows every panel without emptying any."""
     dashboard = DASHBOARDS[name]
-    orgs = variable_values(prometheus, dashboard, "org", {})
-    assert "octodemo" in orgs
-    assert "octodemo-data" in orgs
-    teams = variable_values(prometheus, dashboard, "team", {"org": "octodemo"})
-    assert "backend" in teams
-    assert "all-engineers" not in teams
-    selected = {"org": "octodemo", "team": "backend"}
-    check_panels(prometheus, dashboard, selected)
-    # Narrowed for real: the selection's seats are a strict subset of all seats.
-    seats = 'sum(github_copilot_seats{enterprise=~"$enterprise", org=~"$org", team=~"$team"})'
-    narrowed = float(prometheus.instant(substitute(seats, dashboard, selected))[0]["value"][1])
-    everything = float(prometheus.instant(substitute(seats, dashboard, {}))[0]["value"][1])
-    assert 0 < narrowed < everything
+    everything = resolve(prometheus, dashboard, {})
+    assert {"octodemo", "octodemo-data"} <= set(everything.options["org"])
+    one_team = resolve(prometheus, dashboard, {"org": "octodemo", "team": "backend"})
+    # The team list follows the organization: the enterprise's own team is not octodemo's.
+    assert "all-engineers" in everything.options["team"]
+    assert "all-engineers" not in one_team.options["team"]
+    check_panels(prometheus, dashboard, {"org": "octodemo", "team": "backend"})
+
+    def seats(resolved: Resolved) -> float:
+        return float(prometheus.instant(resolved.interpolate(SEATS_SELECTED))[0]["value"][1])
+
+    assert 0 < seats(one_team) < seats(everything)
 
 
 @pytest.mark.e2e
@@ -498,7 +518,7 @@ def test_idle_threshold_selects_the_idle_seats_and_prices_them(prometheus: Prome
     by_title = {p["title"]: p["targets"][0]["expr"] for p in panels(dashboard)}
 
     def figure(expr: str, **selected: str) -> float:
-        (sample,) = prometheus.instant(substitute(expr, dashboard, selected))
+        (sample,) = prometheus.instant(resolve(prometheus, dashboard, selected).interpolate(expr))
         return float(sample["value"][1])
 
     seats = figure("count(github_copilot_seat_info)")
