@@ -128,22 +128,42 @@ def healthcheck_command(args: str) -> list[str]:
     return parsed
 
 
+def glob_regex(glob: str) -> str:
+    """Go's filepath.Match syntax plus ``**`` (any number of directories), as .dockerignore uses it."""
+    out, i = [], 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and "]" in glob[i:]:
+            end = glob.index("]", i)
+            out.append("[" + glob[i + 1 : end].replace("^", "\\^", 1).replace("!", "^", 1) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return "".join(out)
+
+
 def dockerignore_excludes(relative: str, patterns: list[str]) -> bool:
     """Whether Docker leaves ``relative`` out of the build context: the last pattern matching the path
     or one of its parents decides, ``!`` patterns re-include (moby's patternmatcher semantics)."""
-    parents = PurePosixPath(relative)
-    candidates = [str(parents), *(str(p) for p in parents.parents if str(p) != ".")]
+    path = PurePosixPath(relative)
+    candidates = [str(path), *(str(p) for p in path.parents if str(p) != ".")]
     excluded = False
     for pattern in patterns:
-        negate = pattern.startswith("!")
-        glob = pattern.lstrip("!").strip("/")
-        regex = "".join(
-            ".*" if part == "**" else re.escape(part).replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
-            for part in re.split(r"(\*\*)", glob)
-        )
-        regex = regex.replace(".*/", "(?:.*/)?")
+        regex = glob_regex(pattern.removeprefix("!").strip("/"))
         if any(re.fullmatch(regex, candidate) for candidate in candidates):
-            excluded = not negate
+            excluded = not pattern.startswith("!")
     return excluded
 
 
@@ -183,7 +203,8 @@ def test_dockerfile_copies_existing_files_that_the_dockerignore_lets_through() -
         ".git/config",
         ".venv/bin/python",
         "tests/test_deployment.py",
-        "exporter/__pycache__/x.pyc",
+        "exporter/__pycache__/a.cpython-311.pyc",
+        "exporter/stale.pyc",
     ):
         assert dockerignore_excludes(unwanted, patterns), f".dockerignore lets {unwanted} through"
     # The final stage takes the virtualenv from the builder and nothing from the build context.
