@@ -732,3 +732,40 @@ def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path) -> None:
     assert config.targets
     volumes = only(result, "Deployment")["spec"]["template"]["spec"]["volumes"]
     assert configmap["metadata"]["name"] in {v["configMap"]["name"] for v in volumes}
+
+
+def test_token_file_patch_from_the_docs(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    kustomization = yaml.safe_load(docs_block("overlay: kustomization.yaml"))
+    kustomization["resources"] = [os.path.relpath(KUSTOMIZE_DIR, overlay)]
+    kustomization["patches"].append({"path": "token-file.yaml"})
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    (overlay / "token-file.yaml").write_text(docs_block("overlay: token-file.yaml"), encoding="utf-8")
+    (overlay / "config.yaml").write_text(docs_block("overlay: token-file config.yaml"), encoding="utf-8")
+    result = kustomize(overlay)
+    deployment = only(result, "Deployment")
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(deployment, version, strict=True)
+
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "GITHUB_TOKEN" not in {e["name"] for e in container.get("env", [])}
+    (configmap,) = [c for c in objects(result, "ConfigMap") if "config.yaml" in c["data"]]
+    token_file = PurePosixPath(yaml.safe_load(configmap["data"]["config.yaml"])["github"]["token_file"])
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(token_file.parent)]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    # The Secret the base documents, and the file named after its key.
+    deployment_base = only(kustomize(KUSTOMIZE_DIR), "Deployment")
+    env = deployment_base["spec"]["template"]["spec"]["containers"][0]["env"]
+    (secret_ref,) = [e["valueFrom"]["secretKeyRef"] for e in env if e["name"] == "GITHUB_TOKEN"]
+    assert volume["secret"]["secretName"] == secret_ref["name"]
+    assert token_file.name == secret_ref["key"]
+    # The configuration is valid once the file exists (here a stand-in for the mounted Secret).
+    stand_in = tmp_path / "token"
+    stand_in.write_text("ghp_example\n", encoding="utf-8")
+    data = yaml.safe_load(configmap["data"]["config.yaml"])
+    config = build_config({"token_file": str(stand_in)}, data, {})
+    assert config.token is not None
+    assert config.token.reveal() == "ghp_example"
