@@ -706,17 +706,26 @@ def docs_block(marker: str) -> str:
     return match[1]
 
 
-def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path) -> None:
+def render_docs_overlay(
+    tmp_path: Path, config_marker: str, patches: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The overlay of docs/deployment.md with the config file and extra patch files from its blocks."""
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     kustomization = yaml.safe_load(docs_block("overlay: kustomization.yaml"))
     # The docs point at the repository on GitHub; here, at this checkout.
     kustomization["resources"] = [os.path.relpath(KUSTOMIZE_DIR, overlay)]
+    (overlay / "config.yaml").write_text(docs_block(config_marker), encoding="utf-8")
+    for name, marker in patches.items():
+        (overlay / name).write_text(docs_block(marker), encoding="utf-8")
+        kustomization["patches"].append({"path": name})
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
-    (overlay / "config.yaml").write_text(docs_block("overlay: config.yaml"), encoding="utf-8")
-    base = {(o["kind"], o["metadata"]["name"]) for o in kustomize(KUSTOMIZE_DIR)}
-    result = kustomize(overlay)
+    return kustomize(overlay)
 
+
+def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path, rendered: list[dict[str, Any]]) -> None:
+    result = render_docs_overlay(tmp_path, "overlay: config.yaml", {})
+    base = {(o["kind"], o["metadata"]["name"]) for o in rendered}
     assert len(result) == len(base)
     for obj in result:
         assert obj["metadata"]["namespace"] == "monitoring", obj["metadata"]["name"]
@@ -724,7 +733,7 @@ def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path) -> None:
         assert ("release" in labels) == is_custom_resource(obj), obj["metadata"]["name"]
     assert only(result, "ServiceMonitor")["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     # Selectors are immutable on a Deployment: the overlay must leave them alone.
-    base_deployment = only(kustomize(KUSTOMIZE_DIR), "Deployment")
+    base_deployment = only(rendered, "Deployment")
     assert only(result, "Deployment")["spec"]["selector"] == base_deployment["spec"]["selector"]
     configmaps = [c for c in objects(result, "ConfigMap") if "config.yaml" in c["data"]]
     (configmap,) = configmaps
@@ -734,16 +743,10 @@ def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path) -> None:
     assert configmap["metadata"]["name"] in {v["configMap"]["name"] for v in volumes}
 
 
-def test_token_file_patch_from_the_docs(tmp_path: Path) -> None:
-    overlay = tmp_path / "overlay"
-    overlay.mkdir()
-    kustomization = yaml.safe_load(docs_block("overlay: kustomization.yaml"))
-    kustomization["resources"] = [os.path.relpath(KUSTOMIZE_DIR, overlay)]
-    kustomization["patches"].append({"path": "token-file.yaml"})
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
-    (overlay / "token-file.yaml").write_text(docs_block("overlay: token-file.yaml"), encoding="utf-8")
-    (overlay / "config.yaml").write_text(docs_block("overlay: token-file config.yaml"), encoding="utf-8")
-    result = kustomize(overlay)
+def test_token_file_patch_from_the_docs(tmp_path: Path, rendered: list[dict[str, Any]]) -> None:
+    result = render_docs_overlay(
+        tmp_path, "overlay: token-file config.yaml", {"token-file.yaml": "overlay: token-file.yaml"}
+    )
     deployment = only(result, "Deployment")
     for version in KUBERNETES_VERSIONS:
         kubernetes_validate.validate(deployment, version, strict=True)
@@ -757,7 +760,7 @@ def test_token_file_patch_from_the_docs(tmp_path: Path) -> None:
     assert mount["readOnly"] is True
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     # The Secret the base documents, and the file named after its key.
-    deployment_base = only(kustomize(KUSTOMIZE_DIR), "Deployment")
+    deployment_base = only(rendered, "Deployment")
     env = deployment_base["spec"]["template"]["spec"]["containers"][0]["env"]
     (secret_ref,) = [e["valueFrom"]["secretKeyRef"] for e in env if e["name"] == "GITHUB_TOKEN"]
     assert volume["secret"]["secretName"] == secret_ref["name"]
