@@ -315,13 +315,13 @@ def test_image_build_steps_install_and_start_the_exporter(tmp_path: Path) -> Non
     run_env = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin", "HOME": str(scratch)}
     for args in final.all("ENV"):
         run_env.update({k: v for k, v in key_values(args).items() if k != "PATH"})
-    # The installed package, not the checkout, is what runs; and the image carries no pip.
+    # The installed package, not the checkout, is what runs; and the image carries no packaging tools.
     probe = subprocess.run(
         [
             str(bin_dir / "python"),
             "-c",
             "import exporter, importlib.util; print(exporter.__file__); "
-            "print(importlib.util.find_spec('pip') is None)",
+            "print(all(importlib.util.find_spec(m) is None for m in ('pip', 'setuptools')))",
         ],
         cwd=scratch,
         env=run_env,
@@ -329,9 +329,9 @@ def test_image_build_steps_install_and_start_the_exporter(tmp_path: Path) -> Non
         text=True,
         check=True,
     )
-    module_file, no_pip = probe.stdout.split()
+    module_file, no_tools = probe.stdout.split()
     assert Path(module_file).is_relative_to(mapped(venv)), module_file
-    assert no_pip == "True", "pip is still installed in the virtualenv"
+    assert no_tools == "True", "pip or setuptools is still installed in the virtualenv"
 
     port = free_port()
     command = [
@@ -342,6 +342,7 @@ def test_image_build_steps_install_and_start_the_exporter(tmp_path: Path) -> Non
         f"127.0.0.1:{port}",
     ]
     health = healthcheck_command(final.one("HEALTHCHECK"))
+    files_before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     with running(command, run_env, scratch, port) as exporter:
         wait_until(
             lambda: exporter.process.poll() is not None or exporter.get("/readyz").status_code == 200,
@@ -362,7 +363,9 @@ def test_image_build_steps_install_and_start_the_exporter(tmp_path: Path) -> Non
 
         assert healthcheck(port) == 0
         assert healthcheck(free_port()) != 0, "the health check passes with nothing listening"
+    # Nothing written anywhere (bytecode, caches, state): a read-only root filesystem is enough.
     assert not list(scratch.iterdir()), "the exporter wrote files to its working directory"
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == files_before, "the exporter wrote files"
 
 
 # -- docker compose ------------------------------------------------------------------------------------
