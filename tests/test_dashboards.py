@@ -383,15 +383,15 @@ def run_prometheus(target: str) -> Iterator[Prometheus]:
 
 @pytest.fixture(scope="module")
 def prometheus() -> Iterator[Prometheus]:
-    """Prometheus scraping the exporter in demo mode every second, once it holds enough samples for
-    rate() over $__rate_interval and for every per-seat series."""
+    """Prometheus scraping the exporter in demo mode every second, once it holds a few scrapes: rate()
+    needs two samples in its window, and the range queries a few steps with data."""
     with start_exporter(["--demo"]) as exporter, run_prometheus(f"127.0.0.1:{exporter.port}") as prom:
 
         def enough_history() -> bool:
             samples = prom.instant('count_over_time(up{job="github-copilot-exporter"}[1m])')
-            return bool(samples) and float(samples[0]["value"][1]) >= 10
+            return bool(samples) and float(samples[0]["value"][1]) >= 5
 
-        wait_until(enough_history, 60, interval=0.5, what="ten scrapes of the exporter")
+        wait_until(enough_history, 60, interval=0.5, what="five scrapes of the exporter")
         yield prom
 
 
