@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs
+
+import jwt
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -96,6 +99,29 @@ class Fault:
         return re.search(self.path, path) is not None and (self.page is None or self.page == page)
 
 
+@dataclass
+class FakeApp:
+    """A GitHub App: its id, the public half of its key, and where it is installed.
+
+    ``installations`` maps an installation id to the organization login or enterprise slug it is
+    installed on; its tokens only open that account's endpoints.
+    """
+
+    app_id: int
+    public_key_pem: str
+    installations: dict[int, str] = field(default_factory=dict)
+    #: Installations on enterprises (the rest are on organizations).
+    enterprise_installations: set[int] = field(default_factory=set)
+    token_lifetime: float = 3600.0
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    installation_id: int
+    expires_at: float
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -121,8 +147,11 @@ class FakeGitHub:
         max_concurrent: int = 100,
         per_minute_per_endpoint: int = 900,
         clock: Callable[[], float] = time.time,
+        app: FakeApp | None = None,
     ) -> None:
         self.orgs = {org.login.lower(): org for org in orgs}
+        self.app = app
+        self.issued_tokens: list[IssuedToken] = []
         self.enterprises = {ent.slug.lower(): ent for ent in enterprises}
         self.token = token
         self.latency = latency
@@ -205,6 +234,8 @@ class FakeGitHub:
             content_type = "text/html" if isinstance(fault.body, bytes) else "application/json; charset=utf-8"
             return fault.status, {"content-type": content_type, **self._rate_headers(), **fault.headers}, body
 
+        if path.startswith("/app/") or re.fullmatch(r"/orgs/[^/]+/installation", path):
+            return self._app_route(method, path, headers)
         if method != "GET":
             return self._error(404, "Not Found")
         if path == "/rate_limit":
@@ -214,11 +245,18 @@ class FakeGitHub:
                 {"content-type": "application/json; charset=utf-8"},
                 json.dumps({"resources": {"core": core}, "rate": core}).encode(),
             )
-        if self.token is not None and headers.get("authorization") not in (
+        installation = self._installation_of(headers.get("authorization", ""))
+        if installation == -1:
+            return self._error(401, "Bad credentials", counted=False)
+        if installation is not None:
+            if not self._installation_covers(installation, path):
+                return self._error(403, "Resource not accessible by integration")
+        elif self.token is not None and headers.get("authorization") not in (
             f"Bearer {self.token}",
             f"token {self.token}",
         ):
             return self._error(401, "Bad credentials", counted=False)
+        self._reset_rate_limit_if_due()
         if self.rate_remaining <= 0:
             return self._error(
                 403,
@@ -264,6 +302,94 @@ class FakeGitHub:
             return 304, {**out, **self._rate_headers()}, b""
         self.rate_remaining -= 1
         return 200, {**out, **self._rate_headers()}, body
+
+    # -- GitHub Apps -----------------------------------------------------------------------------
+
+    def _app_route(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The endpoints an app calls with its JWT: installation look-ups and installation tokens."""
+        app = self.app
+        if app is None:
+            return self._error(404, "Not Found")
+        problem = self._jwt_problem(app, headers.get("authorization", ""))
+        if problem is not None:
+            return self._error(401, problem, counted=False)
+        if method == "POST" and (m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
+            installation = int(m.group(1))
+            if installation not in app.installations:
+                return self._error(404, "Not Found")
+            issued = IssuedToken(
+                "ghs_" + secrets.token_urlsafe(27), installation, self._clock() + app.token_lifetime
+            )
+            self.issued_tokens.append(issued)
+            body = {
+                "token": issued.token,
+                "expires_at": _iso(datetime.fromtimestamp(issued.expires_at, UTC)),
+                "permissions": {"organization_copilot_seat_management": "read"},
+                "repository_selection": "all",
+            }
+            return 201, {"content-type": "application/json; charset=utf-8"}, json.dumps(body).encode()
+        if method == "GET" and path == "/app/installations":
+            listed = [self._installation_body(i, account) for i, account in sorted(app.installations.items())]
+            return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(listed).encode()
+        if method == "GET" and (m := re.fullmatch(r"/orgs/([^/]+)/installation", path)):
+            for installation, account in app.installations.items():
+                if account.lower() == m.group(1).lower() and installation not in app.enterprise_installations:
+                    body = self._installation_body(installation, account)
+                    return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(body).encode()
+        return self._error(404, "Not Found")
+
+    def _jwt_problem(self, app: FakeApp, authorization: str) -> str | None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return "A JSON web token could not be decoded"
+        try:
+            claims = jwt.decode(
+                token,
+                app.public_key_pem,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"], "verify_iat": False},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError:
+            return "'Expiration time' claim ('exp') must be a numeric value representing the future time"
+        except jwt.PyJWTError:
+            return "A JSON web token could not be decoded"
+        if str(claims["iss"]) != str(app.app_id):
+            return "Integration not found"
+        if claims["exp"] - claims["iat"] > 600 + 60:
+            return "'Expiration time' claim ('exp') is too far in the future"
+        return None
+
+    def _installation_body(self, installation: int, account: str) -> dict[str, Any]:
+        assert self.app is not None
+        enterprise = installation in self.app.enterprise_installations
+        return {
+            "id": installation,
+            "app_id": self.app.app_id,
+            "target_type": "Enterprise" if enterprise else "Organization",
+            "account": {"slug": account, "name": account}
+            if enterprise
+            else {"login": account, "type": "Organization"},
+            "permissions": {"organization_copilot_seat_management": "read"},
+        }
+
+    def _installation_of(self, authorization: str) -> int | None:
+        token = authorization.partition(" ")[2]
+        if not token.startswith("ghs_"):
+            return None
+        for issued in self.issued_tokens:
+            if issued.token == token and issued.expires_at > self._clock():
+                return issued.installation_id
+        return -1  # an unknown or expired installation token: refused as bad credentials
+
+    def _installation_covers(self, installation: int, path: str) -> bool:
+        if self.app is None or installation not in self.app.installations:
+            return False
+        account = self.app.installations[installation].lower()
+        kind = "enterprises" if installation in self.app.enterprise_installations else "orgs"
+        return path.lower().startswith(f"/{kind}/{account}/")
 
     # -- bodies ----------------------------------------------------------------------------------
 
@@ -362,10 +488,13 @@ class FakeGitHub:
             "used": self.rate_limit - max(0, self.rate_remaining),
         }
 
-    def _rate_headers(self) -> dict[str, str]:
+    def _reset_rate_limit_if_due(self) -> None:
         if self._clock() >= self.rate_reset:
             self.rate_reset = int(self._clock()) + 3600
             self.rate_remaining = self.rate_limit
+
+    def _rate_headers(self) -> dict[str, str]:
+        self._reset_rate_limit_if_due()
         rate = self._rate_body()
         return {
             "x-ratelimit-limit": str(rate["limit"]),

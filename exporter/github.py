@@ -362,14 +362,15 @@ class GitHubClient:
         self.stats.count(endpoint, str(response.status_code))
         self._record_rate_limit(response.headers)
 
-        if response.status_code == 304 and cached is not None:
+        if response.status_code in (200, 304) and sent_at >= self._resume_at:
+            # Only an answer to a request sent after the last pause proves GitHub has calmed down.
             self._secondary_strikes = 0
+        if response.status_code == 304 and cached is not None:
             return cached.value, cached.link
         if response.status_code != 200:
             if response.status_code == 401 and token:
                 self._token.invalidate(token)
             raise self._error(response, endpoint, sent_at)
-        self._secondary_strikes = 0
         try:
             body = json.loads(response.content)
         except (ValueError, RecursionError):

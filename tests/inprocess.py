@@ -1,0 +1,91 @@
+"""The exporter's real components in the test process, for behaviour that needs several polls.
+
+The minimum poll interval is a minute, so a test cannot wait for a subprocess to poll again. Here the
+same :class:`~exporter.server.Exporter` wiring runs in-process: the GitHub client talks over real HTTP
+to the fake on loopback, ``poll_once()`` stands in for the schedule, scrapes go through the ASGI app,
+and a manual clock makes back-off and rate-limit waits instant (and observable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from exporter.auth import StaticToken, TokenSource
+from exporter.config import Config, build_config
+from exporter.github import GitHubClient, RequestPacer, RetryPolicy
+from exporter.server import Exporter
+from tests.support import TOKEN, Labels, parse_exposition
+
+#: Fast retries: the delays are recorded by ManualClock, never slept for real.
+FAST_RETRY = RetryPolicy(attempts=3, backoff=1.0, max_backoff=60.0, max_rate_limit_wait=900.0)
+
+
+@dataclass
+class ManualClock:
+    """Wall-clock time that only moves when the code under test sleeps or the test says so."""
+
+    now: float = field(default_factory=time.time)
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        # Concurrent sleepers share the time line: each wakes at its own deadline, not at the sum.
+        self.slept.append(seconds)
+        deadline = self.now + max(0.0, seconds)
+        await asyncio.sleep(0)
+        self.now = max(self.now, deadline)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_config(
+    flags: Mapping[str, Any] | None = None,
+    file_data: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    environ = {"GITHUB_TOKEN": TOKEN, **(env or {})}
+    return build_config(dict(flags or {}), file_data, environ)
+
+
+def make_exporter(
+    api_url: str,
+    config: Config,
+    *,
+    clock: ManualClock | None = None,
+    token: TokenSource | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+    timeout: float = 10.0,
+) -> Exporter:
+    clock = clock or ManualClock()
+    client = GitHubClient(
+        api_url,
+        token or StaticToken(TOKEN),
+        timeout=timeout,
+        retry=retry,
+        # No pacing: spacing requests is tested elsewhere and would only slow these tests down.
+        pacer=RequestPacer(concurrency=4, per_minute=0),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    return Exporter(config, client)
+
+
+async def scrape(exporter: Exporter, path: str = "/metrics", **kwargs: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(exporter.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as http:
+        return await http.get(path, **kwargs)
+
+
+async def metrics(exporter: Exporter) -> dict[str, dict[Labels, float]]:
+    response = await scrape(exporter)
+    assert response.status_code == 200, response.text
+    return parse_exposition(response.text)
