@@ -469,7 +469,7 @@ def test_idle_seat_reaches_alertmanager_with_org_and_team(alerting_stack: Alerti
         s["metric"]["user"]: float(s["value"][1])
         for s in stack.query("seat:github_copilot_seat_idle_seconds:days")
     }
-    assert days["ian"] == pytest.approx(45, abs=0.01)
-    assert days["ada"] == pytest.approx(1, abs=0.01)
+    assert days["ian"] == pytest.approx(45, abs=0.1)
+    assert days["ada"] == pytest.approx(1, abs=0.1)
     names = {a["labels"]["alertname"] for a in stack.alertmanager_alerts()}
     assert names == {"CopilotSeatIdle", "CopilotIdleSeatsHigh"}, stack.logs()
