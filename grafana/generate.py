@@ -272,6 +272,17 @@ def pie(title: str, description: str, target: Target, unit: str, *, width: int =
     )
 
 
+TARGET_COLUMNS = (
+    "Time",
+    "__name__",
+    "job",
+    "instance",
+    "namespace",
+    "service",
+    "endpoint",
+    "pod",
+    "container",
+)
 HEADERS = {
     "enterprise": "Enterprise",
     "org": "Organization",
@@ -315,6 +326,7 @@ def table(
     sort_by: str | None = None,
     labels: Iterable[str] = (),
     hide_value: bool = False,
+    no_value: str | None = None,
 ) -> Panel:
     """Instant queries in table format merged on their labels into one row per label set, as a user
     would build it in Grafana (Merge, then Organize fields)."""
@@ -341,10 +353,10 @@ def table(
         {
             "id": "organize",
             "options": {
-                # Everything that is neither a key, a shown label nor a value (Time, job, instance, ...)
-                # is hidden by listing the known extras; unknown labels stay visible on purpose.
+                # Hide the instant's time and the labels of the scrape target (from Prometheus, and from
+                # a ServiceMonitor on Kubernetes); any other label stays visible.
                 "excludeByName": {
-                    **{name: True for name in ("Time", "job", "instance", "__name__") if name not in shown},
+                    **{name: True for name in TARGET_COLUMNS if name not in shown},
                     # The constant 1 of an info metric says nothing.
                     **({"Value": True} if hide_value else {}),
                 },
@@ -364,7 +376,10 @@ def table(
         "short",
         width,
         height,
-        defaults={"custom": {"align": "auto", "cellOptions": {"type": "auto"}, "filterable": True}},
+        defaults={
+            "custom": {"align": "auto", "cellOptions": {"type": "auto"}, "filterable": True},
+            **({"noValue": no_value} if no_value else {}),
+        },
         options={
             "showHeader": True,
             "cellHeight": "sm",
@@ -549,7 +564,8 @@ PENDING_CANCELLATION = f"sum(github_copilot_seats_pending_cancellation{{{GROUP}}
 PENDING_INVITATION = (
     f'sum(github_copilot_billing_seats{{org=~"$org", state="pending_invitation"}} {IN_SELECTION})'
 )
-ORG_TARGETS_ONLY = {"noValue": "org targets only"}
+ORG_TARGETS_ONLY = "org targets only"
+NO_ORG_TARGETS = "No organization target selected: GitHub reports these figures per organization."
 
 
 def per(keys: str, metric: str, selector: str = GROUP) -> str:
@@ -650,7 +666,7 @@ def overview() -> Json:
             "Seats of invited users who have not accepted yet, from GitHub's billing figures. Organization "
             "targets only: GitHub reports this per organization, not per enterprise or team.",
             PENDING_INVITATION,
-            extra=ORG_TARGETS_ONLY,
+            extra={"noValue": ORG_TARGETS_ONLY},
         ),
     ]
     history = [
@@ -769,6 +785,7 @@ def overview() -> Json:
                 Column("GitHub added this cycle", billing("added_this_cycle")),
             ],
             width=16,
+            no_value=NO_ORG_TARGETS,
         ),
         table(
             "Organization plan and policies",
@@ -785,9 +802,9 @@ def overview() -> Json:
                 "public_code_suggestions",
             ],
             hide_value=True,
+            no_value=NO_ORG_TARGETS,
         ),
     ]
-    # The constant 1 of an info metric is noise in a table.
     return dashboard(
         UID_OVERVIEW,
         "What the GitHub Copilot seats are doing and costing: assignment, activity, utilization, cost and "
