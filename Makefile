@@ -27,7 +27,8 @@ dev-deps: $(VENV)/.dev-installed
 
 # Prometheus (with promtool) and Alertmanager (with amtool) from Debian, for the end-to-end tests.
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null && ! command -v alertmanager >/dev/null; then \
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
+		|| ! { command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian packages prometheus and prometheus-alertmanager"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
