@@ -849,15 +849,21 @@ def seat_column(
     return Column(name, readable(expr, "org", "team"), unit, extra=extra or [])
 
 
-NEVER_MAPPING = {
-    "id": "mappings",
-    "value": [
-        {
-            "type": "special",
-            "options": {"match": "null", "result": {"text": "never used", "color": "red", "index": 0}},
-        }
-    ],
-}
+# An empty last activity (merged rows have no value there) reads "never used", in red; dates keep the
+# text colour.
+NEVER_USED_CELL = [
+    {
+        "id": "mappings",
+        "value": [
+            {
+                "type": "special",
+                "options": {"match": "null", "result": {"text": "never used", "color": "red", "index": 0}},
+            }
+        ],
+    },
+    {"id": "thresholds", "value": thresholds(("text", None))},
+    {"id": "custom.cellOptions", "value": {"type": "color-text"}},
+]
 
 
 TEAM = "enterprise, org, team"
@@ -1021,7 +1027,7 @@ def idle() -> Json:
                     "github_copilot_seat_last_activity_timestamp_seconds",
                     "dateTimeAsIso",
                     scale=" * 1000",
-                    extra=[NEVER_MAPPING],
+                    extra=NEVER_USED_CELL,
                 ),
                 seat_column(
                     "Assigned",
