@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,22 @@ def make_exporter(
         clock=clock,
     )
     return Exporter(config, client)
+
+
+Scenario = Callable[[Exporter], Awaitable[None]]
+
+
+def run_scenario(api_url: str, config: Config, scenario: Scenario, **kwargs: Any) -> None:
+    """Build an exporter (see make_exporter), run ``scenario`` against it, and close its client."""
+
+    async def main() -> None:
+        exporter = make_exporter(api_url, config, **kwargs)
+        try:
+            await scenario(exporter)
+        finally:
+            await exporter.client.aclose()
+
+    asyncio.run(main())
 
 
 async def scrape(exporter: Exporter, path: str = "/metrics", **kwargs: Any) -> httpx.Response:

@@ -11,7 +11,7 @@ import asyncio
 import copy
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,7 +21,7 @@ import yaml
 
 from exporter.fake_github import Fault
 from exporter.server import Exporter
-from tests.inprocess import ManualClock, make_config, make_exporter, metrics, scrape
+from tests.inprocess import ManualClock, Scenario, make_config, metrics, run_scenario, scrape
 from tests.support import (
     REPO,
     Dataset,
@@ -37,7 +37,6 @@ from tests.support import (
 ORG_SEATS = "^/orgs/acme/copilot/billing/seats$"
 ORG_BILLING = "^/orgs/acme/copilot/billing$"
 SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-Scenario = Callable[[Exporter], Awaitable[None]]
 
 
 @pytest.fixture
@@ -58,15 +57,7 @@ def run(
     flags: dict[str, Any] = {"org": ["acme"], "api_url": fake.url}
     if not org_only:
         flags["enterprise"] = ["acme-corp"]
-
-    async def main() -> None:
-        exporter = make_exporter(fake.url, make_config(flags), clock=clock, **kw)
-        try:
-            await scenario(exporter)
-        finally:
-            await exporter.client.aclose()
-
-    asyncio.run(main())
+    run_scenario(fake.url, make_config(flags), scenario, clock=clock, **kw)
 
 
 def requests_to(fake: ServedFake, pattern: str, page: int | None = None) -> int:
