@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
 import html
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 
-from exporter import __version__
+from exporter import __version__, exposition
 from exporter.config import Config, format_duration
 from exporter.state import ExporterState
 
@@ -26,13 +24,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 def render_metrics(
     registry: CollectorRegistry, accept: str, accept_encoding: str
 ) -> tuple[bytes, dict[str, str]]:
-    encoder, content_type = choose_encoder(accept)
-    body = encoder(registry)
-    headers = {"content-type": content_type}
-    if "gzip" in accept_encoding:
-        body = gzip.compress(body, compresslevel=6)
-        headers["content-encoding"] = "gzip"
-    return body, headers
+    # Per-seat series of large enterprises come from a cache laid out once per poll (exposition.py).
+    return exposition.render(registry, accept, accept_encoding)
 
 
 class ExporterApp:

@@ -1,15 +1,20 @@
 """Every ``github_copilot_*`` metric is computed here, at scrape time, from the published snapshots.
 
 ``collect()`` reads the state once (an atomic reference), does no I/O and only derives what depends on
-the time of the scrape: active-within-window counts, idle seconds and the cost of idle seats.
+the time of the scrape: active-within-window counts, idle seconds and the cost of idle seats. The
+per-seat series are laid out once per change of the seat lists (:class:`~exporter.exposition.SeatTable`)
+and reach ``/metrics`` through the fast path of :func:`exporter.exposition.render`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import platform
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -17,6 +22,18 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter.config import Config, format_duration
+from exporter.exposition import (
+    CREATED,
+    IDLE,
+    INFO,
+    LAST_ACTIVITY,
+    LAST_AUTHENTICATED,
+    PENDING_CANCELLATION,
+    SeatFamily,
+    SeatRow,
+    SeatTable,
+    render,
+)
 from exporter.github import ClientStats
 from exporter.seats import BILLING_STATES, POLICY_FIELDS
 from exporter.state import ExporterState, TargetStatus
@@ -24,6 +41,36 @@ from exporter.state import ExporterState, TargetStatus
 GROUP_LABELS = ["enterprise", "org", "team", "plan_type"]
 SEAT_LABELS = ["enterprise", "org", "user"]
 TARGET_LABELS = ["enterprise", "org"]
+#: The per-seat families by kind: name and help.
+SEAT_FAMILIES: dict[str, tuple[str, str]] = {
+    IDLE: (
+        "github_copilot_seat_idle_seconds",
+        "Seconds since the seat's last activity, or since it was assigned when GitHub reports none.",
+    ),
+    LAST_ACTIVITY: (
+        "github_copilot_seat_last_activity_timestamp_seconds",
+        "Unix time of the seat's last Copilot activity; absent when GitHub reports none.",
+    ),
+    LAST_AUTHENTICATED: (
+        "github_copilot_seat_last_authenticated_timestamp_seconds",
+        "Unix time the seat's user last authenticated with Copilot; absent when GitHub reports none.",
+    ),
+    CREATED: (
+        "github_copilot_seat_created_timestamp_seconds",
+        "Unix time the seat was (last) assigned to the user.",
+    ),
+    PENDING_CANCELLATION: (
+        "github_copilot_seat_pending_cancellation_timestamp_seconds",
+        "Unix time at which a seat pending cancellation stops being billed; absent for other seats.",
+    ),
+    INFO: (
+        "github_copilot_seat_info",
+        "Metadata of a seat (always 1): assigning team, plan, editor family of the last activity.",
+    ),
+}
+SEAT_NAMES = {kind: name for kind, (name, _) in SEAT_FAMILIES.items()}
+#: How often the warmer looks for new snapshots whose per-seat series it lays out before a scrape asks.
+WARM_INTERVAL = 1.0
 
 
 class CopilotCollector(Collector):
@@ -42,6 +89,12 @@ class CopilotCollector(Collector):
         self._refresh = f"Refreshed from the GitHub API every {format_duration(config.poll_interval)}."
         key = config.seat_metrics_hash_key
         self._hash_key = key.reveal().encode() if key is not None else b""
+        self._table: SeatTable | None = None
+        self._table_lock = threading.Lock()
+        if config.seat_metrics != "off":
+            threading.Thread(
+                target=_warm, args=(weakref.ref(self),), name="exposition-warmer", daemon=True
+            ).start()
 
     def user_label(self, login: str) -> str:
         """The ``user`` label: the login, or with ``seat_metrics: hashed`` a keyed hash of it.
@@ -115,41 +168,7 @@ class CopilotCollector(Collector):
             h("Copilot plan and policies of the organization (always 1)."),
             labels=["org", "plan_type", *POLICY_FIELDS],
         )
-        idle = GaugeMetricFamily(
-            "github_copilot_seat_idle_seconds",
-            h("Seconds since the seat's last activity, or since it was assigned when GitHub reports none."),
-            labels=SEAT_LABELS,
-        )
-        last_activity = GaugeMetricFamily(
-            "github_copilot_seat_last_activity_timestamp_seconds",
-            h("Unix time of the seat's last Copilot activity; absent when GitHub reports none."),
-            labels=SEAT_LABELS,
-        )
-        last_auth = GaugeMetricFamily(
-            "github_copilot_seat_last_authenticated_timestamp_seconds",
-            h("Unix time the seat's user last authenticated with Copilot; absent when GitHub reports none."),
-            labels=SEAT_LABELS,
-        )
-        created = GaugeMetricFamily(
-            "github_copilot_seat_created_timestamp_seconds",
-            h("Unix time the seat was (last) assigned to the user."),
-            labels=SEAT_LABELS,
-        )
-        cancel = GaugeMetricFamily(
-            "github_copilot_seat_pending_cancellation_timestamp_seconds",
-            h("Unix time at which a seat pending cancellation stops being billed; absent for other seats."),
-            labels=SEAT_LABELS,
-        )
-        info = GaugeMetricFamily(
-            "github_copilot_seat_info",
-            h("Metadata of a seat (always 1): assigning team, plan, editor family of the last activity."),
-            labels=[*SEAT_LABELS, "team", "plan_type", "editor", "pending_cancellation"],
-        )
-
         windows = [(w.label, now - w.seconds) for w in self.config.activity_windows]
-        per_seat = self.config.seat_metrics != "off"
-        budget = self.config.max_seat_series
-        dropped = 0
         for status in statuses:
             snap = status.snapshot
             if snap is None:
@@ -173,45 +192,73 @@ class CopilotCollector(Collector):
                         billing.add_metric([org, state], snap.billing.seat_breakdown[state])
                 policies = [snap.billing.policies.get(name, "") for name in POLICY_FIELDS]
                 org_info.add_metric([org, snap.billing.plan_type, *policies], 1)
-
-            if not per_seat:
-                continue
-            enterprise = snap.target.enterprise
-            for seat in snap.seats:
-                if not seat.login:
-                    continue  # no user to name: counted in the aggregates only
-                if budget <= 0:
-                    dropped += 1
-                    continue
-                budget -= 1
-                labels = [enterprise, seat.org, self.user_label(seat.login)]
-                reference = seat.last_activity_at if seat.last_activity_at is not None else seat.created_at
-                idle.add_metric(labels, max(0.0, now - reference))
-                created.add_metric(labels, seat.created_at)
-                if seat.last_activity_at is not None:
-                    last_activity.add_metric(labels, seat.last_activity_at)
-                if seat.last_authenticated_at is not None:
-                    last_auth.add_metric(labels, seat.last_authenticated_at)
-                if seat.pending_cancellation_date is not None:
-                    cancel.add_metric(labels, seat.pending_cancellation_date)
-                info.add_metric(
-                    [
-                        *labels,
-                        seat.team,
-                        seat.plan_type,
-                        seat.editor,
-                        "true" if seat.pending_cancellation_date is not None else "false",
-                    ],
-                    1,
-                )
         yield from (seats, active, without, pending, cost, idle_cost, editors, billing, org_info)
-        yield from (idle, last_activity, last_auth, created, cancel, info)
+
+        table = self._seat_table(statuses)
+        for kind, (name, text) in SEAT_FAMILIES.items():
+            if table is None:
+                yield GaugeMetricFamily(name, h(text), labels=SEAT_LABELS)
+            else:
+                yield SeatFamily(name, h(text), table, kind, now)
+        dropped = table.dropped if table is not None else 0
         cut = GaugeMetricFamily(
             "github_copilot_seat_series_dropped",
             "Seats left without per-seat series because seat_metrics.max_series was reached.",
         )
         cut.add_metric([], dropped)
         yield cut
+
+    def _seat_table(self, statuses: list[TargetStatus]) -> SeatTable | None:
+        """The per-seat series of the current snapshots, laid out again only when a seat list changed."""
+        if self.config.seat_metrics == "off":
+            return None
+        key = tuple(s.snapshot.seats if s.snapshot is not None else None for s in statuses)
+        # Scrapes arriving while the table is built wait for it rather than each building their own.
+        with self._table_lock:
+            table = self._table
+            if table is None or not _same(table.key, key):
+                self._table = table = None  # let the old layout go before the new one is built
+                rows, dropped = self._seat_rows(statuses)
+                table = SeatTable(key, rows, SEAT_NAMES, dropped)
+                self._table = table
+            return table
+
+    def prepare(self) -> None:
+        """Lay out the per-seat series of new snapshots now, so that no scrape waits for it.
+
+        For 100,000 seats that takes a second or two, which would otherwise fall on the first scrape
+        after every poll that changed a seat. Renders once into the void per exposition format
+        Prometheus and people negotiate; a no-op while the snapshots are unchanged.
+        """
+        if self.config.seat_metrics == "off":
+            return
+        statuses = list(self.state.statuses.values())
+        table = self._table
+        key = tuple(s.snapshot.seats if s.snapshot is not None else None for s in statuses)
+        if table is not None and _same(table.key, key):
+            return
+        if all(seats is None for seats in key):
+            return
+        only_this = _Only(self)
+        for accept in ("", OPENMETRICS_ACCEPT):
+            render(only_this, accept, "gzip")
+
+    def _seat_rows(self, statuses: list[TargetStatus]) -> tuple[list[SeatRow], int]:
+        budget = self.config.max_seat_series
+        rows: list[SeatRow] = []
+        dropped = 0
+        for status in statuses:
+            if status.snapshot is None:
+                continue
+            enterprise = status.snapshot.target.enterprise
+            for seat in status.snapshot.seats:
+                if not seat.login:
+                    continue  # no user to name: counted in the aggregates only
+                if len(rows) >= budget:
+                    dropped += 1
+                    continue
+                rows.append((enterprise, seat, self.user_label(seat.login)))
+        return rows, dropped
 
     # -- the exporter itself --------------------------------------------------------------------
 
@@ -296,3 +343,35 @@ class CopilotCollector(Collector):
         )
         build.add_metric([__version__, platform.python_version()], 1)
         yield build
+
+
+OPENMETRICS_ACCEPT = "application/openmetrics-text; version=1.0.0"
+
+
+def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
+
+
+class _Only:
+    """One collector as the registry-like object the renderer reads."""
+
+    def __init__(self, collector: CopilotCollector) -> None:
+        self._collector = collector
+
+    def collect(self) -> Iterator[Metric]:
+        return self._collector.collect()
+
+
+def _warm(ref: weakref.ref[CopilotCollector]) -> None:
+    """Runs beside the collector and ends with it (it holds no strong reference to it)."""
+    log = logging.getLogger("exporter.collector")
+    while True:
+        time.sleep(WARM_INTERVAL)
+        collector = ref()
+        if collector is None:
+            return
+        try:
+            collector.prepare()
+        except Exception:  # the scrape path builds what the warmer could not, and logs nothing twice
+            log.exception("preparing the per-seat series failed")
+        del collector

@@ -7,6 +7,7 @@ that is not the documented envelope, or a seat without a usable ``created_at``, 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -95,6 +96,15 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _shared(value: Any) -> str:
+    """A string that repeats across seats (org, team, plan, editor), stored once for all of them.
+
+    A 100,000-seat enterprise has a few hundred distinct values of each; without interning every seat
+    would hold its own copy, decoded afresh from each page.
+    """
+    return sys.intern(value) if isinstance(value, str) else ""
+
+
 def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
     if not isinstance(raw, Mapping):
         raise MalformedResponseError(f"{where} is {type(raw).__name__}, not an object")
@@ -108,12 +118,12 @@ def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
     return Seat(
         user_id=user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None,
         login=_text(assignee.get("login")),
-        org=_text(_mapping(raw.get("organization")).get("login")),
-        team=_text(_mapping(raw.get("assigning_team")).get("slug")),
-        plan_type=plan if plan in PLAN_TYPES else "unknown",
+        org=_shared(_mapping(raw.get("organization")).get("login")),
+        team=_shared(_mapping(raw.get("assigning_team")).get("slug")),
+        plan_type=_shared(plan) if plan in PLAN_TYPES else "unknown",
         created_at=created_at,
         last_activity_at=parse_timestamp(raw.get("last_activity_at")),
-        last_activity_editor=editor if isinstance(editor, str) else "",
+        last_activity_editor=_shared(editor),
         last_authenticated_at=parse_timestamp(raw.get("last_authenticated_at")),
         pending_cancellation_date=parse_timestamp(raw.get("pending_cancellation_date")),
     )
