@@ -24,10 +24,6 @@ class _TLSConfig(uvicorn.Config):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._context = context
 
-    @property
-    def is_ssl(self) -> bool:
-        return True
-
     def load(self) -> None:
         super().load()
         self.ssl = self._context

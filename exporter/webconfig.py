@@ -105,10 +105,13 @@ def _mapping(value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{KEY}: {key}", "must be a mapping")
+        raise ConfigError(f"{KEY}: {key}" if key else KEY, "must be a mapping")
     for name in value:
         if name not in allowed:
-            raise ConfigError(f"{KEY}: {key}.{name}", f"unknown key; expected one of {', '.join(allowed)}")
+            raise ConfigError(
+                f"{KEY}: {key}.{name}" if key else f"{KEY}: {name}",
+                f"unknown key; expected one of {', '.join(allowed)}",
+            )
     return value
 
 
@@ -251,7 +254,7 @@ def load_web_config(path: Path) -> WebConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ConfigError(KEY, f"{path} is not valid YAML") from None
-    data = _mapping(data, "(top level)", TOP_KEYS)
+    data = _mapping(data, "", TOP_KEYS)
     base = path.resolve().parent
     http = _mapping(data.get("http_server_config"), "http_server_config", HTTP_KEYS)
     if not isinstance(http.get("http2", True), bool):
