@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from exporter import __version__
+from exporter import __version__, budget
 from exporter.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo import DEMO_TARGETS, demo_github
@@ -151,6 +151,8 @@ async def serve(config: Config, client: GitHubClient) -> None:
             "basic_auth": web is not None and bool(web.basic_auth_users),
         },
     )
+    if not config.demo:
+        budget.log_expected(config)
     try:
         await exporter.run()
     finally:

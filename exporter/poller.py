@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from exporter import budget
 from exporter.config import Config, Target
 from exporter.errors import GitHubError, InconsistentDataError
 from exporter.github import GitHubClient
@@ -46,6 +47,8 @@ class Poller:
         await asyncio.gather(*(self.poll_target(target) for target in self.state.targets))
         self._check_series_cap()
         self.polls_completed += 1
+        if self.polls_completed == 1 and not self.config.demo:
+            budget.log_measured(self.config, self.state, self.client.stats)
         self._poll_done.set()
         self._poll_done = asyncio.Event()
 

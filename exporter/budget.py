@@ -1,0 +1,126 @@
+"""What a poll costs against GitHub's rate limits, said in the log at start and after the first poll.
+
+A poll asks for the Copilot billing summary of every organization target (one request) and every page
+of 100 seats of every target. GitHub's primary limit counts requests per hour (5,000 for a user's
+token, up to 15,000 for a GitHub App on Enterprise Cloud), except conditional requests answered
+``304 Not Modified``, which are free; for a large enterprise most pages do change between polls,
+since every active user moves ``last_activity_at``, so the budget assumes they all do. The secondary
+limits (requests in flight, requests per minute per endpoint) are kept by the request pacer; the pacing
+sets how long a poll takes at least, and a poll interval shorter than that leaves no pause between polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from exporter.config import Config, Target, format_duration
+from exporter.github import PER_PAGE, ClientStats
+from exporter.state import ExporterState
+
+log = logging.getLogger("exporter.budget")
+
+#: The primary limit of a personal access token; GitHub's answers tell the real one after a request.
+DEFAULT_HOURLY_LIMIT = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    requests_per_poll: int
+    polls_per_hour: float
+    hourly_limit: int
+    #: The least wall time of a poll under the configured pacing.
+    min_poll_seconds: float
+
+    @property
+    def requests_per_hour(self) -> float:
+        return self.requests_per_poll * self.polls_per_hour
+
+    @property
+    def exhausts_limit(self) -> bool:
+        return self.requests_per_hour > self.hourly_limit
+
+    @property
+    def shortest_interval(self) -> float:
+        """The shortest poll interval (whole minutes) at which every page may change without exhausting."""
+        seconds = self.requests_per_poll * 3600.0 / self.hourly_limit
+        return max(60.0, math.ceil(seconds / 60.0) * 60.0)
+
+
+def seat_pages(seat_entries: int) -> int:
+    """Pages of a seat list: an empty list is still one request."""
+    return max(1, math.ceil(seat_entries / PER_PAGE))
+
+
+def estimate(config: Config, pages: Mapping[Target, int], hourly_limit: int | None = None) -> Budget:
+    """The budget of polling ``config.targets`` when each has ``pages`` pages (1 where not known)."""
+    billing_calls = sum(1 for t in config.targets if t.kind == "org")
+    per_poll = billing_calls + sum(pages.get(t, 1) for t in config.targets)
+    # Page 1 of each target comes first, alone; the pacer spaces the starts of everything after it.
+    paced = max(0, per_poll - 1) * 60.0 / config.requests_per_minute
+    return Budget(
+        requests_per_poll=per_poll,
+        polls_per_hour=3600.0 / config.poll_interval,
+        hourly_limit=hourly_limit or DEFAULT_HOURLY_LIMIT,
+        min_poll_seconds=paced,
+    )
+
+
+def _fields(config: Config, budget: Budget) -> dict[str, object]:
+    return {
+        "requests_per_poll": budget.requests_per_poll,
+        "poll_interval": format_duration(config.poll_interval),
+        "requests_per_hour": round(budget.requests_per_hour),
+        "rate_limit_per_hour": budget.hourly_limit,
+        "min_poll_duration_seconds": round(budget.min_poll_seconds, 1),
+    }
+
+
+def _warn(config: Config, budget: Budget) -> None:
+    if budget.exhausts_limit:
+        log.warning(
+            "the poll interval can exhaust the GitHub rate limit when most pages change between polls "
+            "(answers 304 Not Modified are free); polls would then fail until the limit resets",
+            extra={
+                **_fields(config, budget),
+                "suggested_poll_interval": format_duration(budget.shortest_interval),
+            },
+        )
+    if budget.min_poll_seconds >= config.poll_interval:
+        log.warning(
+            "a poll takes longer than the poll interval at the configured request pacing; "
+            "polls will run back to back",
+            extra=_fields(config, budget),
+        )
+
+
+def log_expected(config: Config) -> Budget:
+    """At start: what is known before any answer (seat counts are not)."""
+    budget = estimate(config, {})
+    log.info(
+        "GitHub API budget before the first poll: at least this many requests per poll, "
+        f"plus one per further {PER_PAGE} seats",
+        extra=_fields(config, budget),
+    )
+    _warn(config, budget)
+    return budget
+
+
+def log_measured(config: Config, state: ExporterState, stats: ClientStats) -> Budget:
+    """After the first poll: the page counts it found and the limit GitHub announced."""
+    pages = {
+        target: seat_pages(status.snapshot.entries)
+        for target, status in state.statuses.items()
+        if status.snapshot is not None
+    }
+    core = stats.rate_limits().get("core")
+    budget = estimate(config, pages, core.limit if core is not None else None)
+    unknown = [str(t) for t in config.targets if t not in pages]
+    extra = _fields(config, budget)
+    if unknown:
+        extra["targets_not_polled_yet"] = ",".join(unknown)
+    log.info("GitHub API budget measured by the first poll", extra=extra)
+    _warn(config, budget)
+    return budget

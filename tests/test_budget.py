@@ -1,0 +1,107 @@
+"""The GitHub API budget the exporter announces: request counts, the hourly limit and the warnings."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from exporter import budget
+from exporter.config import Config, Target
+from exporter.github import ClientStats, RateLimit
+from exporter.seats import Seat, SeatPage
+from exporter.snapshot import build_snapshot
+from exporter.state import ExporterState
+from tests.support import TOKEN, parse_exposition, serve_fake, standard_dataset, start_exporter
+
+ORG = Target("org", "acme")
+ENTERPRISE = Target("enterprise", "acme-corp")
+
+
+def _config(interval: float, *targets: Target, per_minute: float = 600.0) -> Config:
+    return Config(targets=targets, poll_interval=interval, requests_per_minute=per_minute)
+
+
+def test_requests_per_poll_count_billing_calls_and_pages() -> None:
+    config = _config(600.0, ORG, ENTERPRISE)
+    # One billing call for the org, its 3 pages, and 1,000 pages for the enterprise.
+    estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000})
+    assert estimate.requests_per_poll == 1 + 3 + 1000
+    assert estimate.polls_per_hour == 6
+    assert estimate.requests_per_hour == 6 * 1004
+    assert estimate.exhausts_limit  # 6,024 per hour against 5,000
+    assert estimate.shortest_interval == 13 * 60  # 1,004 x 3600 / 5000 = 723 s, rounded up to minutes
+    assert estimate.min_poll_seconds == pytest.approx(1003 * 60 / 600)
+    # A GitHub App on Enterprise Cloud has 15,000 an hour: the same polling fits.
+    assert not budget.estimate(config, {ORG: 3, ENTERPRISE: 1000}, hourly_limit=15_000).exhausts_limit
+
+
+def test_pages_of_a_seat_list() -> None:
+    assert [budget.seat_pages(n) for n in (0, 1, 100, 101, 100_000)] == [1, 1, 1, 2, 1000]
+
+
+def test_start_logs_what_is_known_and_warns_only_when_needed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="exporter.budget")
+    budget.log_expected(_config(600.0, ORG, ENTERPRISE))
+    [record] = caplog.records
+    assert record.levelno == logging.INFO
+    assert record.requests_per_poll == 3  # type: ignore[attr-defined]  # billing + a page per target
+    assert record.rate_limit_per_hour == 5000  # type: ignore[attr-defined]
+
+    caplog.clear()
+    # Polling every minute at 1 request per minute: a poll of 3 requests outlasts the interval.
+    budget.log_expected(_config(60.0, ORG, ENTERPRISE, per_minute=1))
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.WARNING]
+    assert "back to back" in caplog.records[1].getMessage()
+
+
+def _seat(i: int) -> Seat:
+    return Seat(i, f"user{i}", "acme", "", "business", 1.7e9, None, "", None, None)
+
+
+def test_after_the_first_poll_the_measured_pages_and_limit_are_used(caplog: pytest.LogCaptureFixture) -> None:
+    config = _config(60.0, ORG, ENTERPRISE)
+    state = ExporterState(config.targets)
+    seats = tuple(_seat(i) for i in range(25_000))
+    pages = [SeatPage(25_000, seats[n : n + 100]) for n in range(0, 25_000, 100)]
+    state.publish(build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9), started_at=1.7e9, duration=1)
+    stats = ClientStats()
+    stats.set_rate_limit("core", RateLimit(limit=5000, remaining=4000, used=1000, reset=1.7e9 + 3600))
+    caplog.set_level(logging.INFO, logger="exporter.budget")
+
+    measured = budget.log_measured(config, state, stats)
+
+    # 250 pages and a billing call for the org; the enterprise failed: counted as one page.
+    assert measured.requests_per_poll == 1 + 250 + 1
+    info, warning = caplog.records
+    assert info.targets_not_polled_yet == "enterprise=acme-corp"  # type: ignore[attr-defined]
+    # Every minute, 252 requests make 15,120 an hour: more than 5,000; 252 x 3600 / 5000 s is 4 minutes.
+    assert warning.levelno == logging.WARNING
+    assert "exhaust" in warning.getMessage()
+    assert warning.suggested_poll_interval == "4m"  # type: ignore[attr-defined]
+
+
+def test_no_warning_when_the_budget_fits(caplog: pytest.LogCaptureFixture) -> None:
+    config = _config(600.0, ORG)
+    state = ExporterState(config.targets)
+    pages = [SeatPage(50, tuple(_seat(i) for i in range(50)))]
+    state.publish(build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9), started_at=1.7e9, duration=1)
+    caplog.set_level(logging.INFO, logger="exporter.budget")
+    measured = budget.log_measured(config, state, ClientStats())
+    assert measured.requests_per_poll == 2
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+
+
+def test_the_exporter_logs_its_budget_at_start_and_after_the_first_poll() -> None:
+    dataset = standard_dataset()
+    with serve_fake(dataset.app()) as fake:
+        args = ["--org", "acme", "--enterprise", "acme-corp", "--github.api-url", fake.url]
+        with start_exporter(args, {"GITHUB_TOKEN": TOKEN}) as running:
+            parse_exposition(running.metrics())  # ready: the first poll is done
+            log = running.log()
+    lines = [line for line in log.splitlines() if "GitHub API budget" in line]
+    assert len(lines) == 2, log
+    assert "requests_per_poll=3 " in lines[0]  # billing + one page per target, before any answer
+    # Measured: billing + 3 pages of 250 org seats + 1 enterprise page.
+    assert "requests_per_poll=5 " in lines[1]
+    assert "rate_limit_per_hour=5000" in lines[1]
