@@ -851,7 +851,7 @@ def seat_column(
 
 # An empty last activity (merged rows have no value there) reads "never used", in red; dates keep the
 # text colour.
-NEVER_USED_CELL = [
+NEVER_USED_CELL: list[Json] = [
     {
         "id": "mappings",
         "value": [

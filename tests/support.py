@@ -237,14 +237,45 @@ class RunningExporter:
         wait_until(lambda: self.get("/readyz").status_code == 200, timeout, what="exporter readiness")
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        return self.process.returncode
+        return stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, a bounded wait, then SIGKILL: every process a test starts ends with the test."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return process.returncode
+
+
+@dataclass
+class Process:
+    """A system tool (Prometheus, Alertmanager) run by a test, its output captured for failure messages."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def ready_or_exited(self, url: str) -> Callable[[], bool]:
+        return lambda: self.process.poll() is not None or httpx.get(f"{url}/-/ready").status_code == 200
+
+    def log(self) -> str:
+        return f"--- {self.name} log ---\n" + self.log_path.read_text(errors="replace")[-6000:]
+
+
+@contextlib.contextmanager
+def run_process(name: str, command: list[str], workdir: Path) -> Iterator[Process]:
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        yield Process(name, process, log_path)
+    finally:
+        stop_process(process)
 
 
 def exporter_command() -> list[str]:

@@ -4,7 +4,6 @@ Alertmanager routing what fires."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import shutil
 import subprocess
@@ -21,10 +20,12 @@ from exporter.fake_github import FakeGitHub, FakeOrg, FakeSeat
 from tests.support import (
     REPO,
     TOKEN,
+    Process,
     RunningExporter,
     ago,
     free_port,
     need_binary,
+    run_process,
     serve_fake,
     start_exporter,
     wait_until,
@@ -231,37 +232,6 @@ def test_idle_seat_notifications_are_grouped_by_team_and_not_repeated_daily() ->
 
 
 # -- live: exporter -> Prometheus -> Alertmanager --------------------------------------------------
-
-
-@dataclass
-class Process:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def ready_or_exited(self, url: str) -> Callable[[], bool]:
-        return lambda: self.process.poll() is not None or httpx.get(f"{url}/-/ready").status_code == 200
-
-    def log(self) -> str:
-        return f"--- {self.name} log ---\n" + self.log_path.read_text(errors="replace")[-6000:]
-
-
-@contextlib.contextmanager
-def run_process(name: str, command: list[str], workdir: Path) -> Iterator[Process]:
-    log_path = workdir / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    running = Process(name, process, log_path)
-    try:
-        yield running
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
 
 
 @dataclass

@@ -25,7 +25,15 @@ import httpx
 import pytest
 import yaml
 
-from tests.support import REPO, free_port, need_binary, parse_exposition, start_exporter, wait_until
+from tests.support import (
+    REPO,
+    free_port,
+    need_binary,
+    parse_exposition,
+    run_process,
+    start_exporter,
+    wait_until,
+)
 
 Json = dict[str, Any]
 
@@ -337,7 +345,8 @@ class Prometheus:
 def run_prometheus(target: str) -> Iterator[Prometheus]:
     binary = need_binary("prometheus")
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="prometheus-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="prometheus-") as tmp:
+        workdir = Path(tmp)
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": RULE_FILES,
@@ -345,40 +354,21 @@ def run_prometheus(target: str) -> Iterator[Prometheus]:
                 {"job_name": "github-copilot-exporter", "static_configs": [{"targets": [target]}]}
             ],
         }
-        config_path = Path(workdir) / "prometheus.yml"
+        config_path = workdir / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config))
-        log_path = Path(workdir) / "prometheus.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config_path}",
-                    f"--storage.tsdb.path={workdir}/data",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        prometheus = Prometheus(f"http://127.0.0.1:{port}")
-        try:
-            wait_until(
-                lambda: (
-                    process.poll() is not None or httpx.get(f"{prometheus.url}/-/ready").status_code == 200
-                ),
-                30,
-                what="Prometheus to be ready",
-            )
-            assert process.poll() is None, log_path.read_text()
+        command = [
+            binary,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={workdir}/data",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ]
+        with run_process("prometheus", command, workdir) as process:
+            prometheus = Prometheus(f"http://127.0.0.1:{port}")
+            wait_until(process.ready_or_exited(prometheus.url), 30, what="Prometheus to be ready")
+            assert process.process.poll() is None, process.log()
             loaded = prometheus.api("rules")["groups"]
             assert len(loaded) >= (1 if RULE_FILES else 0), "rule files did not load"
             yield prometheus
-        finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
 
 
 @pytest.fixture(scope="module")
