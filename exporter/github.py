@@ -378,7 +378,7 @@ class GitHubClient:
             raise MalformedResponseError(
                 f"{endpoint}: answer is not JSON ({kind})", status=200, url=url
             ) from None
-        value = parse(body)
+        value = parse_body(parse, body, endpoint)
         link = response.headers.get("link", "")
         etag = response.headers.get("etag")
         if etag:
@@ -465,6 +465,22 @@ def _retry_after_seconds(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - now)
+
+
+def parse_body(parse: Callable[[Any], T], body: Any, endpoint: str) -> T:
+    """``parse(body)``, with any surprise in the body reported as a malformed answer.
+
+    The parsers reject what they anticipate with MalformedResponseError; this boundary makes sure that
+    a shape nobody anticipated (an unhashable plan type, say) also fails the poll as
+    ``malformed_response`` rather than as an internal error.
+    """
+    try:
+        return parse(body)
+    except GitHubError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        log.debug("unexpected answer shape", exc_info=True, extra={"endpoint": endpoint})
+        raise MalformedResponseError(f"{endpoint}: unexpected answer shape ({type(exc).__name__})") from None
 
 
 def static_token(token: str | None) -> TokenSource:
