@@ -43,7 +43,7 @@ BILLING_VALIDATOR = jsonschema.Draft202012Validator(BILLING_SCHEMA)
 NOW = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
 # No explain phase: on a failure it reruns hundreds of variants for minutes, the shrunk example suffices.
 PROPERTIES = settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
