@@ -14,7 +14,9 @@ from exporter.config import Config
 from exporter.github import GitHubClient
 from exporter.poller import Poller
 from exporter.state import ExporterState
-from exporter.webconfig import SecuredApp, ssl_context
+from exporter.webconfig import SecuredApp
+
+WEB_CONFIG_CHECK_SECONDS = 5.0
 
 
 class _TLSConfig(uvicorn.Config):
@@ -42,7 +44,8 @@ class Exporter:
         self.app = ExporterApp(config, self.state, self.registry)
         web = config.web_config
         #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
-        self.asgi: ASGIApp = SecuredApp(self.app, web) if web is not None else self.app
+        self.secured = SecuredApp(self.app, web) if web is not None else None
+        self.asgi: ASGIApp = self.secured if self.secured is not None else self.app
 
     async def run(self) -> None:
         """Serve HTTP and poll on schedule until SIGTERM or SIGINT."""
@@ -54,15 +57,25 @@ class Exporter:
             "lifespan": "off",
             "server_header": False,
         }
-        tls = self.config.web_config.tls if self.config.web_config is not None else None
-        if tls is not None:
-            server = uvicorn.Server(_TLSConfig(self.asgi, context=ssl_context(tls), **options))
+        context = self.secured.context if self.secured is not None else None
+        if context is not None:
+            server = uvicorn.Server(_TLSConfig(self.asgi, context=context, **options))
         else:
             server = uvicorn.Server(uvicorn.Config(self.asgi, **options))  # type: ignore[arg-type]
-        poll_task = asyncio.create_task(self.poller.run(), name="poller")
+        tasks = [asyncio.create_task(self.poller.run(), name="poller")]
+        if self.secured is not None:
+            tasks.append(asyncio.create_task(self._watch_web_config(self.secured), name="web-config"))
         try:
             await server.serve()
         finally:
-            poll_task.cancel()
-            await asyncio.gather(poll_task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.aclose()
+
+    @staticmethod
+    async def _watch_web_config(secured: SecuredApp) -> None:
+        # Requests check too, but a certificate that expired lets no request through to do it.
+        while True:
+            await asyncio.sleep(WEB_CONFIG_CHECK_SECONDS)
+            secured.maybe_reload()

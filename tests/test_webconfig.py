@@ -515,3 +515,64 @@ async def test_successful_checks_are_cached_and_unknown_users_cost_a_hash_too(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# -- reloading, as Go exporters do -----------------------------------------------------------------
+
+
+def test_rotated_certificates_and_passwords_apply_without_a_restart(
+    fake: ServedFake, pki: PKI, password_hash: str, tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving"
+    serving.mkdir()
+    (serving / "tls.crt").write_bytes(pki.server.cert.read_bytes())
+    (serving / "tls.key").write_bytes(pki.server.key.read_bytes())
+    tls = {"cert_file": "tls.crt", "key_file": "tls.key"}
+    path = write_web_config(
+        serving, {"tls_server_config": tls, "basic_auth_users": {"prometheus": password_hash}}
+    )
+    new_password = "rotated-" + PASSWORD
+    new_hash = bcrypt.hashpw(new_password.encode(), bcrypt.gensalt(4)).decode()
+    rotated_ca = make_ca(tmp_path, "rotated-ca")
+    rotated = issue(tmp_path, "rotated-server", rotated_ca, server=True)
+    rotated_pki = PKI(tmp_path, rotated_ca[0], rotated, pki.client, pki.stranger)
+
+    with secured_exporter(fake, path) as running:
+        with client(pki) as old:
+            assert old.get(running.url + "/healthz", auth=("prometheus", PASSWORD)).status_code == 200
+
+        # cert-manager renews the certificate (from another CA here, to tell them apart) and the
+        # password changes; the files are replaced the way Kubernetes does, by renaming.
+        for source, name in ((rotated.cert, "tls.crt"), (rotated.key, "tls.key")):
+            staged = serving / f".{name}.new"
+            staged.write_bytes(source.read_bytes())
+            os.replace(staged, serving / name)
+        write_web_config(serving, {"tls_server_config": tls, "basic_auth_users": {"prometheus": new_hash}})
+
+        with client(rotated_pki) as new, client(pki) as old:
+
+            def rotated_in() -> bool:
+                # A request (over a connection made with the old certificate) notices the change; a
+                # timer would too, a few seconds later.
+                with contextlib.suppress(httpx.HTTPError):
+                    old.get(running.url + "/healthz")
+                return new.get(running.url + "/healthz", auth=("prometheus", new_password)).status_code == 200
+
+            wait_until(rotated_in, 20, interval=0.5, what="the rotated certificate and password")
+            assert new.get(running.url + "/healthz", auth=("prometheus", PASSWORD)).status_code == 401
+            with client(pki) as fresh, pytest.raises(httpx.HTTPError):
+                fresh.get(running.url + "/healthz")
+
+            # A broken edit is refused, and the running configuration stays.
+            write_web_config(serving, {"tls_server_config": {**tls, "min_version": "TLS99"}})
+            wait_until(
+                lambda: (
+                    new.get(running.url + "/healthz").status_code == 401
+                    and "does not load; keeping the previous one" in running.log()
+                ),
+                20,
+                interval=0.5,
+                what="the broken file to be refused",
+            )
+            assert new.get(running.url + "/healthz", auth=("prometheus", new_password)).status_code == 200
+    assert "web configuration reloaded" in running.log()
