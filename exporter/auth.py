@@ -199,14 +199,29 @@ class AppInstallationTokens:
         return token
 
     async def token(self, url: str) -> str | None:
+        path = urlsplit(url).path
         async with self._lock:
-            installation = await self._installation_for(urlsplit(url).path)
+            installation = await self._installation_for(path)
             cached = self._tokens.get(installation)
             if cached is not None and cached.expires_at - self._clock() > REFRESH_MARGIN:
                 return cached.token
-            fresh = await self._new_token(installation)
+            try:
+                fresh = await self._new_token(installation)
+            except AppNotInstalledError:
+                if self.installation_id is not None:
+                    raise
+                # Uninstalled and installed again: the account has a new installation; look it up.
+                self._forget(installation)
+                installation = await self._installation_for(path)
+                fresh = await self._new_token(installation)
             self._tokens[installation] = fresh
             return fresh.token
+
+    def _forget(self, installation: int) -> None:
+        self._tokens.pop(installation, None)
+        for account, known in list(self._installations.items()):
+            if known == installation:
+                del self._installations[account]
 
     def invalidate(self, token: str) -> None:
         for installation, cached in list(self._tokens.items()):

@@ -316,6 +316,28 @@ def test_a_revoked_installation_token_is_replaced(
     assert len(app_fake.app.issued_tokens) == 1  # the replacement
 
 
+def test_a_reinstalled_app_is_found_again(app_fake: ServedFake, key_file: Path, clock: ManualClock) -> None:
+    config = app_config(app_fake, key_file)
+    assert app_fake.app.app is not None
+    installations = app_fake.app.app.installations
+
+    async def scenario(exporter: Exporter) -> None:
+        await exporter.poller.poll_once()
+        # Uninstalled and installed again: a new installation id, the old one's tokens revoked.
+        del installations[77]
+        installations[88] = "acme"
+        app_fake.app.issued_tokens.clear()
+        await exporter.poller.poll_once()
+        parsed = await metrics(exporter)
+        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="unauthorized") == 1
+        await exporter.poller.poll_once()
+        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+
+    run(app_fake, config, clock, token_source(config), scenario)
+    assert [t.installation_id for t in app_fake.app.issued_tokens] == [88]
+    assert len([r for r in app_fake.app.requests if r.path == "/orgs/acme/installation"]) == 2
+
+
 # -- nothing the exporter prints or serves holds a secret -------------------------------------------
 
 
