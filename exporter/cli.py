@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Prometheus exporter for GitHub Copilot seats. Flags override the config file, "
-        "which overrides GITHUB_TOKEN / GITHUB_API_URL and the defaults.",
+        "which overrides the environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_APP_ID, "
+        "GITHUB_APP_PRIVATE_KEY_FILE, GITHUB_APP_INSTALLATION_ID) and the defaults.",
     )
     p.add_argument("--config", metavar="FILE", help="YAML configuration file")
     p.add_argument("--org", action="append", metavar="NAME", help="organization to poll (repeatable)")
