@@ -63,7 +63,7 @@ class PermissionDeniedError(GitHubError):
         "the token lacks access: a classic token needs manage_billing:copilot or read:org "
         "(read:enterprise for enterprises), a fine-grained token or app the organization permission "
         '"GitHub Copilot Business" (read), and only organization owners or enterprise billing managers '
-        "see seats"
+        "see seats; with SAML single sign-on, authorize the token for the organization"
     )
 
 
