@@ -32,6 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from exporter.errors import ConfigError
 from exporter.webconfig import SecuredApp, WebConfig, load_web_config
+from tests.inprocess import make_config
 from tests.support import (
     TOKEN,
     RunningExporter,
@@ -576,3 +577,19 @@ def test_rotated_certificates_and_passwords_apply_without_a_restart(
             )
             assert new.get(running.url + "/healthz", auth=("prometheus", new_password)).status_code == 200
     assert "web configuration reloaded" in running.log()
+
+
+def test_the_web_config_file_can_be_named_in_the_config_file_and_the_flag_wins(
+    pki: PKI, password_hash: str
+) -> None:
+    basic = write_web_config(pki.directory, {"basic_auth_users": {"prometheus": password_hash}}, "basic.yml")
+    tls = write_web_config(pki.directory, {"tls_server_config": tls_section(pki)}, "tls.yml")
+    from_file = make_config({"org": ["acme"]}, {"web": {"config_file": str(basic)}})
+    assert from_file.web_config is not None
+    assert from_file.web_config.path == basic
+    flagged = make_config(
+        {"org": ["acme"], "web_config_file": str(tls)}, {"web": {"config_file": str(basic)}}
+    )
+    assert flagged.web_config is not None
+    assert flagged.web_config.tls is not None
+    assert not flagged.web_config.basic_auth_users
