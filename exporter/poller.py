@@ -91,9 +91,16 @@ class Poller:
         billing: OrgBilling | None = None
         pages: list[SeatPage]
         if target.kind == "org":
-            billing, pages = await asyncio.gather(
-                self.client.org_billing(target.name), self.client.org_seats(target.name)
-            )
+            billing_task = asyncio.create_task(self.client.org_billing(target.name))
+            seats_task = asyncio.create_task(self.client.org_seats(target.name))
+            try:
+                billing, pages = await asyncio.gather(billing_task, seats_task)
+            except BaseException:
+                # The poll is lost: stop spending requests (maybe hundreds of pages) on the other half.
+                for task in (billing_task, seats_task):
+                    task.cancel()
+                await asyncio.gather(billing_task, seats_task, return_exceptions=True)
+                raise
         else:
             pages = await self.client.enterprise_seats(target.name)
         return build_snapshot(target, pages, billing, self.config.seat_prices_usd, self._clock())

@@ -304,6 +304,22 @@ def test_refusals_are_not_retried_and_logged_once_with_what_to_fix(
     assert poll_failures(caplog.records, "enterprise=acme-corp") == []
 
 
+def test_a_failed_half_of_an_org_poll_stops_the_other(fake: ServedFake, clock: ManualClock) -> None:
+    fake.app.faults.append(
+        Fault(ORG_BILLING, status=403, body={"message": "Must be an org owner"}, times=None)
+    )
+    fake.app.faults.append(Fault(ORG_SEATS, delay=0.5, page=1, times=None))
+
+    async def scenario(exporter: Exporter) -> None:
+        await exporter.poller.poll_once()
+        parsed = await metrics(exporter)
+        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="forbidden") == 1
+        await asyncio.sleep(1.0)  # time enough for an abandoned seat list to go on to page 2
+
+    run(fake, clock, scenario, org_only=True)
+    assert requests_to(fake, ORG_SEATS, page=2) == 0  # the seat list was abandoned with the poll
+
+
 def test_bad_token_process_logs_one_line_per_target_and_counts_the_reason(fake: ServedFake) -> None:
     bad_token = "ghp_WRONGtoken0000000000000000000000000000"
     args = ["--org", "acme", "--enterprise", "acme-corp", "--github.api-url", fake.url]
