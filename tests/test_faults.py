@@ -11,6 +11,7 @@ import asyncio
 import copy
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -348,7 +349,11 @@ def test_bad_token_process_logs_one_line_per_target_and_counts_the_reason(fake: 
     log = running.log()
     assert bad_token not in log
     assert bad_token not in landing
-    assert len([r for r in fake.app.requests if r.status == 401]) == 3  # billing, seats, enterprise seats
+    # No retries: each endpoint asked once (an org's seat list may be cut short by its billing's 401).
+    refused = Counter(r.path for r in fake.app.requests if r.status == 401)
+    assert set(refused.values()) == {1}, refused
+    assert "/enterprises/acme-corp/copilot/billing/seats" in refused
+    assert {"/orgs/acme/copilot/billing", "/orgs/acme/copilot/billing/seats"} & set(refused)
 
 
 # -- malformed or surprising bodies ----------------------------------------------------------------
