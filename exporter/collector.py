@@ -8,6 +8,7 @@ and reach ``/metrics`` through the fast path of :func:`exporter.exposition.rende
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -218,8 +219,7 @@ class CopilotCollector(Collector):
             table = self._table
             if table is None or not _same(table.key, key):
                 self._table = table = None  # let the old layout go before the new one is built
-                rows, dropped = self._seat_rows(statuses)
-                table = SeatTable(key, rows, SEAT_NAMES, dropped)
+                table = SeatTable(key, SEAT_NAMES, functools.partial(self._seat_rows, statuses))
                 self._table = table
             return table
 

@@ -46,6 +46,8 @@ INFO = "info"
 STATIC_KINDS = (LAST_ACTIVITY, LAST_AUTHENTICATED, CREATED, PENDING_CANCELLATION, INFO)
 
 GZIP_LEVEL = 6
+#: Seats laid out per step: bounds the short-lived strings, which would otherwise fragment the heap.
+_CHUNK = 2048
 #: The part compressed on every scrape trades some size for time; the cached part is compressed once.
 GZIP_TAIL_LEVEL = 1
 # A gzip member header: no name, no mtime (a cached body must not claim a time), unknown OS.
@@ -147,37 +149,47 @@ class _GzipPrefix:
 class SeatTable:
     """The per-seat series of one set of snapshots, laid out once for every scrape until the next change.
 
-    ``key`` holds the seat tuples it was built from; the collector compares them by identity.
+    ``key`` holds the seat tuples it was built from; the collector compares them by identity. The
+    rows (which seat gets which labels) come from ``rows``, called once here and again only if some
+    consumer reads the families' samples: holding 100,000 row tuples would cost memory for nothing.
+    Lines are built a chunk of seats at a time, so the transient strings stay few.
     """
 
     def __init__(
-        self,
-        key: tuple[object, ...],
-        rows: Sequence[SeatRow],
-        names: dict[str, str],
-        dropped: int,
+        self, key: tuple[object, ...], names: dict[str, str], rows: Callable[[], tuple[list[SeatRow], int]]
     ) -> None:
         self.key = key
-        self.rows = rows
         self.names = names
-        self.dropped = dropped
-        labels = [
-            f'enterprise="{escape_label_value(enterprise)}",org="{escape_label_value(seat.org)}",'
-            f'user="{escape_label_value(user)}"'
-            for enterprise, seat, user in rows
-        ]
-        self.static: dict[str, bytes] = {kind: self._lines(kind, labels) for kind in STATIC_KINDS}
-        idle = names[IDLE]
-        self._idle_prefixes = [f"{idle}{{{label}}} " for label in labels]
-        self._idle_references = array("q", (idle_reference(seat) for _, seat, _ in rows))
+        self._rows = rows
+        seats, self.dropped = rows()
+        static: dict[str, list[bytes]] = {kind: [] for kind in STATIC_KINDS}
+        info_prefixes: dict[tuple[str, str, str, str, str, str], str] = {}
+        idle_template: list[str] = []
+        self._idle_references = array("q")
+        for start in range(0, len(seats), _CHUNK):
+            chunk = seats[start : start + _CHUNK]
+            labels = [
+                f'enterprise="{escape_label_value(enterprise)}",org="{escape_label_value(seat.org)}",'
+                f'user="{escape_label_value(user)}"'
+                for enterprise, seat, user in chunk
+            ]
+            for kind in STATIC_KINDS:
+                if kind == INFO:
+                    static[kind].append(self._info_lines(chunk, info_prefixes))
+                else:
+                    static[kind].append(self._timestamp_lines(kind, chunk, labels))
+            # One %-template for all idle lines: a scrape fills in the numbers in a single C call.
+            idle = names[IDLE]
+            idle_template += [f"{idle}{{{label.replace('%', '%%')}}} %d\n" for label in labels]
+            self._idle_references.extend(idle_reference(seat) for _, seat, _ in chunk)
+        self.static = {kind: b"".join(parts) for kind, parts in static.items()}
+        self._idle_template = "".join(idle_template)
         self._gzip: dict[tuple[bytes, ...], _GzipPrefix] = {}
         self._lock = threading.Lock()
 
-    def _lines(self, kind: str, labels: list[str]) -> bytes:
+    def _timestamp_lines(self, kind: str, chunk: Sequence[SeatRow], labels: list[str]) -> bytes:
         name = self.names[kind]
-        if kind == INFO:
-            return self._info_lines(name)
-        values = [_static_value(kind, seat) for _, seat, _ in self.rows]
+        values = [_static_value(kind, seat) for _, seat, _ in chunk]
         return "".join(
             [
                 f"{name}{{{label}}} {format_timestamp(value)}\n"
@@ -186,11 +198,13 @@ class SeatTable:
             ]
         ).encode()
 
-    def _info_lines(self, name: str) -> bytes:
+    def _info_lines(
+        self, chunk: Sequence[SeatRow], prefixes: dict[tuple[str, str, str, str, str, str], str]
+    ) -> bytes:
         # Seats share a few hundred combinations of every label but the user: each is written once.
-        prefixes: dict[tuple[str, str, str, str, str, str], str] = {}
+        name = self.names[INFO]
         out = []
-        for enterprise, seat, user in self.rows:
+        for enterprise, seat, user in chunk:
             pending = "true" if seat.pending_cancellation_date is not None else "false"
             key = (seat.editor, enterprise, seat.org, pending, seat.plan_type, seat.team)
             prefix = prefixes.get(key)
@@ -207,12 +221,8 @@ class SeatTable:
 
     def idle_lines(self, now: float) -> bytes:
         whole = math.floor(now)
-        return "".join(
-            [
-                f"{prefix}{max(0, whole - reference)}\n"
-                for prefix, reference in zip(self._idle_prefixes, self._idle_references, strict=True)
-            ]
-        ).encode()
+        values = tuple([whole - reference if reference < whole else 0 for reference in self._idle_references])
+        return (self._idle_template % values).encode()
 
     def gzip_prefix(self, headers: tuple[bytes, ...]) -> _GzipPrefix:
         """The static families compressed under ``headers`` (one per static kind, in STATIC_KINDS order).
@@ -236,7 +246,7 @@ class SeatTable:
         """The samples of one family, for consumers of the generic metric-family interface."""
         name = self.names[kind]
         out = []
-        for row in self.rows:
+        for row in self._rows()[0]:
             enterprise, seat, user = row
             if kind == INFO:
                 out.append(Sample(name, _info_labels(row), 1.0, None, None))
