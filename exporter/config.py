@@ -32,6 +32,7 @@ LOG_FORMATS = ("logfmt", "json")
 SEAT_METRICS_MODES = ("login", "hashed", "off")
 DEFAULT_MAX_SEAT_SERIES = 50_000
 MIN_POLL_INTERVAL = 60.0
+MAX_ACTIVITY_WINDOW = 90 * 86400.0
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
@@ -259,6 +260,12 @@ def _windows(value: Any) -> tuple[ActivityWindow, ...]:
     seconds = sorted({parse_duration(str(item), "activity_windows") for item in value})
     if seconds[0] <= 0:
         raise ConfigError("activity_windows", "durations must be positive")
+    if seconds[-1] > MAX_ACTIVITY_WINDOW:
+        # GitHub clears last_activity_at after 90 idle days, so a longer window would undercount.
+        raise ConfigError(
+            "activity_windows",
+            f"{format_duration(seconds[-1])} is longer than the 90d of activity GitHub keeps",
+        )
     return tuple(ActivityWindow(format_duration(s), s) for s in seconds)
 
 

@@ -84,6 +84,7 @@ def test_secrets_never_show_in_repr() -> None:
         ({"poll_interval": "ten minutes"}, {"org": ["a"]}, "poll_interval", "invalid duration"),
         ({"poll_interval": 5}, {"org": ["a"]}, "poll_interval", "invalid duration"),
         ({"activity_windows": "7d"}, {"org": ["a"]}, "activity_windows", "non-empty list"),
+        ({"activity_windows": ["30d", "180d"]}, {"org": ["a"]}, "activity_windows", "90d of activity"),
         ({"seat_prices_usd": {"pro": 10}}, {"org": ["a"]}, "seat_prices_usd.pro", "unknown plan"),
         ({"seat_prices_usd": {"business": "19"}}, {"org": ["a"]}, "seat_prices_usd.business", "number"),
         ({"log": {"level": "loud"}}, {"org": ["a"]}, "log.level", "not one of"),
