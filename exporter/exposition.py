@@ -6,9 +6,9 @@ gzip them. Yet only one per-seat metric (``github_copilot_seat_idle_seconds``) c
 
 So the per-seat series of one set of snapshots are laid out once, in a :class:`SeatTable`: the sample
 lines of every per-seat family but the idle one as ready bytes, and their gzip stream up to a flush
-point. A scrape then only formats the idle seconds (one float per seat behind a prepared label string)
-and the few hundred other samples, appends them to the cached text and continues the cached deflate
-stream from a copy of its compressor. The body is one ordinary gzip member, which every client
+point. A scrape then only fills the idle seconds (whole seconds, one integer per seat) into a prepared
+template, formats the few thousand other samples, appends them to the cached text and completes the
+cached deflate stream with a fast compressor. The body is one ordinary gzip member, which every client
 decodes (several concatenated members would be valid gzip, but some HTTP clients read only the first).
 
 The collector yields the per-seat families as :class:`SeatFamily` objects: ordinary metric families to
