@@ -16,7 +16,7 @@ import dataclasses
 import threading
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -169,6 +169,32 @@ def build_snapshot(
     return snapshot
 
 
+def _plan_resolver(seats: Iterable[Seat], billed_plan: str) -> Callable[[str], str]:
+    """The plan an ``unknown`` seat of an organization is billed at.
+
+    An organization has one Copilot plan. Org targets read it from ``/copilot/billing``; enterprise
+    targets have no such call, so the plan most of that organization's other seats report stands in,
+    then the plan most seats of the whole list report. ``unknown`` only when no seat says.
+    """
+    if billed_plan != "unknown":
+        return lambda org: billed_plan
+    per_org: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    overall: Counter[str] = Counter()
+    for seat in seats:
+        if seat.plan_type != "unknown":
+            per_org[seat.org][seat.plan_type] += 1
+            overall[seat.plan_type] += 1
+    # Ties go to the dearer plan: an estimate of cost should not come out low by a coin toss.
+    rank = {"enterprise": 0, "business": 1}
+
+    def majority(counts: Counter[str]) -> str:
+        return min(counts, key=lambda plan: (-counts[plan], rank.get(plan, 2), plan))
+
+    fallback = majority(overall) if overall else "unknown"
+    by_org = {org: majority(counts) for org, counts in per_org.items()}
+    return lambda org: by_org.get(org, fallback)
+
+
 def _build(
     target: Target,
     pages: list[SeatPage],
@@ -178,14 +204,17 @@ def _build(
 ) -> TargetSnapshot:
     check_complete(target, pages)
     entries = [seat for page in pages for seat in page.seats]
-    org_plan = billing.plan_type if billing is not None else "unknown"
-    seats: list[Seat] = []
-    for seat in merge_grants(entries):
+    merged = merge_grants(entries)
+    if target.kind == "org":
         # Org seats always belong to the polled org, whatever `organization` says (it is often null).
-        org = target.name if target.kind == "org" else seat.org
-        plan = seat.plan_type if seat.plan_type != "unknown" else org_plan
-        if org != seat.org or plan != seat.plan_type:
-            seat = dataclasses.replace(seat, org=org, plan_type=plan)
+        merged = [s if s.org == target.name else dataclasses.replace(s, org=target.name) for s in merged]
+    plan_of = _plan_resolver(merged, billing.plan_type if billing is not None else "unknown")
+    seats: list[Seat] = []
+    for seat in merged:
+        if seat.plan_type == "unknown":
+            plan = plan_of(seat.org)
+            if plan != "unknown":
+                seat = dataclasses.replace(seat, plan_type=plan)
         seats.append(seat)
     seats.sort(key=lambda s: (s.org, s.login, s.created_at))
 

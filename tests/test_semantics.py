@@ -145,3 +145,41 @@ def test_windows_and_costs_from_the_snapshot() -> None:
     assert enterprise.without_activity == 1
     assert business.monthly_cost_usd + enterprise.monthly_cost_usd == 19 * 2 + 39
     assert all(s.org == "o" for s in snap.seats)
+
+
+def test_unknown_plans_of_enterprise_seats_take_their_organizations_plan() -> None:
+    def granted(login: str, uid: int, org: str | None, plan: str | None) -> dict[str, Any]:
+        extra: dict[str, Any] = {"organization": {"login": org, "id": uid} if org else None}
+        if plan is not None:
+            extra["plan_type"] = plan
+        return seat(login, uid, "2026-01-01T00:00:00Z", **extra)
+
+    page = parse_seat_page(
+        {
+            "total_seats": 6,
+            "seats": [
+                granted("a", 1, "big", "enterprise"),
+                granted("b", 2, "big", "enterprise"),
+                granted("c", 3, "big", "unknown"),
+                granted("d", 4, "small", "business"),
+                granted("e", 5, "small", None),  # missing: as unknown
+                granted("f", 6, None, None),  # granted by the enterprise: its majority plan
+            ],
+        }
+    )
+    snap = build_snapshot(Target("enterprise", "e"), [page], None, PRICES, 0.0)
+    plans = {s.login: s.plan_type for s in snap.seats}
+    assert plans == {
+        "a": "enterprise",
+        "b": "enterprise",
+        "c": "enterprise",
+        "d": "business",
+        "e": "business",
+        "f": "enterprise",
+    }
+    assert sum(g.monthly_cost_usd for g in snap.groups) == 39 * 4 + 19 * 2
+    # No seat says: the plan stays unknown, priced as business (the configured fallback).
+    bare = parse_seat_page({"total_seats": 1, "seats": [granted("g", 7, "x", None)]})
+    (only,) = build_snapshot(Target("enterprise", "e2"), [bare], None, PRICES, 0.0).groups
+    assert only.key.plan_type == "unknown"
+    assert only.monthly_cost_usd == 19
