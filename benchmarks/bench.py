@@ -50,6 +50,7 @@ import httpx
 import uvicorn
 
 from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
+from exporter.github import paced_seconds
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"
@@ -263,8 +264,14 @@ class Result:
 
 
 def poll_bound(pages: int, latency: float, concurrency: int, per_minute: float) -> float:
-    """The least wall time of a poll: page 1 alone, then pages 2..P at the concurrency and pacing limits."""
-    return max(pages * latency / concurrency, (pages - 1) * 60.0 / per_minute) + latency
+    """The least wall time of a poll: pages in batches of ``concurrency`` at the pacing, or latency bound.
+
+    Page 1 opens the first batch; the others join it once page 1 has told the page count, and the last
+    batch starts one batch spacing short of the pacer's whole time (it has no spacing to wait out).
+    """
+    spacing = concurrency * 60.0 / per_minute
+    pacing = paced_seconds(pages, concurrency, per_minute) - spacing
+    return max(pages * latency / concurrency, pacing) + latency
 
 
 def scrape(client: httpx.Client, url: str, use_gzip: bool) -> tuple[float, int]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from exporter.config import Config, Target, format_duration
-from exporter.github import PER_PAGE, ClientStats
+from exporter.github import PER_PAGE, ClientStats, paced_seconds
 from exporter.state import ExporterState
 
 log = logging.getLogger("exporter.budget")
@@ -31,7 +31,7 @@ class Budget:
     requests_per_poll: int
     polls_per_hour: float
     hourly_limit: int
-    #: The least wall time of a poll under the configured pacing.
+    #: How long a poll holds the request pacer: polls started closer together run back to back.
     min_poll_seconds: float
 
     @property
@@ -58,8 +58,7 @@ def estimate(config: Config, pages: Mapping[Target, int], hourly_limit: int | No
     """The budget of polling ``config.targets`` when each has ``pages`` pages (1 where not known)."""
     billing_calls = sum(1 for t in config.targets if t.kind == "org")
     per_poll = billing_calls + sum(pages.get(t, 1) for t in config.targets)
-    # Page 1 of each target comes first, alone; the pacer spaces the starts of everything after it.
-    paced = max(0, per_poll - 1) * 60.0 / config.requests_per_minute
+    paced = paced_seconds(per_poll, config.max_concurrency, config.requests_per_minute)
     return Budget(
         requests_per_poll=per_poll,
         polls_per_hour=3600.0 / config.poll_interval,

@@ -31,7 +31,8 @@ def test_requests_per_poll_count_billing_calls_and_pages() -> None:
     assert estimate.requests_per_hour == 6 * 1004
     assert estimate.exhausts_limit  # 6,024 per hour against 5,000
     assert estimate.shortest_interval == 13 * 60  # 1,004 x 3600 / 5000 = 723 s, rounded up to minutes
-    assert estimate.min_poll_seconds == pytest.approx(1003 * 60 / 600)
+    # 1,004 requests in batches of 4 (the requests in flight), a batch every 4 x 60 / 600 = 0.4 s.
+    assert estimate.min_poll_seconds == pytest.approx(251 * 0.4)
     # A GitHub App on Enterprise Cloud has 15,000 an hour: the same polling fits.
     assert not budget.estimate(config, {ORG: 3, ENTERPRISE: 1000}, hourly_limit=15_000).exhausts_limit
 
