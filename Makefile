@@ -9,6 +9,17 @@ ARGS   ?= --demo
 .PHONY: run test venv dev-deps system-deps lint typecheck pytest bench clean
 
 $(BIN)/github-copilot-exporter: pyproject.toml
+	@# Debian's python3 makes virtualenvs only with python3-venv (it carries ensurepip).
+	@if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian package python3-venv"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				python3-venv >/dev/null; \
+		else \
+			echo "error: $(PYTHON) cannot create virtualenvs; install python3-venv (sudo apt-get install python3-venv)"; \
+			exit 1; \
+		fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .

@@ -386,6 +386,7 @@ def memory_over_polls(seats: int, polls: int) -> list[float]:
     """RSS (MiB) after each of ``polls`` polls with 1% of the seats changed before each, and a scrape."""
     from prometheus_client import CollectorRegistry
 
+    from exporter import malloc
     from exporter.collector import CopilotCollector
     from exporter.config import build_config
     from exporter.exposition import render
@@ -393,6 +394,7 @@ def memory_over_polls(seats: int, polls: int) -> list[float]:
     from exporter.poller import Poller
     from exporter.state import ExporterState
 
+    malloc.tune()  # as the console script does at start
     with fake_process(seats, 0.0, per_minute=1_000_000) as fake_url:
         config = build_config(
             {"enterprise": [ENTERPRISE], "api_url": fake_url},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -21,11 +21,28 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+#: The largest piece of a body handed to the server at once. asyncio copies what the socket does not
+#: take at once into its own buffer; sending slices and waiting for the buffer to drain in between
+#: keeps that copy small, where one 64 MB body would be copied whole on every uncompressed scrape.
+SEND_CHUNK = 1 << 20
+
+
 def render_metrics(
     registry: CollectorRegistry, accept: str, accept_encoding: str
 ) -> tuple[bytes, dict[str, str]]:
     # Per-seat series of large enterprises come from a cache laid out once per poll (exposition.py).
     return exposition.render(registry, accept, accept_encoding)
+
+
+def _chunks(pieces: list[bytes]) -> Iterator[bytes]:
+    for piece in pieces:
+        if len(piece) <= SEND_CHUNK:
+            if piece:
+                yield piece
+            continue
+        view = memoryview(piece)
+        for start in range(0, len(piece), SEND_CHUNK):
+            yield bytes(view[start : start + SEND_CHUNK])
 
 
 class ExporterApp:
@@ -52,10 +69,13 @@ class ExporterApp:
             await self._send(send, 405, b"method not allowed\n", {"allow": "GET, HEAD"}, method)
         elif path == self.config.telemetry_path:
             # Rendering runs in a worker thread so that a large exposition never stalls the poller.
-            body, extra = await asyncio.to_thread(
-                render_metrics, self.registry, headers.get("accept", ""), headers.get("accept-encoding", "")
+            pieces, extra = await asyncio.to_thread(
+                exposition.render_pieces,
+                self.registry,
+                headers.get("accept", ""),
+                headers.get("accept-encoding", ""),
             )
-            await self._send(send, 200, body, extra, method)
+            await self._send_pieces(send, pieces, extra, method)
         elif path == "/":
             await self._send(
                 send, 200, self.landing_page().encode(), {"content-type": "text/html; charset=utf-8"}, method
@@ -85,6 +105,22 @@ class ExporterApp:
             }
         )
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+    @staticmethod
+    async def _send_pieces(send: Send, pieces: list[bytes], headers: dict[str, str], method: str) -> None:
+        out = {**headers, "content-length": str(sum(len(piece) for piece in pieces))}
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items()],
+            }
+        )
+        if method != "HEAD":
+            # The server waits for its buffer to drain before a send returns, so one slice is in flight.
+            for chunk in _chunks(pieces):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     def landing_page(self) -> str:
         now = time.time()

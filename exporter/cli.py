@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from exporter import __version__, budget
+from exporter import __version__, budget, malloc
 from exporter.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo import DEMO_TARGETS, demo_github
@@ -172,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(config.log_level, config.log_format, secrets)
+    malloc.tune()
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
     # a clean exit with status 0 instead of death by signal.
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -140,10 +140,11 @@ class _GzipPrefix:
         self._crc = crc
         self._size = size
 
-    def finish(self, tail: bytes) -> bytes:
+    def finish(self, tail: bytes) -> list[bytes]:
+        """The whole member as pieces: the cached prefix (not copied), the compressed tail, the trailer."""
         compressor = zlib.compressobj(GZIP_TAIL_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
         trailer = struct.pack("<II", zlib.crc32(tail, self._crc), (self._size + len(tail)) & 0xFFFFFFFF)
-        return b"".join((self.prefix, compressor.compress(tail), compressor.flush(), trailer))
+        return [self.prefix, compressor.compress(tail) + compressor.flush(), trailer]
 
 
 class SeatTable:
@@ -372,6 +373,16 @@ def render(registry: Any, accept: str, accept_encoding: str) -> tuple[bytes, dic
 
     The same samples as prometheus_client's encoders write, with the cached per-seat families first.
     """
+    pieces, headers = render_pieces(registry, accept, accept_encoding)
+    return b"".join(pieces), headers
+
+
+def render_pieces(registry: Any, accept: str, accept_encoding: str) -> tuple[list[bytes], dict[str, str]]:
+    """As :func:`render`, with the body as pieces that, joined, make it.
+
+    The cached per-seat text of a large enterprise is handed out as it is, so that a server sending
+    the pieces one after another never holds a second copy of tens of megabytes per scrape.
+    """
     encoder, content_type = choose_encoder(accept)
     headers = {"content-type": content_type}
     want_gzip = "gzip" in accept_encoding
@@ -389,9 +400,9 @@ def render(registry: Any, accept: str, accept_encoding: str) -> tuple[bytes, dic
     if tail is None or any(h is None for h in static_headers):
         # An unusual negotiation or collection: prometheus_client's encoder, unabridged.
         body: bytes = encoder(_Families(families))
-        return (gzip.compress(body, compresslevel=GZIP_LEVEL) if want_gzip else body), headers
+        return [gzip.compress(body, compresslevel=GZIP_LEVEL) if want_gzip else body], headers
     assert table is not None
     known = tuple(h or b"" for h in static_headers)
     if want_gzip:
         return table.gzip_prefix(known).finish(tail), headers
-    return b"".join((*table.static_pieces(known), tail)), headers
+    return [*table.static_pieces(known), tail], headers
