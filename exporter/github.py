@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import functools
+import http.cookiejar
 import json
 import logging
 import math
@@ -204,6 +205,20 @@ def _github_message(response: httpx.Response) -> str:
     return str(message)[:200] if message else ""
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: GitHub's REST API sets no cookie a client needs to send back.
+
+    httpx hands every response to its jar, and the standard jar rebuilds the headers as an email
+    message to look for ``Set-Cookie``: a tenth of the CPU of a request answered 304, for nothing.
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+
 class GitHubClient:
     def __init__(
         self,
@@ -240,6 +255,7 @@ class GitHubClient:
                 "User-Agent": USER_AGENT,
             },
             follow_redirects=False,
+            cookies=_NoCookies(),
         )
 
     async def aclose(self) -> None:
