@@ -29,6 +29,11 @@ from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+#: GitHub's published Copilot OpenAPI description: the project's shared copy beside the checkout when
+#: there is one, else the copy in tests/ (a test keeps the two equal), so a lone clone tests the same.
+VENDORED_SPEC = REPO / "tests" / "github-api" / "copilot-openapi.json"
+SHARED_SPEC = SHARED / "github-api" / "copilot-openapi.json"
+SPEC_PATH = SHARED_SPEC if SHARED_SPEC.exists() else VENDORED_SPEC
 TOKEN = "ghp_testTOKEN0123456789abcdefghijklmnopqrs"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -12,9 +12,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from exporter.demo import DEMO_ENTERPRISE, DEMO_ORG, demo_github
 from exporter.github import parse_link_header
-from tests.support import SHARED, TOKEN, Dataset, ServedFake, serve_fake
+from tests.support import SHARED_SPEC, SPEC_PATH, TOKEN, VENDORED_SPEC, Dataset, ServedFake, serve_fake
 
-SPEC_PATH = SHARED / "github-api" / "copilot-openapi.json"
+
+def test_the_copy_of_the_schemas_in_tests_is_the_shared_one() -> None:
+    if not SHARED_SPEC.exists():
+        pytest.skip(f"no shared copy at {SHARED_SPEC} to compare with")
+    assert VENDORED_SPEC.read_bytes() == SHARED_SPEC.read_bytes(), "copy ../shared/github-api/ into tests/"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Property-based tests of parsing and metric computation, driven by GitHub's published schemas.
 
-Bodies come from the JSON schemas in ``../shared/github-api/copilot-openapi.json`` (checked with
+Bodies come from the JSON schemas of GitHub's OpenAPI description (``tests.support.SPEC_PATH``; checked with
 ``jsonschema`` to really be valid), then from mutations outside them. Whatever arrives, no exception but
 the exporter's own rejections escapes, and what gets published obeys the invariants of the metrics.
 
@@ -33,9 +33,9 @@ from exporter.github import ClientStats, parse_body
 from exporter.seats import parse_org_billing, parse_seat_page
 from exporter.snapshot import TargetSnapshot, build_snapshot
 from exporter.state import ExporterState
-from tests.support import SHARED
+from tests.support import SPEC_PATH
 
-SPEC = json.loads((SHARED / "github-api" / "copilot-openapi.json").read_text())
+SPEC = json.loads(SPEC_PATH.read_text())
 SEAT_SCHEMA: dict[str, Any] = SPEC["schemas"]["copilot-seat-details"]
 BILLING_SCHEMA: dict[str, Any] = SPEC["schemas"]["copilot-organization-details"]
 SEAT_VALIDATOR = jsonschema.Draft202012Validator(SEAT_SCHEMA)
