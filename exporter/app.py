@@ -27,13 +27,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SEND_CHUNK = 1 << 20
 
 
-def render_metrics(
-    registry: CollectorRegistry, accept: str, accept_encoding: str
-) -> tuple[bytes, dict[str, str]]:
-    # Per-seat series of large enterprises come from a cache laid out once per poll (exposition.py).
-    return exposition.render(registry, accept, accept_encoding)
-
-
 def _chunks(pieces: list[bytes]) -> Iterator[bytes]:
     for piece in pieces:
         if len(piece) <= SEND_CHUNK:
@@ -68,14 +61,15 @@ class ExporterApp:
         if method not in ("GET", "HEAD"):
             await self._send(send, 405, b"method not allowed\n", {"allow": "GET, HEAD"}, method)
         elif path == self.config.telemetry_path:
-            # Rendering runs in a worker thread so that a large exposition never stalls the poller.
+            # Rendering runs in a worker thread so that a large exposition never stalls the poller. Per-seat
+            # series of large enterprises come from a cache laid out once per poll (exposition.py).
             pieces, extra = await asyncio.to_thread(
                 exposition.render_pieces,
                 self.registry,
                 headers.get("accept", ""),
                 headers.get("accept-encoding", ""),
             )
-            await self._send_pieces(send, pieces, extra, method)
+            await self._send(send, 200, pieces, extra, method)
         elif path == "/":
             await self._send(
                 send, 200, self.landing_page().encode(), {"content-type": "text/html; charset=utf-8"}, method
@@ -95,24 +89,15 @@ class ExporterApp:
             await self._send(send, 404, b"not found\n", {"content-type": "text/plain; charset=utf-8"}, method)
 
     @staticmethod
-    async def _send(send: Send, status: int, body: bytes, headers: dict[str, str], method: str) -> None:
-        out = {**headers, "content-length": str(len(body))}
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items()],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-
-    @staticmethod
-    async def _send_pieces(send: Send, pieces: list[bytes], headers: dict[str, str], method: str) -> None:
+    async def _send(
+        send: Send, status: int, body: bytes | list[bytes], headers: dict[str, str], method: str
+    ) -> None:
+        pieces = [body] if isinstance(body, bytes) else body
         out = {**headers, "content-length": str(sum(len(piece) for piece in pieces))}
         await send(
             {
                 "type": "http.response.start",
-                "status": 200,
+                "status": status,
                 "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items()],
             }
         )

@@ -117,7 +117,7 @@ class RequestPacer:
     than one per interval: the same requests per minute and the same bound on requests in flight, but
     the event loop and the connection pool wake once per batch instead of once per request. On an
     otherwise idle process each wake-up costs about as much CPU as the request itself, so batching
-    nearly halves the CPU of a steady-state poll answered by 304s (docs/performance.md).
+    takes about a third off the CPU of a steady-state poll answered by 304s (docs/performance.md).
     """
 
     def __init__(

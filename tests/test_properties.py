@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.app import render_metrics
 from exporter.collector import CopilotCollector
 from exporter.config import Config, Target
 from exporter.errors import GitHubError, InconsistentDataError, MalformedResponseError
+from exporter.exposition import render
 from exporter.github import ClientStats, parse_body
 from exporter.seats import parse_org_billing, parse_seat_page
 from exporter.snapshot import TargetSnapshot, build_snapshot
@@ -140,7 +140,7 @@ def exposition(cfg: Config, snapshot: TargetSnapshot) -> Samples:
     state.publish(snapshot, started_at=NOW, duration=0.1)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(CopilotCollector(cfg, state, ClientStats(), clock=lambda: NOW))
-    body, _ = render_metrics(registry, "", "")
+    body, _ = render(registry, "", "")
     samples: Samples = defaultdict(list)
     for family in text_string_to_metric_families(body.decode()):
         for sample in family.samples:
