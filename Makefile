@@ -6,15 +6,18 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 ARGS   ?= --demo
 
+# Debian packages the set-up installs itself when it runs as root where apt-get exists.
+CAN_APT     = [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null
+APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
 .PHONY: run test venv dev-deps system-deps lint typecheck pytest bench clean
 
 $(BIN)/github-copilot-exporter: pyproject.toml
 	@# Debian's python3 makes virtualenvs only with python3-venv (it carries ensurepip).
 	@if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		if $(CAN_APT); then \
 			echo "installing Debian package python3-venv"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				python3-venv >/dev/null; \
+			$(APT_INSTALL) python3-venv >/dev/null; \
 		else \
 			echo "error: $(PYTHON) cannot create virtualenvs; install python3-venv (sudo apt-get install python3-venv)"; \
 			exit 1; \
@@ -40,10 +43,9 @@ dev-deps: $(VENV)/.dev-installed
 system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
 		|| ! { command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		if $(CAN_APT); then \
 			echo "installing Debian packages prometheus and prometheus-alertmanager"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				prometheus prometheus-alertmanager >/dev/null; \
+			$(APT_INSTALL) prometheus prometheus-alertmanager >/dev/null; \
 		else \
 			echo "warning: promtool/prometheus/alertmanager missing and cannot be installed here; tests that need them will skip (or fail under CI=true)"; \
 		fi; \

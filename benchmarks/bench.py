@@ -50,7 +50,7 @@ import httpx
 import uvicorn
 
 from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
-from exporter.github import paced_seconds
+from exporter.github import batch_spacing, paced_seconds
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"
@@ -269,8 +269,7 @@ def poll_bound(pages: int, latency: float, concurrency: int, per_minute: float) 
     Page 1 opens the first batch; the others join it once page 1 has told the page count, and the last
     batch starts one batch spacing short of the pacer's whole time (it has no spacing to wait out).
     """
-    spacing = concurrency * 60.0 / per_minute
-    pacing = paced_seconds(pages, concurrency, per_minute) - spacing
+    pacing = paced_seconds(pages, concurrency, per_minute) - batch_spacing(concurrency, per_minute)
     return max(pages * latency / concurrency, pacing) + latency
 
 

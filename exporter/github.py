@@ -132,7 +132,7 @@ class RequestPacer:
         self.per_minute = per_minute
         self._semaphore = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
-        self._batch_spacing = concurrency * 60.0 / per_minute if per_minute > 0 else 0.0
+        self._batch_spacing = batch_spacing(concurrency, per_minute)
         self._batch_at = -math.inf
         self._in_batch = 0
         self._clock = clock
@@ -155,15 +155,20 @@ class RequestPacer:
             yield
 
 
+def batch_spacing(concurrency: int, per_minute: float) -> float:
+    """Seconds between the starts of two batches of ``concurrency`` requests; 0 without pacing."""
+    return concurrency * 60.0 / per_minute if per_minute > 0 else 0.0
+
+
 def paced_seconds(requests: int, concurrency: int, per_minute: float) -> float:
-    """How long ``requests`` hold the pacer: the batches they fill, each ``concurrency·60/per_minute``.
+    """How long ``requests`` hold the pacer: the batches they fill, each :func:`batch_spacing` long.
 
     A poll cannot take less than this minus one batch spacing (its last batch starts, it does not
     wait out the spacing), and polls started closer together than this run back to back.
     """
-    if requests <= 0 or per_minute <= 0:
+    if requests <= 0:
         return 0.0
-    return math.ceil(requests / concurrency) * concurrency * 60.0 / per_minute
+    return math.ceil(requests / concurrency) * batch_spacing(concurrency, per_minute)
 
 
 @dataclass(frozen=True, slots=True)
