@@ -480,13 +480,19 @@ def report(results: list[Result], latency: float) -> str:
             )
     memory = [r for r in results if r.memory]
     if memory:
-        lines += ["", "| seats | polls | RSS after poll 1 MiB | after poll 10 | after last | max |"]
-        lines.append("|---:|---:|---:|---:|---:|---:|")
+        # Levels rather than single readings: the first poll has no previous snapshot to hold beside the
+        # new one, and single readings after a poll scatter by some MiB with the allocator's timing.
+        lines += [
+            "",
+            "| seats | polls | RSS after poll 1 MiB | median of polls 2-10 | median of the last 10 | max |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in memory:
-            tenth = r.memory[min(9, len(r.memory) - 1)]
+            early = r.memory[1:10] or r.memory
+            late = r.memory[-10:]
             lines.append(
-                f"| {r.seats:,} | {len(r.memory)} | {r.memory[0]:.0f} | {tenth:.0f} "
-                f"| {r.memory[-1]:.0f} | {max(r.memory):.0f} |"
+                f"| {r.seats:,} | {len(r.memory)} | {r.memory[0]:.0f} | {statistics.median(early):.0f} "
+                f"| {statistics.median(late):.0f} | {max(r.memory):.0f} |"
             )
     return "\n".join(lines)
 
@@ -512,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             result = run_size(seats, options.latency, options.scrapes, Path(tmp))
             if options.memory_polls:
                 result.memory = memory_over_polls(seats, options.memory_polls)
+                readings = " ".join(f"{mib:.0f}" for mib in result.memory)
+                print(f"RSS MiB after each poll: {readings}", file=sys.stderr, flush=True)
             results.append(result)
             print(report([result], options.latency), file=sys.stderr, flush=True)
     print(report(results, options.latency))

@@ -130,11 +130,9 @@ class Poller:
         if self.config.seat_metrics == "off":
             return
         named = sum(
-            1
+            status.snapshot.named_seats
             for status in self.state.statuses.values()
             if status.snapshot is not None
-            for seat in status.snapshot.seats
-            if seat.login
         )
         cut = max(0, named - self.config.max_seat_series)
         if cut != self._seats_cut:

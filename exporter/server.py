@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
+from types import FrameType
 
 import uvicorn
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
@@ -29,6 +31,36 @@ class _TLSConfig(uvicorn.Config):
     def load(self) -> None:
         super().load()
         self.ssl = self._context
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, woken once a second between requests instead of ten times.
+
+    uvicorn's main loop sleeps 0.1 s between checks for a shutdown request. On the benchmark machine
+    each wake-up costs the process about 0.27 ms of CPU, most of it in the kernel: 2.7 ms a second,
+    all day, for an exporter that is idle between polls, and a quarter of the CPU of a steady-state
+    poll of 1,000 pages (docs/performance.md). The Date header changes once a second anyway, and a
+    signal still ends the wait at once.
+    """
+
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        counter = 0
+        # on_tick refreshes the Date header when the counter is a multiple of ten (once per 0.1 s tick).
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864_000
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
 
 class Exporter:
@@ -59,9 +91,9 @@ class Exporter:
         }
         context = self.secured.context if self.secured is not None else None
         if context is not None:
-            server = uvicorn.Server(_TLSConfig(self.asgi, context=context, **options))
+            server = _Server(_TLSConfig(self.asgi, context=context, **options))
         else:
-            server = uvicorn.Server(uvicorn.Config(self.asgi, **options))  # type: ignore[arg-type]
+            server = _Server(uvicorn.Config(self.asgi, **options))  # type: ignore[arg-type]
         tasks = [asyncio.create_task(self.poller.run(), name="poller")]
         if self.secured is not None:
             tasks.append(asyncio.create_task(self._watch_web_config(self.secured), name="web-config"))

@@ -68,6 +68,8 @@ class TargetSnapshot:
     total_seats: int
     #: Seat entries GitHub listed, before merging grants of the same user.
     entries: int
+    #: Seats with a login, each a candidate for per-seat series.
+    named_seats: int
 
 
 def _identity(seat: Seat, index: int) -> object:
@@ -244,4 +246,5 @@ def _build(
         billing=billing,
         total_seats=pages[0].total_seats if pages else 0,
         entries=len(entries),
+        named_seats=sum(1 for seat in seats if seat.login),
     )
