@@ -261,6 +261,7 @@ class Result:
     peak_in_flight: int = 0
     secondary_limit_hits: int = 0
     memory: list[float] = field(default_factory=list)
+    memory_peak_mib: float = 0.0
 
 
 def poll_bound(pages: int, latency: float, concurrency: int, per_minute: float) -> float:
@@ -385,19 +386,22 @@ def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> 
 # -- memory over many polls, in-process -----------------------------------------------------------
 
 
-def memory_over_polls(seats: int, polls: int) -> list[float]:
-    """RSS (MiB) after each of ``polls`` polls with 1% of the seats changed before each, and a scrape."""
+def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
+    """RSS (MiB) after each of ``polls`` polls with 1% of the seats changed before each, and a scrape;
+    and the peak RSS over them all."""
     from prometheus_client import CollectorRegistry
 
     from exporter import malloc
     from exporter.collector import CopilotCollector
     from exporter.config import build_config
-    from exporter.exposition import render
+    from exporter.exposition import render_pieces
     from exporter.github import GitHubClient, RequestPacer, static_token
     from exporter.poller import Poller
     from exporter.state import ExporterState
 
     malloc.tune()  # as the console script does at start
+    # Reset VmHWM (Linux >= 4.0), so that the peak is this run's, not an earlier size's.
+    Path("/proc/self/clear_refs").write_text("5")
     with fake_process(seats, 0.0, per_minute=1_000_000) as fake_url:
         config = build_config(
             {"enterprise": [ENTERPRISE], "api_url": fake_url},
@@ -418,14 +422,18 @@ def memory_over_polls(seats: int, polls: int) -> list[float]:
                     await poller.poll_once()
                     if not state.ready:
                         raise RuntimeError("a poll failed during the memory run")
-                    await asyncio.to_thread(render, registry, "", "gzip")
-                    await asyncio.to_thread(render, registry, "", "")
+                    # As the server answers a scrape: the body's pieces, sent one after another.
+                    for encoding in ("gzip", ""):
+                        pieces, _ = await asyncio.to_thread(render_pieces, registry, "", encoding)
+                        sum(len(piece) for piece in pieces)
+                        del pieces
                     gc.collect()
                     rss.append(status_kib("self", "VmRSS") / 1024)
             await client.aclose()
             return rss
 
-        return asyncio.run(run())
+        readings = asyncio.run(run())
+    return readings, status_kib("self", "VmHWM") / 1024
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -484,15 +492,16 @@ def report(results: list[Result], latency: float) -> str:
         # new one, and single readings after a poll scatter by some MiB with the allocator's timing.
         lines += [
             "",
-            "| seats | polls | RSS after poll 1 MiB | median of polls 2-10 | median of the last 10 | max |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| seats | polls | RSS after poll 1 MiB | median of polls 2-10 | median of the last 10 | max "
+            "| peak RSS |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in memory:
             early = r.memory[1:10] or r.memory
             late = r.memory[-10:]
             lines.append(
                 f"| {r.seats:,} | {len(r.memory)} | {r.memory[0]:.0f} | {statistics.median(early):.0f} "
-                f"| {statistics.median(late):.0f} | {max(r.memory):.0f} |"
+                f"| {statistics.median(late):.0f} | {max(r.memory):.0f} | {r.memory_peak_mib:.0f} |"
             )
     return "\n".join(lines)
 
@@ -517,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"-- {seats:,} seats", file=sys.stderr, flush=True)
             result = run_size(seats, options.latency, options.scrapes, Path(tmp))
             if options.memory_polls:
-                result.memory = memory_over_polls(seats, options.memory_polls)
+                result.memory, result.memory_peak_mib = memory_over_polls(seats, options.memory_polls)
                 readings = " ".join(f"{mib:.0f}" for mib in result.memory)
                 print(f"RSS MiB after each poll: {readings}", file=sys.stderr, flush=True)
             results.append(result)
