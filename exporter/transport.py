@@ -288,8 +288,15 @@ def _parse_head(head: bytes, request: httpx.Request) -> tuple[int, bytes, bytes,
     headers = []
     for line in lines:
         name, colon, value = line.partition(b":")
-        # No space before the colon, no folded continuation lines (RFC 9112 section 5).
-        if not colon or not name or name != name.strip() or line[:1] in (b" ", b"\t"):
+        # No space before the colon, no folded continuation lines (RFC 9112 section 5), and no bare CR,
+        # LF or NUL, which would come back in a header the client sends (an ETag) and be refused there.
+        if (
+            not colon
+            or not name
+            or name != name.strip()
+            or line[:1] in (b" ", b"\t")
+            or any(bad in line for bad in _FORBIDDEN_IN_HEADERS)
+        ):
             raise httpx.RemoteProtocolError(f"invalid header line {line[:80]!r}", request=request)
         headers.append((name, value.strip(b" \t")))
     return int(code), reason, version, headers

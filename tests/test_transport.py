@@ -238,6 +238,7 @@ BROKEN = {
     "status not a number": b"HTTP/1.1 2xx OK\r\n\r\n",
     "header without colon": b"HTTP/1.1 200 OK\r\nContent-Length 3\r\n\r\nabc",
     "space before colon": b"HTTP/1.1 200 OK\r\nContent-Length : 3\r\n\r\nabc",
+    "bare LF in a value": b'HTTP/1.1 304 Not Modified\r\nETag: W/"a"\nX-B: c\r\n\r\n',
     "folded header": b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
     "two lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
     "negative length": b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
