@@ -50,6 +50,8 @@ def default_transport(url: str) -> httpx.AsyncBaseTransport:
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     if proxy and not urllib.request.proxy_bypass(parts.netloc):
+        if "://" not in proxy:
+            proxy = f"http://{proxy}"  # HTTPS_PROXY=proxy.corp:3128, as httpx and curl read it
         return httpx.AsyncHTTPTransport(proxy=proxy, verify=httpx.create_ssl_context())
     return Http11Transport(ssl_context=httpx.create_ssl_context() if parts.scheme == "https" else None)
 
@@ -75,11 +77,24 @@ class _Connection:
         self.idle_since = 0.0
 
     def usable(self, now: float) -> bool:
-        closed = self.reader.at_eof() or self.writer.is_closing()
-        return not closed and now - self.idle_since < IDLE_SECONDS
+        return self.clean() and not self.writer.is_closing() and now - self.idle_since < IDLE_SECONDS
+
+    def clean(self) -> bool:
+        """Nothing unread and no end of stream: the next bytes on it answer the next request.
+
+        A server may send more than the answer it framed (a body after a 304, a 408 before it closes
+        an idle connection); those bytes would be read as the next request's answer. StreamReader
+        offers no public way to ask, hence its internal buffer and EOF flag (CPython since 3.4).
+        """
+        reader = self.reader
+        return not getattr(reader, "_buffer", b"") and not getattr(reader, "_eof", False)
 
     def close(self) -> None:
         self.writer.close()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
 
 
 class _Stale(Exception):
@@ -109,6 +124,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._ssl_context = ssl_context
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._clock = clock
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method not in ("GET", "HEAD") or request.content:
@@ -140,10 +156,13 @@ class Http11Transport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for connection in connections:
-                connection.close()
+        # Requests still in flight close their connections when they end instead of pooling them.
+        self._closed = True
+        idle = [connection for connections in self._idle.values() for connection in connections]
+        self._idle = {}
+        for connection in idle:
+            connection.close()
+        await asyncio.gather(*(connection.wait_closed() for connection in idle))
 
     def _reuse(self, origin: tuple[bytes, bytes, int]) -> _Connection | None:
         idle = self._idle.get(origin)
@@ -157,7 +176,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     def _release(self, origin: tuple[bytes, bytes, int], connection: _Connection) -> None:
         idle = self._idle.setdefault(origin, [])
-        if len(idle) >= MAX_IDLE:
+        if self._closed or len(idle) >= MAX_IDLE or not connection.clean():
             connection.close()
             return
         connection.idle_since = self._clock()
@@ -211,7 +230,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
         except OSError as exc:  # ssl.SSLError and ConnectionResetError among them
             connection.close()
             if reused:
-                # Nothing was read: the server had closed the connection while it sat idle.
+                # Most likely the server closed the connection while it sat idle. Sending again is safe
+                # even if part of an answer had arrived: GET and HEAD are idempotent (RFC 9110 9.2.2).
                 raise _Stale from None
             raise httpx.ReadError(f"connection failed: {exc}", request=request) from None
         except BaseException:
@@ -259,11 +279,13 @@ async def _read_answer(reader: asyncio.StreamReader, request: httpx.Request, *, 
     lengths = _values(headers, b"content-length")
     if transfer:
         codings = [t.strip().lower() for v in transfer for t in v.split(b",")]
-        if codings[-1] != b"chunked" or lengths:
+        # Only chunked: httpx decodes content codings, not transfer codings such as "gzip, chunked".
+        if codings != [b"chunked"] or lengths:
             raise httpx.RemoteProtocolError("unsupported transfer encoding", request=request)
         body = await _read_chunked(reader, request)
     elif lengths:
-        if len(set(lengths)) != 1 or not lengths[0].isdigit():
+        # At most 18 digits: int() refuses strings of thousands of digits with a ValueError.
+        if len(set(lengths)) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 18:
             raise httpx.RemoteProtocolError("invalid Content-Length", request=request)
         length = int(lengths[0])
         if length > MAX_BODY_BYTES:

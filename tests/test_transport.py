@@ -167,6 +167,21 @@ def test_connection_close_is_honoured() -> None:
     run(test)
 
 
+def test_bytes_beyond_a_framed_answer_never_answer_the_next_request() -> None:
+    async def test() -> None:
+        # A 304 has no body; a server that sends one anyway must not have it read as the next answer.
+        answers = iter([b"HTTP/1.1 304 Not Modified\r\n\r\n" + ok(b"stray"), ok(b"second")])
+        async with serve(lambda n, _: next(answers)) as server:
+            transport = Http11Transport()
+            first = await get(transport, server.url)
+            second = await get(transport, server.url)
+            await transport.aclose()
+        assert (first.status_code, second.content) == (304, b"second")
+        assert server.connections == 2
+
+    run(test)
+
+
 def test_informational_answers_are_skipped() -> None:
     async def test() -> None:
         answer = b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok(b"final")
@@ -246,6 +261,8 @@ BROKEN = {
     "bad chunk size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
     "chunk without CRLF": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
     "unfinished chunks": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    "gzip and chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxx\r\n0\r\n\r\n",
+    "length of 5000 digits": b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
     "gzip transfer coding": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx",
     "switching protocols": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
     "head too long": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n",
@@ -380,6 +397,7 @@ def test_tls_verifies_against_the_ca_of_ssl_cert_file(
         ({"HTTPS_PROXY": "http://proxy.internal:3128"}, True),
         ({"https_proxy": "http://proxy.internal:3128"}, True),
         ({"ALL_PROXY": "http://proxy.internal:3128"}, True),
+        ({"HTTPS_PROXY": "proxy.internal:3128"}, True),
         ({"HTTP_PROXY": "http://proxy.internal:3128"}, False),
         ({"HTTPS_PROXY": "http://proxy.internal:3128", "NO_PROXY": "api.github.com"}, False),
         ({"HTTPS_PROXY": "http://proxy.internal:3128", "no_proxy": ".github.com"}, False),
