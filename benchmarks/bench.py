@@ -49,8 +49,8 @@ from urllib.parse import parse_qs
 import httpx
 import uvicorn
 
-from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
-from exporter.github import batch_spacing, paced_seconds
+from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
+from exporter.github.pacing import batch_spacing, paced_seconds
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"
@@ -389,15 +389,13 @@ def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> 
 def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
     """RSS (MiB) after each of ``polls`` polls with 1% of the seats changed before each, and a scrape;
     and the peak RSS over them all."""
-    from prometheus_client import CollectorRegistry
-
     from exporter import malloc
-    from exporter.collector import CopilotCollector
     from exporter.config import build_config
     from exporter.exposition import render_pieces
-    from exporter.github import GitHubClient, RequestPacer, static_token
-    from exporter.poller import Poller
-    from exporter.state import ExporterState
+    from exporter.github.auth import StaticToken
+    from exporter.github.client import GitHubClient
+    from exporter.github.pacing import RequestPacer
+    from exporter.web.server import Exporter
 
     malloc.tune()  # as the console script does at start
     # Reset VmHWM (Linux >= 4.0), so that the peak is this run's, not an earlier size's.
@@ -410,11 +408,9 @@ def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
         )
 
         async def run() -> list[float]:
-            client = GitHubClient(fake_url, static_token(TOKEN), pacer=RequestPacer(8, 1_000_000))
-            state = ExporterState(config.targets)
-            poller = Poller(config, client, state)
-            registry = CollectorRegistry(auto_describe=False)
-            registry.register(CopilotCollector(config, state, client.stats))
+            client = GitHubClient(fake_url, StaticToken(TOKEN), pacer=RequestPacer(8, 1_000_000))
+            exporter = Exporter(config, client)
+            state, poller, registry = exporter.state, exporter.poller, exporter.registry
             rss = []
             async with httpx.AsyncClient() as control:
                 for _ in range(polls):

@@ -14,14 +14,17 @@ from typing import Any
 
 import httpx
 
-from exporter import __version__, budget, malloc
-from exporter.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
+from exporter import __version__, malloc
 from exporter.config import Config, build_config, format_duration, load_file
-from exporter.demo import DEMO_TARGETS, demo_github
+from exporter.demo.world import DEMO_TARGETS, demo_github
 from exporter.errors import ConfigError
-from exporter.github import API_VERSION, USER_AGENT, GitHubClient, RequestPacer, RetryPolicy
+from exporter.github.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
+from exporter.github.client import GitHubClient, http_client
+from exporter.github.pacing import RequestPacer
+from exporter.github.stats import RetryPolicy
 from exporter.logs import setup_logging
-from exporter.server import Exporter
+from exporter.sources.seats import budget
+from exporter.web.server import Exporter
 
 log = logging.getLogger("exporter")
 PROG = "github-copilot-exporter"
@@ -96,14 +99,13 @@ def load_config(argv: Sequence[str] | None = None) -> Config:
 
 def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
     if config.demo and transport is None:
-        return GitHubClient(
-            "http://github.demo", StaticToken(None), transport=httpx.ASGITransport(demo_github())
-        )
+        demo = http_client(transport=httpx.ASGITransport(demo_github()))
+        return GitHubClient("http://github.demo", StaticToken(None), http=demo)
+    http = http_client(timeout=config.request_timeout, transport=transport)
     return GitHubClient(
         config.api_url,
-        token_source(config, transport),
-        timeout=config.request_timeout,
-        transport=transport,
+        token_source(config, http),
+        http=http,
         pacer=RequestPacer(config.max_concurrency, config.requests_per_minute),
         # Waiting out a rate limit longer than the poll interval only delays every target's next poll;
         # failing the poll keeps the schedule and shows the throttling on github_copilot_up.
@@ -111,16 +113,15 @@ def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = No
     )
 
 
-def token_source(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> TokenSource:
+def token_source(config: Config, http: httpx.AsyncClient | None = None) -> TokenSource:
     if config.app_id is not None and config.app_private_key is not None:
         return AppInstallationTokens(
             config.api_url,
             config.app_id,
             config.app_private_key,
             installation_id=config.app_installation_id,
-            transport=transport,
+            http=http,
             timeout=config.request_timeout,
-            headers={"User-Agent": USER_AGENT, "X-GitHub-Api-Version": API_VERSION},
         )
     if config.token_file is not None:
         return TokenFile(config.token_file)

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 
-from exporter.auth import StaticToken, TokenSource
 from exporter.config import Config, build_config
-from exporter.github import GitHubClient, RequestPacer, RetryPolicy
-from exporter.server import Exporter
+from exporter.github.auth import StaticToken, TokenSource
+from exporter.github.client import GitHubClient
+from exporter.github.pacing import RequestPacer
+from exporter.github.stats import RetryPolicy
+from exporter.web.server import Exporter
 from tests.support import TOKEN, Labels, parse_exposition
 
 #: Fast retries: the delays are recorded by ManualClock, never slept for real.

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import uvicorn
 
-from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from exporter.fake_github import FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.fake_github import FakeGitHub, FakeOrg, FakeSeat
 from tests.support import (
     REPO,
     TOKEN,

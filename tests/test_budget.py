@@ -6,12 +6,11 @@ import logging
 
 import pytest
 
-from exporter import budget
 from exporter.config import Config, Target
-from exporter.github import ClientStats, RateLimit
-from exporter.seats import Seat, SeatPage
-from exporter.snapshot import build_snapshot
-from exporter.state import ExporterState
+from exporter.github.stats import ClientStats, RateLimit
+from exporter.sources.seats import budget
+from exporter.sources.seats.model import Seat, SeatPage
+from exporter.sources.seats.snapshot import build_snapshot
 from tests.support import TOKEN, parse_exposition, serve_fake, standard_dataset, start_exporter
 
 ORG = Target("org", "acme")
@@ -42,7 +41,7 @@ def test_pages_of_a_seat_list() -> None:
 
 
 def test_start_logs_what_is_known_and_warns_only_when_needed(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="exporter.budget")
+    caplog.set_level(logging.INFO, logger="exporter.sources.seats.budget")
     budget.log_expected(_config(600.0, ORG, ENTERPRISE))
     [record] = caplog.records
     assert record.levelno == logging.INFO
@@ -62,15 +61,14 @@ def _seat(i: int) -> Seat:
 
 def test_after_the_first_poll_the_measured_pages_and_limit_are_used(caplog: pytest.LogCaptureFixture) -> None:
     config = _config(60.0, ORG, ENTERPRISE)
-    state = ExporterState(config.targets)
     seats = tuple(_seat(i) for i in range(25_000))
     pages = [SeatPage(25_000, seats[n : n + 100]) for n in range(0, 25_000, 100)]
-    state.publish(build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9), started_at=1.7e9, duration=1)
+    snapshots = [build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9)]
     stats = ClientStats()
     stats.set_rate_limit("core", RateLimit(limit=5000, remaining=4000, used=1000, reset=1.7e9 + 3600))
-    caplog.set_level(logging.INFO, logger="exporter.budget")
+    caplog.set_level(logging.INFO, logger="exporter.sources.seats.budget")
 
-    measured = budget.log_measured(config, state, stats)
+    measured = budget.log_measured(config, snapshots, stats)
 
     # 250 pages and a billing call for the org; the enterprise failed: counted as one page.
     assert measured.requests_per_poll == 1 + 250 + 1
@@ -84,11 +82,10 @@ def test_after_the_first_poll_the_measured_pages_and_limit_are_used(caplog: pyte
 
 def test_no_warning_when_the_budget_fits(caplog: pytest.LogCaptureFixture) -> None:
     config = _config(600.0, ORG)
-    state = ExporterState(config.targets)
     pages = [SeatPage(50, tuple(_seat(i) for i in range(50)))]
-    state.publish(build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9), started_at=1.7e9, duration=1)
-    caplog.set_level(logging.INFO, logger="exporter.budget")
-    measured = budget.log_measured(config, state, ClientStats())
+    snapshots = [build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9)]
+    caplog.set_level(logging.INFO, logger="exporter.sources.seats.budget")
+    measured = budget.log_measured(config, snapshots, ClientStats())
     assert measured.requests_per_poll == 2
     assert [r.levelno for r in caplog.records] == [logging.INFO]
 

@@ -16,13 +16,17 @@ from prometheus_client.openmetrics import exposition as openmetrics_exposition
 from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.registry import Collector
 
-from exporter.collector import CopilotCollector
+from exporter.collector import SourcesCollector
 from exporter.config import Config, Secret, Target
+from exporter.demo.fake_github import FakeGitHub, FakeSeat
 from exporter.exposition import render
-from exporter.fake_github import FakeGitHub, FakeSeat
-from exporter.github import GitHubClient, RequestPacer, static_token
+from exporter.github.auth import StaticToken
+from exporter.github.client import GitHubClient, http_client
+from exporter.github.pacing import RequestPacer
+from exporter.health import HealthCollector
 from exporter.poller import Poller
 from exporter.state import ExporterState
+from exporter.web.server import build_sources
 from tests.support import NOW, TOKEN, Labels, ago, need_binary, parse_exposition, standard_dataset
 
 openmetrics_latest = cast(Callable[[Collector], bytes], openmetrics_exposition.generate_latest)
@@ -40,15 +44,23 @@ class Scraped:
         self.config = config
         self.client = GitHubClient(
             "http://github.test",
-            static_token(TOKEN),
-            transport=httpx.ASGITransport(fake),
+            StaticToken(TOKEN),
+            http=http_client(transport=httpx.ASGITransport(fake)),
             pacer=RequestPacer(4, 100_000),
         )
-        self.state = ExporterState(config.targets)
-        self.poller = Poller(config, self.client, self.state)
-        self.collector = CopilotCollector(config, self.state, self.client.stats, clock=lambda: SCRAPE_AT)
+        self.sources = build_sources(config, self.client)
+        self.state = ExporterState((s.name, t) for s in self.sources for t in s.targets)
+        self.poller = Poller(self.sources, self.state)
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self.collector)
+        self.registry.register(SourcesCollector(self.sources, self.state, clock=lambda: SCRAPE_AT))
+        self.registry.register(HealthCollector(self.state, self.client.stats, clock=lambda: SCRAPE_AT))
+
+    @property
+    def table(self) -> object:
+        return self.sources[0].metrics._table  # type: ignore[attr-defined]
+
+    def prepare(self) -> None:
+        self.sources[0].prepare([s.snapshot for s in self.state.statuses.values() if s.snapshot is not None])
 
     def poll(self) -> None:
         asyncio.run(self.poller.poll_once())
@@ -112,7 +124,7 @@ def test_openmetrics_has_the_samples_of_the_generic_encoder() -> None:
     assert fast.count("# EOF") == 1
     # Counters keep their OpenMetrics form: TYPE without _total, samples with it.
     assert "# TYPE github_copilot_polls counter\n" in fast
-    assert 'github_copilot_polls_total{enterprise="",org="acme"} 1.0\n' in fast
+    assert 'github_copilot_polls_total{enterprise="",org="acme",source="seats"} 1.0\n' in fast
 
 
 def test_idle_seconds_are_whole_seconds_since_the_last_activity() -> None:
@@ -165,18 +177,18 @@ def test_the_layout_is_kept_while_no_seat_changes() -> None:
     dataset = standard_dataset()
     scraped = _scraped(dataset.app())
     first = scraped.fast()
-    table = scraped.collector._table
+    table = scraped.table
     assert table is not None
 
     scraped.poll()  # every page answered 304: the same snapshot contents, the same layout
     assert scraped.fake.requests[-1].status == 304
     assert _seat_series(scraped.fast()) == _seat_series(first)
-    assert scraped.collector._table is table
+    assert scraped.table is table
 
     dataset.org.seats[5].pending_cancellation_date = date(2031, 1, 1)
     scraped.poll()
     changed = _samples(scraped.fast().decode())
-    assert scraped.collector._table is not table
+    assert scraped.table is not table
     labels = frozenset({"enterprise": "", "org": "acme", "user": "user0005"}.items())
     assert changed["github_copilot_seat_pending_cancellation_timestamp_seconds"][labels] > 0
 
@@ -186,14 +198,13 @@ def _seat_series(body: bytes) -> dict[str, dict[Labels, float]]:
 
 
 def test_prepare_lays_out_new_snapshots_before_a_scrape() -> None:
-    scraped = _scraped()
-    scraped.collector.prepare()
-    table = scraped.collector._table
+    scraped = _scraped()  # polled: the poller lays out the new snapshots once they are published
+    table = scraped.table
     assert table is not None
-    scraped.collector.prepare()  # nothing changed: nothing rebuilt
-    assert scraped.collector._table is table
+    scraped.prepare()  # nothing changed: nothing rebuilt
+    assert scraped.table is table
     scraped.fast("", "gzip")
-    assert scraped.collector._table is table
+    assert scraped.table is table
 
 
 def test_promtool_accepts_the_fast_exposition() -> None:

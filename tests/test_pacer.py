@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from exporter.github import RequestPacer, paced_seconds
+from exporter.github.pacing import RequestPacer, paced_seconds
 
 
 class VirtualTime:

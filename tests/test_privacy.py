@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from exporter.errors import ConfigError
-from exporter.server import Exporter
+from exporter.web.server import Exporter
 from tests.inprocess import make_config, metrics, run_scenario, scrape
 from tests.support import (
     TOKEN,

@@ -12,6 +12,7 @@ keywords these schemas use; ``jsonschema`` validates every generated body so the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 from collections import Counter, defaultdict
@@ -25,14 +26,18 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import CopilotCollector
+from exporter.collector import SourcesCollector
 from exporter.config import Config, Target
 from exporter.errors import GitHubError, InconsistentDataError, MalformedResponseError
 from exporter.exposition import render
-from exporter.github import ClientStats, parse_body
-from exporter.seats import parse_org_billing, parse_seat_page
-from exporter.snapshot import TargetSnapshot, build_snapshot
+from exporter.github.answers import parse_body
+from exporter.github.auth import StaticToken
+from exporter.github.client import GitHubClient
+from exporter.health import HealthCollector
+from exporter.sources.seats.model import parse_org_billing, parse_seat_page
+from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
 from exporter.state import ExporterState
+from exporter.web.server import build_sources
 from tests.support import SPEC_PATH
 
 SPEC = json.loads(SPEC_PATH.read_text())
@@ -136,10 +141,14 @@ Samples = dict[str, list[tuple[dict[str, str], float]]]
 
 def exposition(cfg: Config, snapshot: TargetSnapshot) -> Samples:
     """What a scrape returns for ``snapshot``: every sample, duplicates kept."""
-    state = ExporterState((snapshot.target,))
-    state.publish(snapshot, started_at=NOW, duration=0.1)
+    cfg = dataclasses.replace(cfg, targets=(snapshot.target,))
+    client = GitHubClient("http://github.test", StaticToken(None))
+    sources = build_sources(cfg, client)
+    state = ExporterState([("seats", snapshot.target)])
+    state.publish("seats", snapshot.target, snapshot, taken_at=NOW, duration=0.1, overran=False)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CopilotCollector(cfg, state, ClientStats(), clock=lambda: NOW))
+    registry.register(SourcesCollector(sources, state, clock=lambda: NOW))
+    registry.register(HealthCollector(state, client.stats, clock=lambda: NOW))
     body, _ = render(registry, "", "")
     samples: Samples = defaultdict(list)
     for family in text_string_to_metric_families(body.decode()):

@@ -8,8 +8,9 @@ import pytest
 
 from exporter.config import Target
 from exporter.errors import InconsistentDataError, MalformedResponseError
-from exporter.seats import editor_family, parse_org_billing, parse_seat, parse_seat_page, parse_timestamp
-from exporter.snapshot import build_snapshot, merge_grants
+from exporter.github.timestamps import parse_timestamp
+from exporter.sources.seats.model import editor_family, parse_org_billing, parse_seat, parse_seat_page
+from exporter.sources.seats.snapshot import build_snapshot, merge_grants
 
 PRICES = {"business": 19.0, "enterprise": 39.0}
 

@@ -23,8 +23,9 @@ import httpx
 import pytest
 import yaml
 
+from exporter.config.web import WebConfig, load_web_config
 from exporter.errors import ConfigError
-from exporter.webconfig import SecuredApp, WebConfig, load_web_config
+from exporter.web.security import SecuredApp
 from tests.inprocess import make_config
 from tests.pki import Issued, issue, make_ca
 from tests.support import (
@@ -280,7 +281,7 @@ def test_tls_and_basic_auth(fake: ServedFake, pki: PKI, password_hash: str) -> N
         ok = https.get(running.url + "/metrics", auth=("prometheus", PASSWORD))
         assert ok.status_code == 200
         assert ok.headers["strict-transport-security"] == hsts
-        assert 'github_copilot_up{enterprise="",org="acme"} 1.0' in ok.text
+        assert 'github_copilot_up{enterprise="",org="acme",source="seats"} 1.0' in ok.text
     log = running.log()
     assert "tls=true" in log
     assert "basic_auth=true" in log

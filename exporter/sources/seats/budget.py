@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from exporter.config import Config, Target, format_duration
-from exporter.github import PER_PAGE, ClientStats, paced_seconds
-from exporter.state import ExporterState
+from exporter.github.client import PER_PAGE
+from exporter.github.pacing import paced_seconds
+from exporter.github.stats import ClientStats
+from exporter.sources.seats.snapshot import TargetSnapshot
 
-log = logging.getLogger("exporter.budget")
+log = logging.getLogger("exporter.sources.seats.budget")
 
 #: The primary limit of a personal access token; GitHub's answers tell the real one after a request.
 DEFAULT_HOURLY_LIMIT = 5000
@@ -107,13 +109,9 @@ def log_expected(config: Config) -> Budget:
     return budget
 
 
-def log_measured(config: Config, state: ExporterState, stats: ClientStats) -> Budget:
+def log_measured(config: Config, snapshots: Sequence[TargetSnapshot], stats: ClientStats) -> Budget:
     """After the first poll: the page counts it found and the limit GitHub announced."""
-    pages = {
-        target: seat_pages(status.snapshot.entries)
-        for target, status in state.statuses.items()
-        if status.snapshot is not None
-    }
+    pages = {snapshot.target: seat_pages(snapshot.entries) for snapshot in snapshots}
     core = stats.rate_limits().get("core")
     budget = estimate(config, pages, core.limit if core is not None else None)
     unknown = [str(t) for t in config.targets if t not in pages]

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import html
-import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 
-from exporter import __version__, exposition
-from exporter.config import Config, format_duration
+from exporter import exposition
+from exporter.config import Config
+from exporter.sources.base import Source
 from exporter.state import ExporterState
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
+from exporter.web.asgi import Receive, Scope, Send
+from exporter.web.landing import landing_page
 
 #: The largest piece of a body handed to the server at once. asyncio copies what the socket does not
 #: take at once into its own buffer; sending slices and waiting for the buffer to drain in between
@@ -39,10 +32,13 @@ def _chunks(pieces: list[bytes]) -> Iterator[bytes]:
 
 
 class ExporterApp:
-    def __init__(self, config: Config, state: ExporterState, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, config: Config, state: ExporterState, registry: CollectorRegistry, sources: Sequence[Source]
+    ) -> None:
         self.config = config
         self.state = state
         self.registry = registry
+        self.sources = {source.name: source for source in sources}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -71,15 +67,14 @@ class ExporterApp:
             )
             await self._send(send, 200, pieces, extra, method)
         elif path == "/":
-            await self._send(
-                send, 200, self.landing_page().encode(), {"content-type": "text/html; charset=utf-8"}, method
-            )
+            page = landing_page(self.config, self.state, self.sources)
+            await self._send(send, 200, page.encode(), {"content-type": "text/html; charset=utf-8"}, method)
         elif path == "/healthz":
             await self._send(send, 200, b"ok\n", {"content-type": "text/plain; charset=utf-8"}, method)
         elif path == "/readyz":
-            waiting = [str(s.target) for s in self.state.statuses.values() if s.snapshot is None]
+            waiting = [f"{s.source} of {s.target}" for s in self.state.waiting_for()]
             if waiting:
-                text = "not ready: no successful poll yet of " + ", ".join(waiting) + "\n"
+                text = "not ready: waiting for the first poll of " + ", ".join(waiting) + "\n"
                 await self._send(
                     send, 503, text.encode(), {"content-type": "text/plain; charset=utf-8"}, method
                 )
@@ -106,37 +101,3 @@ class ExporterApp:
             for chunk in _chunks(pieces):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-
-    def landing_page(self) -> str:
-        now = time.time()
-        rows = []
-        for status in self.state.statuses.values():
-            if status.polls == 0:
-                result = "waiting for the first poll"
-            elif status.up:
-                result = "ok"
-            else:
-                result = f"failed: {status.error_message}"
-            seats = len(status.snapshot.seats) if status.snapshot is not None else "-"
-            age = (
-                f"{format_duration(round(now - status.last_success_at))} ago"
-                if status.last_success_at is not None
-                else "never"
-            )
-            rows.append(
-                f"<tr><td>{html.escape(status.target.kind)}</td><td>{html.escape(status.target.name)}</td>"
-                f"<td>{seats}</td><td>{html.escape(age)}</td><td>{html.escape(result)}</td></tr>"
-            )
-        path = html.escape(self.config.telemetry_path)
-        mode = " (demo data)" if self.config.demo else ""
-        return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>GitHub Copilot Exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}</style></head>
-<body><h1>GitHub Copilot Exporter</h1>
-<p>Version {html.escape(__version__)}{mode}. Polls every {format_duration(self.config.poll_interval)}.</p>
-<p><a href="{path}">Metrics</a> &middot; <a href="/healthz">Health</a> &middot;
-<a href="/readyz">Readiness</a></p>
-<table><tr><th>Kind</th><th>Target</th><th>Seats</th><th>Last success</th><th>Last poll</th></tr>
-{"".join(rows)}
-</table></body></html>
-"""

@@ -13,7 +13,6 @@ state of a large enterprise costs almost nothing, and the exposition cached for 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +21,7 @@ from typing import NamedTuple
 
 from exporter.config import Target
 from exporter.errors import InconsistentDataError
-from exporter.seats import OrgBilling, Seat, SeatPage
+from exporter.sources.seats.model import OrgBilling, Seat, SeatPage
 
 
 class GroupKey(NamedTuple):
@@ -70,6 +69,21 @@ class TargetSnapshot:
     entries: int
     #: Seats with a login, each a candidate for per-seat series.
     named_seats: int
+    #: What the snapshot was built from: the parsed pages (the client hands back the very same page
+    #: objects for a 304), GitHub's billing figures and the configured prices.
+    pages: tuple[SeatPage, ...] = ()
+    prices: tuple[tuple[str, float], ...] = ()
+
+    def built_from(
+        self, pages: list[SeatPage], billing: OrgBilling | None, prices: tuple[tuple[str, float], ...]
+    ) -> bool:
+        # Identity, not equality: comparing 100,000 seats field by field would cost as much as rebuilding.
+        return (
+            len(pages) == len(self.pages)
+            and all(new is old for new, old in zip(pages, self.pages, strict=True))
+            and billing == self.billing
+            and prices == self.prices
+        )
 
 
 def _identity(seat: Seat, index: int) -> object:
@@ -128,47 +142,19 @@ def check_complete(target: Target, pages: list[SeatPage]) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Built:
-    pages: tuple[SeatPage, ...]
-    billing: OrgBilling | None
-    prices: tuple[tuple[str, float], ...]
-    snapshot: TargetSnapshot
-
-    def reusable_for(
-        self, pages: list[SeatPage], billing: OrgBilling | None, prices: tuple[tuple[str, float], ...]
-    ) -> bool:
-        # Identity, not equality: the client hands back the same parsed page for a 304, and comparing
-        # 100,000 seats field by field would cost as much as rebuilding.
-        return (
-            len(pages) == len(self.pages)
-            and all(new is old for new, old in zip(pages, self.pages, strict=True))
-            and billing == self.billing
-            and prices == self.prices
-        )
-
-
-_last_built: dict[Target, _Built] = {}
-_last_built_lock = threading.Lock()
-
-
 def build_snapshot(
     target: Target,
     pages: list[SeatPage],
     billing: OrgBilling | None,
     prices: Mapping[str, float],
     taken_at: float,
+    previous: TargetSnapshot | None = None,
 ) -> TargetSnapshot:
     """The snapshot of ``target`` from a complete poll; the previous one, re-dated, when nothing changed."""
     price_items = tuple(sorted(prices.items()))
-    with _last_built_lock:
-        last = _last_built.get(target)
-    if last is not None and last.reusable_for(pages, billing, price_items):
-        return dataclasses.replace(last.snapshot, taken_at=taken_at)
-    snapshot = _build(target, pages, billing, prices, taken_at)
-    with _last_built_lock:
-        _last_built[target] = _Built(tuple(pages), billing, price_items, snapshot)
-    return snapshot
+    if previous is not None and previous.built_from(pages, billing, price_items):
+        return dataclasses.replace(previous, taken_at=taken_at)
+    return _build(target, pages, billing, prices, taken_at)
 
 
 def _plan_resolver(seats: Iterable[Seat], billed_plan: str) -> Callable[[str], str]:
@@ -247,4 +233,6 @@ def _build(
         total_seats=pages[0].total_seats if pages else 0,
         entries=len(entries),
         named_seats=sum(1 for seat in seats if seat.login),
+        pages=tuple(pages),
+        prices=tuple(sorted(prices.items())),
     )

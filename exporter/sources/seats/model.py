@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any
 
 from exporter.errors import MalformedResponseError
+from exporter.github.timestamps import parse_timestamp
 
 PLAN_TYPES = frozenset({"business", "enterprise"})
 BILLING_STATES = (
@@ -66,26 +66,6 @@ def editor_family(raw: str) -> str:
     """``vscode/1.77.3/copilot/1.86.82`` -> ``vscode``; opaque values such as ``copilot_pr_review`` stay."""
     family = raw.split("/", 1)[0].strip().lower()
     return family or "unknown"
-
-
-def parse_timestamp(value: Any) -> float | None:
-    """An ISO 8601 date-time (or date) as Unix seconds; None for null or anything unparseable."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed_date = date.fromisoformat(text[:10])
-        except ValueError:
-            return None
-        parsed = datetime(parsed_date.year, parsed_date.month, parsed_date.day)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -16,123 +16,45 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-import jwt
+from exporter.demo.fake_apps import installation_body, jwt_problem
+from exporter.demo.fake_bodies import (
+    enterprise_team_body,
+    iso,
+    organization_body,
+    team_body,
+    user_body,
+)
+from exporter.demo.fake_model import (
+    FakeApp,
+    FakeEnterprise,
+    FakeOrg,
+    FakeSeat,
+    Fault,
+    IssuedToken,
+    RecordedRequest,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+__all__ = [
+    "FakeApp",
+    "FakeEnterprise",
+    "FakeGitHub",
+    "FakeOrg",
+    "FakeSeat",
+    "Fault",
+    "IssuedToken",
+    "RecordedRequest",
+]
+
 DOCS = "https://docs.github.com/rest/copilot/copilot-user-management"
-
-
-@dataclass
-class FakeSeat:
-    login: str
-    user_id: int
-    created_at: datetime
-    org: str | None = None
-    team: str | None = None
-    #: "organization" for an org team, "enterprise" for an enterprise team.
-    team_kind: str = "organization"
-    plan_type: str | None = "business"
-    last_activity_at: datetime | None = None
-    last_activity_editor: str | None = None
-    last_authenticated_at: datetime | None = None
-    pending_cancellation_date: date | None = None
-
-
-@dataclass
-class FakeOrg:
-    login: str
-    id: int
-    seats: list[FakeSeat] = field(default_factory=list)
-    plan_type: str = "business"
-    pending_invitation: int = 0
-    added_this_cycle: int = 0
-    policies: dict[str, str] = field(
-        default_factory=lambda: {
-            "seat_management_setting": "assign_selected",
-            "ide_chat": "enabled",
-            "platform_chat": "enabled",
-            "cli": "enabled",
-            "public_code_suggestions": "block",
-        }
-    )
-
-
-@dataclass
-class FakeEnterprise:
-    slug: str
-    id: int
-    #: One entry per grant: a user granted through two orgs appears twice.
-    seats: list[FakeSeat] = field(default_factory=list)
-
-
-@dataclass
-class Fault:
-    """Make matching requests misbehave.
-
-    ``path`` is a regular expression searched in the request path; ``page`` limits it to one page of a
-    list. ``times`` is how many requests it affects (None: all). It answers ``status`` with ``body``
-    (a JSON-able object, or ``bytes`` sent as they are) and ``headers``; or, with ``delay``, sleeps
-    before answering normally; or, with ``mutate``, answers normally with a changed JSON body.
-    """
-
-    path: str
-    status: int = 500
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    times: int | None = 1
-    page: int | None = None
-    delay: float = 0.0
-    mutate: Callable[[Any], Any] | None = None
-
-    def matches(self, path: str, page: int) -> bool:
-        if self.times is not None and self.times <= 0:
-            return False
-        return re.search(self.path, path) is not None and (self.page is None or self.page == page)
-
-
-@dataclass
-class FakeApp:
-    """A GitHub App: its id, the public half of its key, and where it is installed.
-
-    ``installations`` maps an installation id to the organization login or enterprise slug it is
-    installed on; its tokens only open that account's endpoints.
-    """
-
-    app_id: int
-    public_key_pem: str
-    installations: dict[int, str] = field(default_factory=dict)
-    #: Installations on enterprises (the rest are on organizations).
-    enterprise_installations: set[int] = field(default_factory=set)
-    token_lifetime: float = 3600.0
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: str
-    installation_id: int
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    status: int
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 class FakeGitHub:
@@ -312,7 +234,7 @@ class FakeGitHub:
         app = self.app
         if app is None:
             return self._error(404, "Not Found")
-        problem = self._jwt_problem(app, headers.get("authorization", ""))
+        problem = jwt_problem(app, headers.get("authorization", ""))
         if problem is not None:
             return self._error(401, problem, counted=False)
         if method == "POST" and (m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
@@ -325,55 +247,20 @@ class FakeGitHub:
             self.issued_tokens.append(issued)
             body = {
                 "token": issued.token,
-                "expires_at": _iso(datetime.fromtimestamp(issued.expires_at, UTC)),
+                "expires_at": iso(datetime.fromtimestamp(issued.expires_at, UTC)),
                 "permissions": {"organization_copilot_seat_management": "read"},
                 "repository_selection": "all",
             }
             return 201, {"content-type": "application/json; charset=utf-8"}, json.dumps(body).encode()
         if method == "GET" and path == "/app/installations":
-            listed = [self._installation_body(i, account) for i, account in sorted(app.installations.items())]
+            listed = [installation_body(app, i, account) for i, account in sorted(app.installations.items())]
             return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(listed).encode()
         if method == "GET" and (m := re.fullmatch(r"/orgs/([^/]+)/installation", path)):
             for installation, account in app.installations.items():
                 if account.lower() == m.group(1).lower() and installation not in app.enterprise_installations:
-                    body = self._installation_body(installation, account)
+                    body = installation_body(app, installation, account)
                     return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(body).encode()
         return self._error(404, "Not Found")
-
-    def _jwt_problem(self, app: FakeApp, authorization: str) -> str | None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return "A JSON web token could not be decoded"
-        try:
-            claims = jwt.decode(
-                token,
-                app.public_key_pem,
-                algorithms=["RS256"],
-                options={"require": ["iat", "exp", "iss"], "verify_iat": False},
-                leeway=0,
-            )
-        except jwt.ExpiredSignatureError:
-            return "'Expiration time' claim ('exp') must be a numeric value representing the future time"
-        except jwt.PyJWTError:
-            return "A JSON web token could not be decoded"
-        if str(claims["iss"]) != str(app.app_id):
-            return "Integration not found"
-        if claims["exp"] - claims["iat"] > 600 + 60:
-            return "'Expiration time' claim ('exp') is too far in the future"
-        return None
-
-    def _installation_body(self, installation: int, account: str) -> dict[str, Any]:
-        assert self.app is not None
-        enterprise = installation in self.app.enterprise_installations
-        return {
-            "id": installation,
-            "app_id": self.app.app_id,
-            "target_type": "Enterprise" if enterprise else "Organization",
-            "account": {"slug": account, "name": account}
-            if enterprise
-            else {"login": account, "type": "Organization"},
-            "permissions": {"organization_copilot_seat_management": "read"},
-        }
 
     def _installation_of(self, authorization: str) -> int | None:
         token = authorization.partition(" ")[2]
@@ -388,8 +275,9 @@ class FakeGitHub:
         if self.app is None or installation not in self.app.installations:
             return False
         account = self.app.installations[installation].lower()
-        kind = "enterprises" if installation in self.app.enterprise_installations else "orgs"
-        return path.lower().startswith(f"/{kind}/{account}/")
+        if installation in self.app.enterprise_installations:
+            return path.lower().startswith(f"/enterprises/{account}/")
+        return path.lower().startswith((f"/orgs/{account}/", f"/organizations/{account}/"))
 
     # -- bodies ----------------------------------------------------------------------------------
 
@@ -444,25 +332,25 @@ class FakeGitHub:
     def seat_body(self, seat: FakeSeat, org: FakeOrg | None) -> dict[str, Any]:
         org_login = seat.org or (org.login if org else None)
         body: dict[str, Any] = {
-            "created_at": _iso(seat.created_at),
-            "updated_at": _iso(seat.created_at),
+            "created_at": iso(seat.created_at),
+            "updated_at": iso(seat.created_at),
             "pending_cancellation_date": seat.pending_cancellation_date.isoformat()
             if seat.pending_cancellation_date
             else None,
-            "last_activity_at": _iso(seat.last_activity_at),
+            "last_activity_at": iso(seat.last_activity_at),
             "last_activity_editor": seat.last_activity_editor,
-            "last_authenticated_at": _iso(seat.last_authenticated_at),
-            "assignee": _user(seat.login, seat.user_id),
-            "organization": _organization(org_login) if org_login else None,
+            "last_authenticated_at": iso(seat.last_authenticated_at),
+            "assignee": user_body(seat.login, seat.user_id),
+            "organization": organization_body(org_login) if org_login else None,
             "assigning_team": None,
         }
         if seat.plan_type is not None:
             body["plan_type"] = seat.plan_type
         if seat.team:
             body["assigning_team"] = (
-                _enterprise_team(seat.team, seat.created_at)
+                enterprise_team_body(seat.team, seat.created_at)
                 if seat.team_kind == "enterprise"
-                else _team(seat.team, org_login or "")
+                else team_body(seat.team, org_login or "")
             )
         return body
 
@@ -517,89 +405,3 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value is not None else default
     except ValueError:
         return default
-
-
-def _stable_id(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-
-
-def _user(login: str, user_id: int) -> dict[str, Any]:
-    api = f"https://api.github.com/users/{login}"
-    return {
-        "login": login,
-        "id": user_id,
-        "node_id": f"MDQ6VXNlcj{user_id}",
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4",
-        "gravatar_id": "",
-        "url": api,
-        "html_url": f"https://github.com/{login}",
-        "followers_url": f"{api}/followers",
-        "following_url": f"{api}/following{{/other_user}}",
-        "gists_url": f"{api}/gists{{/gist_id}}",
-        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
-        "subscriptions_url": f"{api}/subscriptions",
-        "organizations_url": f"{api}/orgs",
-        "repos_url": f"{api}/repos",
-        "events_url": f"{api}/events{{/privacy}}",
-        "received_events_url": f"{api}/received_events",
-        "type": "User",
-        "site_admin": False,
-        "user_view_type": "public",
-    }
-
-
-def _organization(login: str) -> dict[str, Any]:
-    api = f"https://api.github.com/orgs/{login}"
-    org_id = _stable_id(login)
-    return {
-        "login": login,
-        "id": org_id,
-        "node_id": f"MDEyOk9yZ2FuaXphdGlvbj{org_id}",
-        "url": api,
-        "repos_url": f"{api}/repos",
-        "events_url": f"{api}/events",
-        "hooks_url": f"{api}/hooks",
-        "issues_url": f"{api}/issues",
-        "members_url": f"{api}/members{{/member}}",
-        "public_members_url": f"{api}/public_members{{/member}}",
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{org_id}?v=4",
-        "description": None,
-    }
-
-
-def _team(slug: str, org: str) -> dict[str, Any]:
-    team_id = _stable_id(f"{org}/{slug}")
-    api = f"https://api.github.com/teams/{team_id}"
-    return {
-        "id": team_id,
-        "node_id": f"MDQ6VGVhbT{team_id}",
-        "url": api,
-        "html_url": f"https://github.com/orgs/{org}/teams/{slug}",
-        "name": slug.replace("-", " ").title(),
-        "slug": slug,
-        "description": None,
-        "privacy": "closed",
-        "notification_setting": "notifications_enabled",
-        "permission": "pull",
-        "members_url": f"{api}/members{{/member}}",
-        "repositories_url": f"{api}/repos",
-        "parent": None,
-        "type": "organization",
-        "organization_id": _stable_id(org),
-    }
-
-
-def _enterprise_team(slug: str, created: datetime) -> dict[str, Any]:
-    team_id = _stable_id(f"enterprise/{slug}")
-    api = f"https://api.github.com/enterprises/teams/{team_id}"
-    return {
-        "id": team_id,
-        "name": slug.replace("-", " ").title(),
-        "slug": slug,
-        "url": api,
-        "html_url": f"https://github.com/enterprises/teams/{slug}",
-        "members_url": f"{api}/members{{/member}}",
-        "group_id": None,
-        "created_at": _iso(created),
-        "updated_at": _iso(created),
-    }

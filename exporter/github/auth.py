@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,8 +33,8 @@ from exporter.errors import (
     TransportError,
     UnexpectedStatusError,
 )
+from exporter.github.timestamps import parse_timestamp
 from exporter.logs import register_secret
-from exporter.seats import parse_timestamp
 
 log = logging.getLogger("exporter.auth")
 
@@ -44,7 +44,7 @@ REFRESH_MARGIN = 300.0
 JWT_LIFETIME = 540.0
 JWT_BACKDATE = 60.0
 
-_ORG_PATH = re.compile(r"^/orgs/([^/]+)/")
+_ORG_PATH = re.compile(r"^/(?:orgs|organizations)/([^/]+)/")
 _ENTERPRISE_PATH = re.compile(r"^/enterprises/([^/]+)/")
 
 
@@ -164,9 +164,8 @@ class AppInstallationTokens:
         private_key: Secret,
         *,
         installation_id: int | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
-        headers: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_url = api_url.rstrip("/")
@@ -178,18 +177,16 @@ class AppInstallationTokens:
         self._installations: dict[str, int] = {}
         self._tokens: dict[int, _InstallationToken] = {}
         self._lock = asyncio.Lock()
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            headers=dict(headers or {}),
-            follow_redirects=False,
-        )
+        # The exporter passes its one HTTP client; a client of its own only when used alone.
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
     def __repr__(self) -> str:
         return f"AppInstallationTokens(app_id={self.app_id}, installation_id={self.installation_id})"
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
 
     def app_jwt(self) -> str:
         now = self._clock()

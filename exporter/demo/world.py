@@ -12,7 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.config import Target
-from exporter.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
 
 DEMO_ORG = "octodemo"
 DEMO_ENTERPRISE = "octodemo-enterprise"

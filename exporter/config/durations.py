@@ -1,0 +1,38 @@
+"""Prometheus-style durations (``90s``, ``10m``, ``1h30m``, ``7d``): parsed from config, shown as labels."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from exporter.errors import ConfigError
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+
+
+def parse_duration(text: str, key: str) -> float:
+    """Parse a Prometheus-style duration such as ``90s``, ``10m``, ``1h30m`` or ``7d`` into seconds."""
+    value = str(text).strip()
+    if not value:
+        raise ConfigError(key, "empty duration; use e.g. 30s, 10m, 1h or 7d")
+    pos, total = 0, 0.0
+    for match in _DURATION_RE.finditer(value):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(value):
+        raise ConfigError(key, f"invalid duration {value!r}; use e.g. 30s, 10m, 1h or 7d")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact rendering of a duration, used as a label value (``7d``, ``36h``, ``90s``)."""
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNITS[unit]
+        if seconds >= size and math.isclose(seconds % size, 0.0, abs_tol=1e-9):
+            if unit == "w":  # "7d" reads better than "1w" next to 1d/14d/30d.
+                return f"{round(seconds / _UNITS['d'])}d"
+            return f"{round(seconds / size)}{unit}"
+    return f"{seconds:g}s"

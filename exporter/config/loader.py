@@ -1,0 +1,306 @@
+"""Build a :class:`Config` from flags, the YAML file and the environment, one small parser per section.
+
+Precedence: command-line flags override the YAML file, the file overrides the environment
+(``GITHUB_TOKEN``, ``GITHUB_API_URL``, ``GITHUB_APP_ID``, ``GITHUB_APP_PRIVATE_KEY_FILE``,
+``GITHUB_APP_INSTALLATION_ID``) and the environment overrides the defaults. Every problem is
+reported as a :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter.config import values
+from exporter.config.durations import parse_duration
+from exporter.config.model import (
+    DEFAULT_MAX_SEAT_SERIES,
+    DEFAULT_PRICES,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    MIN_POLL_INTERVAL,
+    SEAT_METRICS_MODES,
+    Config,
+    Secret,
+    Target,
+)
+from exporter.config.web import load_web_config
+from exporter.errors import ConfigError
+
+# Keys accepted in the YAML file, each with the flag that overrides it (None: file only).
+FILE_KEYS: Mapping[str, str | None] = {
+    "organizations": "--org",
+    "enterprises": "--enterprise",
+    "github": None,
+    "poll_interval": "--poll-interval",
+    "web": None,
+    "log": None,
+    "activity_windows": None,
+    "seat_prices_usd": None,
+    "seat_metrics": "--seat-metrics",
+    "demo": "--demo",
+}
+GITHUB_KEYS = (
+    "api_url",
+    "token_file",
+    "app_id",
+    "app_private_key_file",
+    "app_installation_id",
+    "request_timeout",
+    "max_concurrency",
+    "requests_per_minute",
+)
+WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
+LOG_KEYS = ("level", "format")
+SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
+HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError("--config", f"{path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("--config", f"{path} must hold a mapping of settings, not {type(data).__name__}")
+    return data
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What one setting may come from, in order of precedence: a flag, the file, then a default."""
+
+    flags: Mapping[str, Any]
+    env: Mapping[str, str]
+
+    def value(self, flag: str, file_value: Any, default: Any) -> Any:
+        given = self.flags.get(flag)
+        if given is not None:
+            return given
+        return default if file_value is None else file_value
+
+
+def build_config(
+    flags: Mapping[str, Any],
+    file_data: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Merge flags (None where not given), file settings and environment into a validated Config."""
+    data = dict(file_data or {})
+    for key in data:
+        if key not in FILE_KEYS:
+            raise ConfigError(key, f"unknown key; expected one of {', '.join(FILE_KEYS)}")
+    src = _Sources(flags, os.environ if environ is None else environ)
+    demo = src.value("demo", data.get("demo"), False)
+    if not isinstance(demo, bool):
+        raise ConfigError("demo", "must be true or false")
+    targets = _targets(src, data)
+    if not demo and not targets:
+        raise ConfigError(
+            "organizations",
+            "no target: give --org NAME or --enterprise SLUG (or organizations/enterprises in the file)",
+        )
+    settings: dict[str, Any] = {"targets": targets, "demo": demo}
+    settings |= _github(src, values.section(data, "github", GITHUB_KEYS))
+    settings |= _credentials(src, values.section(data, "github", GITHUB_KEYS), demo=demo)
+    settings |= _web(src, values.section(data, "web", WEB_KEYS))
+    settings |= _log(src, values.section(data, "log", LOG_KEYS))
+    settings |= _seats(src, data)
+    return Config(**settings)
+
+
+def _targets(src: _Sources, data: Mapping[str, Any]) -> tuple[Target, ...]:
+    orgs = src.flags.get("org") or values.names(data.get("organizations"), "organizations")
+    enterprises = src.flags.get("enterprise") or values.names(data.get("enterprises"), "enterprises")
+    targets: list[Target] = []
+    for kind, names in (
+        ("org", values.names(orgs, "--org")),
+        ("enterprise", values.names(enterprises, "--enterprise")),
+    ):
+        for name in names:
+            target = Target(kind, name)  # type: ignore[arg-type]
+            if target not in targets:
+                targets.append(target)
+    return tuple(targets)
+
+
+def _github(src: _Sources, github: Mapping[str, Any]) -> dict[str, Any]:
+    """``github``: where the API is and how hard the exporter may use it."""
+    api_default = src.env.get("GITHUB_API_URL") or "https://api.github.com"
+    api_url = values.api_url(src.value("api_url", github.get("api_url"), api_default), "github.api_url")
+    timeout_value = src.value("request_timeout", github.get("request_timeout"), "30s")
+    request_timeout = parse_duration(str(timeout_value), "github.request_timeout")
+    if request_timeout <= 0:
+        raise ConfigError("github.request_timeout", "must be positive")
+    concurrency = github.get("max_concurrency", 4)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 50:
+        raise ConfigError(
+            "github.max_concurrency", f"must be a whole number from 1 to 50, got {concurrency!r}"
+        )
+    per_minute = github.get("requests_per_minute", 600)
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) or not 0 < per_minute <= 900:
+        raise ConfigError(
+            "github.requests_per_minute",
+            f"must be a number above 0 and at most 900 (GitHub's secondary limit), got {per_minute!r}",
+        )
+    return {
+        "api_url": api_url,
+        "request_timeout": request_timeout,
+        "max_concurrency": concurrency,
+        "requests_per_minute": float(per_minute),
+    }
+
+
+def _credentials(src: _Sources, github: Mapping[str, Any], *, demo: bool) -> dict[str, Any]:
+    """A token (file or environment) or a GitHub App: exactly one, unless demo data is served."""
+    token_file_value = src.value("token_file", github.get("token_file"), None)
+    token_file = Path(values.string(token_file_value, "github.token_file")) if token_file_value else None
+    app_id_value = src.value("app_id", github.get("app_id"), src.env.get("GITHUB_APP_ID") or None)
+    key_file_value = src.value(
+        "app_private_key_file",
+        github.get("app_private_key_file"),
+        src.env.get("GITHUB_APP_PRIVATE_KEY_FILE") or None,
+    )
+    installation_value = src.value(
+        "app_installation_id",
+        github.get("app_installation_id"),
+        src.env.get("GITHUB_APP_INSTALLATION_ID") or None,
+    )
+    app_id = values.positive_id(app_id_value, "github.app_id") if app_id_value is not None else None
+    installation_id = (
+        values.positive_id(installation_value, "github.app_installation_id")
+        if installation_value is not None
+        else None
+    )
+    key_file = Path(values.string(key_file_value, "github.app_private_key_file")) if key_file_value else None
+    if app_id is None and (key_file is not None or installation_id is not None):
+        raise ConfigError("github.app_id", "GitHub App authentication needs the app id as well")
+    app_key: Secret | None = None
+    token: Secret | None = None
+    if not demo and app_id is not None:
+        if key_file is None:
+            raise ConfigError(
+                "github.app_private_key_file", "GitHub App authentication needs the app's private key"
+            )
+        if token_file is not None:
+            raise ConfigError("github.token_file", "give a token file or a GitHub App, not both")
+        app_key = values.read_private_key(key_file)
+    elif not demo:
+        if token_file is not None:
+            token = values.read_token_file(token_file)
+        elif src.env.get("GITHUB_TOKEN", "").strip():
+            token = Secret(src.env["GITHUB_TOKEN"].strip())
+        else:
+            raise ConfigError(
+                "GITHUB_TOKEN",
+                "no GitHub token: set GITHUB_TOKEN or --github.token-file, or a GitHub App "
+                "(--github.app-id and --github.app-private-key-file), or run with --demo for demo data",
+            )
+    return {
+        "token": token,
+        "token_file": token_file,
+        "app_id": app_id,
+        "app_private_key": app_key,
+        "app_private_key_file": key_file,
+        "app_installation_id": installation_id,
+    }
+
+
+def _web(src: _Sources, web: Mapping[str, Any]) -> dict[str, Any]:
+    """``web``: where to listen, the metrics path and the exporter-toolkit web configuration."""
+    host, port = values.parse_listen_address(src.value("listen_address", web.get("listen_address"), ":9185"))
+    telemetry_path = values.string(
+        src.value("telemetry_path", web.get("telemetry_path"), "/metrics"), "web.telemetry_path"
+    )
+    if not telemetry_path.startswith("/") or telemetry_path in ("/", "/healthz", "/readyz"):
+        raise ConfigError("web.telemetry_path", f"{telemetry_path!r} must be a path such as /metrics")
+    web_file_value = src.value("web_config_file", web.get("config_file"), None)
+    web_config = (
+        load_web_config(Path(values.string(web_file_value, "web.config_file"))) if web_file_value else None
+    )
+    return {
+        "listen_host": host,
+        "listen_port": port,
+        "telemetry_path": telemetry_path,
+        "web_config": web_config,
+    }
+
+
+def _log(src: _Sources, log: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "log_level": values.choice(src.value("log_level", log.get("level"), "info"), "log.level", LOG_LEVELS),
+        "log_format": values.choice(
+            src.value("log_format", log.get("format"), "logfmt"), "log.format", LOG_FORMATS
+        ),
+    }
+
+
+def _seats(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The seat source: poll interval, activity windows, prices and the per-seat series."""
+    poll_text = str(src.value("poll_interval", data.get("poll_interval"), "10m"))
+    poll_interval = parse_duration(poll_text, "poll_interval")
+    if poll_interval < MIN_POLL_INTERVAL:
+        raise ConfigError("poll_interval", f"{poll_text} is too short; the minimum is 1m")
+    windows = Config.activity_windows
+    if data.get("activity_windows") is not None:
+        windows = values.windows(data["activity_windows"])
+    prices = dict(DEFAULT_PRICES)
+    if data.get("seat_prices_usd") is not None:
+        prices = values.prices(data["seat_prices_usd"])
+    return {
+        "poll_interval": poll_interval,
+        "activity_windows": windows,
+        "seat_prices_usd": prices,
+        **_seat_metrics(src, data),
+    }
+
+
+def _seat_metrics(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``seat_metrics``: how per-user series name the user (login, keyed hash, or not at all)."""
+    section_data = dict(data)
+    if isinstance(section_data.get("seat_metrics"), str):  # the short form `seat_metrics: hashed`
+        section_data["seat_metrics"] = {"mode": section_data["seat_metrics"]}
+    seat_section = values.section(section_data, "seat_metrics", SEAT_METRICS_KEYS)
+    mode = values.choice(
+        src.value("seat_metrics", seat_section.get("mode"), "login"), "seat_metrics.mode", SEAT_METRICS_MODES
+    )
+    max_series = seat_section.get("max_series", DEFAULT_MAX_SEAT_SERIES)
+    if isinstance(max_series, bool) or not isinstance(max_series, int) or max_series < 0:
+        raise ConfigError("seat_metrics.max_series", f"must be a whole number >= 0, got {max_series!r}")
+    hash_key: Secret | None = None
+    if mode == "hashed":
+        hash_key = _hash_key(src, seat_section.get("hash_key_file"))
+    return {"seat_metrics": mode, "seat_metrics_hash_key": hash_key, "max_seat_series": max_series}
+
+
+def _hash_key(src: _Sources, key_file: Any) -> Secret:
+    if key_file is not None:
+        key_path = Path(values.string(key_file, "seat_metrics.hash_key_file"))
+        try:
+            key_text = key_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                "seat_metrics.hash_key_file", f"cannot read {key_path}: {exc.strerror}"
+            ) from None
+    else:
+        key_text = src.env.get(HASH_KEY_ENV, "").strip()
+    if len(key_text) < 16:
+        raise ConfigError(
+            "seat_metrics.hash_key_file",
+            f"hashed seat metrics need a secret key of at least 16 characters, from "
+            f"seat_metrics.hash_key_file or {HASH_KEY_ENV}",
+        )
+    return Secret(key_text)

@@ -1,0 +1,113 @@
+"""The configuration as typed, immutable objects; :mod:`exporter.config.loader` builds and validates them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from exporter.config.durations import parse_duration
+from exporter.config.web import WebConfig
+
+TargetKind = Literal["org", "enterprise"]
+PLANS = ("business", "enterprise")
+DEFAULT_PRICES: Mapping[str, float] = {"business": 19.0, "enterprise": 39.0}
+DEFAULT_WINDOWS = ("1d", "7d", "14d", "30d", "90d")
+LOG_LEVELS = ("debug", "info", "warn", "error")
+LOG_FORMATS = ("logfmt", "json")
+SEAT_METRICS_MODES = ("login", "hashed", "off")
+DEFAULT_MAX_SEAT_SERIES = 50_000
+MIN_POLL_INTERVAL = 60.0
+MAX_ACTIVITY_WINDOW = 90 * 86400.0
+
+
+class Secret:
+    """A credential that never shows itself in ``str``, ``repr``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One organization or enterprise whose seats are polled."""
+
+    kind: TargetKind
+    name: str
+
+    @property
+    def enterprise(self) -> str:
+        return self.name if self.kind == "enterprise" else ""
+
+    @property
+    def org(self) -> str:
+        return self.name if self.kind == "org" else ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityWindow:
+    label: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: tuple[Target, ...] = ()
+    token: Secret | None = field(default=None, repr=False)
+    token_file: Path | None = None
+    #: GitHub App authentication, instead of a token: app id, its private key, and optionally the
+    #: installation (otherwise looked up per organization).
+    app_id: int | None = None
+    app_private_key: Secret | None = field(default=None, repr=False)
+    app_private_key_file: Path | None = None
+    app_installation_id: int | None = None
+    api_url: str = "https://api.github.com"
+    request_timeout: float = 30.0
+    max_concurrency: int = 4
+    requests_per_minute: float = 600.0
+    poll_interval: float = 600.0
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 9185
+    telemetry_path: str = "/metrics"
+    #: The exporter-toolkit web configuration (TLS, basic auth, headers) from --web.config.file.
+    web_config: WebConfig | None = None
+    activity_windows: tuple[ActivityWindow, ...] = tuple(
+        ActivityWindow(w, parse_duration(w, "activity_windows")) for w in DEFAULT_WINDOWS
+    )
+    seat_prices_usd: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    #: How per-seat series name the user: by login, by a keyed hash of it, or not at all.
+    seat_metrics: str = "login"
+    seat_metrics_hash_key: Secret | None = field(default=None, repr=False)
+    #: At most this many seats get per-seat series; aggregates always count every seat.
+    max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
+    demo: bool = False
+    log_level: str = "info"
+    log_format: str = "logfmt"
+
+    @property
+    def listen_address(self) -> str:
+        host = f"[{self.listen_host}]" if ":" in self.listen_host else self.listen_host
+        return f"{host}:{self.listen_port}"
+
+    def price(self, plan_type: str) -> float:
+        return self.seat_prices_usd.get(plan_type, self.seat_prices_usd["business"])

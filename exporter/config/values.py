@@ -1,0 +1,139 @@
+"""Parsers of single configuration values: each checks one value and names its key when it refuses it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from exporter.config.durations import format_duration, parse_duration
+from exporter.config.model import DEFAULT_PRICES, MAX_ACTIVITY_WINDOW, PLANS, ActivityWindow, Secret
+from exporter.errors import ConfigError
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def section(data: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    value = data.get(name, {})
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(name, f"must be a mapping with keys {', '.join(allowed)}")
+    for key in value:
+        if key not in allowed:
+            raise ConfigError(f"{name}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
+    return value
+
+
+def string(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, f"must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def names(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ConfigError(key, "must be a list of names")
+    names = []
+    for item in value:
+        name = string(item, key)
+        if not _NAME_RE.match(name):
+            raise ConfigError(key, f"{name!r} is not a valid GitHub organization or enterprise name")
+        names.append(name)
+    return names
+
+
+def parse_listen_address(value: str, key: str = "web.listen_address") -> tuple[str, int]:
+    text = string(value, key)
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(key, f"{text!r} must be HOST:PORT or :PORT, e.g. :9185")
+    host = host.strip("[]")
+    return (host or "0.0.0.0"), int(port_text)
+
+
+def api_url(value: Any, key: str) -> str:
+    url = string(value, key).rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(key, f"{url!r} must be an http(s) URL such as https://api.github.com")
+    return url
+
+
+def windows(value: Any) -> tuple[ActivityWindow, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError("activity_windows", "must be a non-empty list of durations, e.g. [1d, 7d, 30d]")
+    seconds = sorted({parse_duration(str(item), "activity_windows") for item in value})
+    if seconds[0] <= 0:
+        raise ConfigError("activity_windows", "durations must be positive")
+    if seconds[-1] > MAX_ACTIVITY_WINDOW:
+        # GitHub clears last_activity_at after 90 idle days, so a longer window would undercount.
+        raise ConfigError(
+            "activity_windows",
+            f"{format_duration(seconds[-1])} is longer than the 90d of activity GitHub keeps",
+        )
+    return tuple(ActivityWindow(format_duration(s), s) for s in seconds)
+
+
+def prices(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ConfigError("seat_prices_usd", "must be a mapping such as {business: 19, enterprise: 39}")
+    prices = dict(DEFAULT_PRICES)
+    for plan, price in value.items():
+        key = f"seat_prices_usd.{plan}"
+        if plan not in PLANS:
+            raise ConfigError(key, f"unknown plan; expected one of {', '.join(PLANS)}")
+        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+            raise ConfigError(key, f"must be a non-negative number, got {price!r}")
+        prices[plan] = float(price)
+    return prices
+
+
+def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
+    text = string(value, key).lower()
+    if text == "warning":
+        text = "warn"
+    if text not in choices:
+        raise ConfigError(key, f"{value!r} is not one of {', '.join(choices)}")
+    return text
+
+
+def read_token_file(path: Path) -> Secret:
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError("github.token_file", f"cannot read {path}: {exc.strerror}") from None
+    if not token:
+        raise ConfigError("github.token_file", f"{path} is empty")
+    return Secret(token)
+
+
+def positive_id(value: Any, key: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(key, f"must be a positive whole number, got {value!r}")
+    return value
+
+
+def read_private_key(path: Path) -> Secret:
+    key = "github.app_private_key_file"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        loaded = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        # Never quote the file: it may be a key in another format.
+        raise ConfigError(key, f"{path} is not an unencrypted PEM private key") from None
+    if not isinstance(loaded, RSAPrivateKey):
+        raise ConfigError(key, f"{path} is not an RSA key; GitHub Apps sign with RS256")
+    return Secret(data.decode("ascii", errors="replace"))

@@ -1,0 +1,109 @@
+"""The world the fake GitHub serves: organizations, enterprises and their seats, apps, faults."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass
+class FakeSeat:
+    login: str
+    user_id: int
+    created_at: datetime
+    org: str | None = None
+    team: str | None = None
+    #: "organization" for an org team, "enterprise" for an enterprise team.
+    team_kind: str = "organization"
+    plan_type: str | None = "business"
+    last_activity_at: datetime | None = None
+    last_activity_editor: str | None = None
+    last_authenticated_at: datetime | None = None
+    pending_cancellation_date: date | None = None
+
+
+@dataclass
+class FakeOrg:
+    login: str
+    id: int
+    seats: list[FakeSeat] = field(default_factory=list)
+    plan_type: str = "business"
+    pending_invitation: int = 0
+    added_this_cycle: int = 0
+    policies: dict[str, str] = field(
+        default_factory=lambda: {
+            "seat_management_setting": "assign_selected",
+            "ide_chat": "enabled",
+            "platform_chat": "enabled",
+            "cli": "enabled",
+            "public_code_suggestions": "block",
+        }
+    )
+
+
+@dataclass
+class FakeEnterprise:
+    slug: str
+    id: int
+    #: One entry per grant: a user granted through two orgs appears twice.
+    seats: list[FakeSeat] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    """Make matching requests misbehave.
+
+    ``path`` is a regular expression searched in the request path; ``page`` limits it to one page of a
+    list. ``times`` is how many requests it affects (None: all). It answers ``status`` with ``body``
+    (a JSON-able object, or ``bytes`` sent as they are) and ``headers``; or, with ``delay``, sleeps
+    before answering normally; or, with ``mutate``, answers normally with a changed JSON body.
+    """
+
+    path: str
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = 1
+    page: int | None = None
+    delay: float = 0.0
+    mutate: Callable[[Any], Any] | None = None
+
+    def matches(self, path: str, page: int) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        return re.search(self.path, path) is not None and (self.page is None or self.page == page)
+
+
+@dataclass
+class FakeApp:
+    """A GitHub App: its id, the public half of its key, and where it is installed.
+
+    ``installations`` maps an installation id to the organization login or enterprise slug it is
+    installed on; its tokens only open that account's endpoints.
+    """
+
+    app_id: int
+    public_key_pem: str
+    installations: dict[int, str] = field(default_factory=dict)
+    #: Installations on enterprises (the rest are on organizations).
+    enterprise_installations: set[int] = field(default_factory=set)
+    token_lifetime: float = 3600.0
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    installation_id: int
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    status: int

@@ -1,0 +1,113 @@
+"""Reading GitHub's answers: error bodies, rate-limit headers, ``Retry-After``, and parsed bodies."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from exporter.errors import (
+    AuthenticationError,
+    CopilotUnavailableError,
+    GitHubError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    UnexpectedStatusError,
+)
+from exporter.github.stats import RateLimit
+
+log = logging.getLogger("exporter.github")
+
+T = TypeVar("T")
+
+
+def int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def github_message(content: bytes) -> str:
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message)[:200] if message else ""
+
+
+def error_for(status: int, message: str, url: str, endpoint: str, retry_after: float | None) -> GitHubError:
+    """The exception for an answer other than 200/204/304; ``retry_after`` set when it is a rate limit."""
+    said = f": {message}" if message else ""
+    if retry_after is not None:
+        return RateLimitedError(
+            f"{endpoint}: rate limited ({status}){said}", retry_after=retry_after, status=status, url=url
+        )
+    errors: Mapping[int, type[GitHubError]] = {
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+        422: CopilotUnavailableError,
+    }
+    if status in errors:
+        return errors[status](f"{endpoint}: {status}{said}", status=status, url=url)
+    if status >= 500:
+        return ServerError(f"{endpoint}: {status}{said}", status=status, url=url)
+    if 300 <= status < 400:
+        # Redirects are not followed: the token must not travel to wherever Location points.
+        return UnexpectedStatusError(
+            f"{endpoint}: redirected ({status}); not followed", status=status, url=url
+        )
+    return UnexpectedStatusError(f"{endpoint}: unexpected status {status}{said}", status=status, url=url)
+
+
+def rate_limit_reading(headers: httpx.Headers) -> tuple[str, RateLimit] | None:
+    """The ``x-ratelimit-*`` headers of an answer: the resource and its reading, if all are there."""
+    limit = int_header(headers, "x-ratelimit-limit")
+    remaining = int_header(headers, "x-ratelimit-remaining")
+    reset = int_header(headers, "x-ratelimit-reset")
+    if limit is None or remaining is None or reset is None:
+        return None
+    used = int_header(headers, "x-ratelimit-used")
+    resource = headers.get("x-ratelimit-resource", "core")[:40]
+    return resource, RateLimit(limit, remaining, used or limit - remaining, float(reset))
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - now)
+
+
+def parse_body(parse: Callable[[Any], T], body: Any, endpoint: str) -> T:
+    """``parse(body)``, with any surprise in the body reported as a malformed answer.
+
+    The parsers reject what they anticipate with MalformedResponseError; this boundary makes sure that
+    a shape nobody anticipated (an unhashable plan type, say) also fails the poll as
+    ``malformed_response`` rather than as an internal error.
+    """
+    try:
+        return parse(body)
+    except GitHubError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        log.debug("unexpected answer shape", exc_info=True, extra={"endpoint": endpoint})
+        raise MalformedResponseError(f"{endpoint}: unexpected answer shape ({type(exc).__name__})") from None

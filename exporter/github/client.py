@@ -1,0 +1,399 @@
+"""The GitHub REST client: one ``httpx.AsyncClient``, conditional requests, pagination, rate limits.
+
+httpx moves the bytes (connections, TLS, proxies from the environment, content decoding); this module
+decides policy: which origin may receive the token, how large an answer may be once decoded, what is
+retried, how long to wait for a rate limit, and which pages make a list.
+
+Answers are parsed as soon as they arrive and only the compact parsed form is cached (per URL, with
+its ETag), so that a ``304 Not Modified`` - free against GitHub's primary rate limit - costs neither a
+download nor a parse, and the cache stays small for large enterprises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from exporter import __version__
+from exporter.errors import (
+    GitHubError,
+    MalformedResponseError,
+    RateLimitedError,
+    RequestTimeoutError,
+    TransportError,
+    UnexpectedStatusError,
+)
+from exporter.github.answers import (
+    error_for,
+    github_message,
+    int_header,
+    parse_body,
+    rate_limit_reading,
+    retry_after_seconds,
+)
+from exporter.github.auth import TokenSource
+from exporter.github.links import LinkHeaderError, page_number, parse_link_header, same_endpoint, with_page
+from exporter.github.pacing import RequestPacer, Sleep
+from exporter.github.stats import ClientStats, RetryPolicy
+
+log = logging.getLogger("exporter.github")
+
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+MAX_PAGES = 10_000
+USER_AGENT = f"github-copilot-exporter/{__version__}"
+#: The largest JSON answer, counted after content decoding: a page of 100 seats is about 200 KB, and
+#: parsing JSON costs many times its size in memory, so a much larger answer is refused unread.
+MAX_JSON_BYTES = 8 * 1024 * 1024
+#: A decoded NDJSON report file (usage metrics); read line by line, so only one line is held at once.
+MAX_DOWNLOAD_BYTES = 4 * 1024 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+
+T = TypeVar("T")
+
+HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": API_VERSION,
+    "User-Agent": USER_AGENT,
+}
+
+
+def http_client(
+    *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one HTTP client of the process: GitHub's API, the App token endpoint and report downloads.
+
+    Redirects are never followed: GitHub's API does not redirect the calls made here, and a redirect
+    to another origin must not carry the token (a redirect is reported as an unexpected status).
+    Proxies and ``SSL_CERT_FILE`` come from the environment, as for any httpx client.
+    """
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        headers=HEADERS,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    etag: str
+    value: Any
+    link: str
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        api_url: str,
+        token: TokenSource,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        pacer: RequestPacer | None = None,
+        stats: ClientStats | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        max_json_bytes: int = MAX_JSON_BYTES,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        split = urlsplit(self.api_url)
+        self._origin = (split.scheme, split.netloc)
+        #: Every API URL starts with this path: ``/api/v3`` on GitHub Enterprise Server, empty on github.com.
+        self._prefix = split.path.rstrip("/") + "/"
+        self._token = token
+        self._retry = retry or RetryPolicy()
+        self.pacer = pacer or RequestPacer()
+        self.stats = stats or ClientStats()
+        self._sleep = sleep
+        self._clock = clock
+        self._max_json_bytes = max_json_bytes
+        self._cache: dict[str, _Cached] = {}
+        # Once GitHub says "rate limited", no request of any target goes out before this time (clock()).
+        self._resume_at = 0.0
+        # Secondary rate limits in a row, for their exponential back-off; reset by a successful answer.
+        self._secondary_strikes = 0
+        self._http = http if http is not None else http_client(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        close = getattr(self._token, "aclose", None)
+        if close is not None:
+            await close()
+
+    # -- lists of pages ------------------------------------------------------------------------------
+
+    async def get_pages(
+        self, path: str, endpoint: str, parse: Callable[[Any, int], T], *, per_page: int = PER_PAGE
+    ) -> list[T]:
+        """Every page of a list: the first one, then the rest concurrently once it tells the count.
+
+        GitHub's ``Link`` header names the last page, so pages 2..N are requested through the pacer in
+        parallel; without ``rel="last"`` the ``rel="next"`` chain is followed one page at a time. Every
+        page must be answered, or the whole list fails.
+        """
+        sep = "&" if "?" in path else "?"
+        first_url = f"{self.api_url}{path}{sep}per_page={per_page}"
+        first, link = await self.get(first_url, endpoint, lambda body: parse(body, 1))
+        links = self._links(link, first_url, endpoint)
+        last = page_number(links["last"]) if "last" in links and "next" in links else None
+        if last is not None:
+            if last > MAX_PAGES:
+                raise MalformedResponseError(
+                    f"{endpoint}: {last} pages is more than the {MAX_PAGES} supported"
+                )
+            urls = [with_page(links["next"], n) for n in range(2, last + 1)]
+            rest = await _all_or_none(
+                [self.get(u, endpoint, _page_parser(parse, n)) for n, u in enumerate(urls, 2)]
+            )
+            return [first, *(page for page, _ in rest)]
+        pages = [first]
+        seen = {first_url}
+        url = links.get("next")
+        while url is not None:
+            if url in seen or len(pages) >= MAX_PAGES:
+                raise MalformedResponseError(f"{endpoint}: pagination does not end (at {len(pages)} pages)")
+            seen.add(url)
+            page, link = await self.get(url, endpoint, _page_parser(parse, len(pages) + 1))
+            pages.append(page)
+            url = self._links(link, first_url, endpoint).get("next")
+        return pages
+
+    def _links(self, header: str, first_url: str, endpoint: str) -> dict[str, str]:
+        """The Link header's pages, each checked to be a page of the same list before it is requested.
+
+        Never send the token to another host, another path of the API host, or another endpoint,
+        whatever a Link header says.
+        """
+        try:
+            links = parse_link_header(header)
+        except LinkHeaderError as exc:
+            raise MalformedResponseError(f"{endpoint}: {exc}") from None
+        for rel in ("next", "last"):
+            if rel in links and not (
+                self.may_send_token(links[rel]) and same_endpoint(links[rel], first_url)
+            ):
+                raise MalformedResponseError(f"{endpoint}: {rel} page link points outside the endpoint")
+        return links
+
+    def may_send_token(self, url: str) -> bool:
+        """Whether ``url`` is on the configured API origin and under its path (``/api/v3`` on GHES)."""
+        split = urlsplit(url)
+        return (split.scheme, split.netloc) == self._origin and (split.path + "/").startswith(self._prefix)
+
+    # -- one request, with conditional caching and retries --------------------------------------
+
+    async def get(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
+        """GET ``url`` and return its parsed body and Link header, retrying what is worth retrying."""
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._wait_for_rate_limit(endpoint)
+            try:
+                return await self._get_once(url, endpoint, parse)
+            except RateLimitedError as exc:
+                resume_at = self._clock() + exc.retry_after
+                if resume_at > self._resume_at + 1.0:
+                    # Logged once per pause, not once per request that was in flight when it began.
+                    log.warning(
+                        "rate limited by GitHub; pausing every request",
+                        extra={"endpoint": endpoint, "wait_seconds": round(exc.retry_after, 1)},
+                    )
+                self._resume_at = max(self._resume_at, resume_at)
+                if attempt >= self._retry.attempts + 2:
+                    raise
+            except GitHubError as exc:
+                if not exc.retryable or attempt >= self._retry.attempts:
+                    raise
+                delay = min(self._retry.max_backoff, self._retry.backoff * 2 ** (attempt - 1))
+                delay *= random.uniform(0.5, 1.5)
+                log.info(
+                    "request failed; retrying",
+                    extra={
+                        "endpoint": endpoint,
+                        "reason": exc.reason,
+                        "attempt": attempt,
+                        "delay_seconds": round(delay, 3),
+                    },
+                )
+                await self._sleep(delay)
+
+    async def _wait_for_rate_limit(self, endpoint: str) -> None:
+        """Sleep out a pause GitHub asked for; a pause longer than a poll should wait fails the request.
+
+        Failing without sending anything keeps a throttled token from being hammered, and lets the poll
+        end (serving the last good data) instead of stalling the schedule for up to an hour.
+        """
+        wait = self._resume_at - self._clock()
+        if wait <= 0:
+            return
+        if wait > self._retry.max_rate_limit_wait:
+            raise RateLimitedError(
+                f"{endpoint}: rate limited for another {round(wait)}s; not sent", retry_after=wait
+            )
+        await self._sleep(wait)
+
+    async def _get_once(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
+        if not self.may_send_token(url):
+            raise MalformedResponseError(f"{endpoint}: refusing to send the token outside {self.api_url}")
+        headers = {}
+        token = await self._token.token(url)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        cached = self._cache.get(url)
+        if cached is not None:
+            headers["If-None-Match"] = cached.etag
+        try:
+            async with self.pacer.slot():
+                sent_at = self._clock()
+                async with self._http.stream("GET", url, headers=headers) as response:
+                    content = await self._read_bounded(response, endpoint, url)
+        except httpx.TimeoutException:
+            self.stats.count(endpoint, "error")
+            raise RequestTimeoutError(f"{endpoint}: request timed out", url=url) from None
+        except httpx.HTTPError as exc:
+            self.stats.count(endpoint, "error")
+            raise TransportError(f"{endpoint}: {type(exc).__name__}", url=url) from None
+        self.stats.count(endpoint, str(response.status_code))
+        reading = rate_limit_reading(response.headers)
+        if reading is not None:
+            self.stats.set_rate_limit(*reading)
+
+        if response.status_code in (200, 204, 304) and sent_at >= self._resume_at:
+            # Only an answer to a request sent after the last pause proves GitHub has calmed down.
+            self._secondary_strikes = 0
+        if response.status_code == 304 and cached is not None:
+            return cached.value, cached.link
+        if response.status_code == 204:
+            return parse_body(parse, None, endpoint), ""
+        if response.status_code != 200:
+            if response.status_code == 401 and token:
+                self._token.invalidate(token)
+            message = github_message(content)
+            retry_after = (
+                self._rate_limit_wait(response.status_code, response.headers, message, sent_at)
+                if response.status_code in (403, 429)
+                else None
+            )
+            raise error_for(response.status_code, message, url, endpoint, retry_after)
+        try:
+            body = json.loads(content)
+        except (ValueError, RecursionError):
+            kind = response.headers.get("content-type", "unknown content type")
+            raise MalformedResponseError(
+                f"{endpoint}: answer is not JSON ({kind[:60]})", status=200, url=url
+            ) from None
+        value = parse_body(parse, body, endpoint)
+        link = response.headers.get("link", "")
+        etag = response.headers.get("etag")
+        if etag:
+            self._cache[url] = _Cached(etag, value, link)
+        else:
+            self._cache.pop(url, None)
+        return value, link
+
+    async def _read_bounded(self, response: httpx.Response, endpoint: str, url: str) -> bytes:
+        """The decoded body, refused as soon as it grows past the limit (a gzip bomb is never inflated)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_json_bytes:
+                self.stats.count(endpoint, str(response.status_code))
+                raise MalformedResponseError(
+                    f"{endpoint}: answer larger than {self._max_json_bytes} bytes once decoded; not read",
+                    status=response.status_code,
+                    url=url,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def download_lines(
+        self, url: str, endpoint: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
+    ) -> AsyncIterator[bytes]:
+        """Stream a report file from a signed download link, line by line, WITHOUT the API token.
+
+        The links point at another host (GitHub's blob storage) and carry their own signature: the
+        request goes out with no Authorization header, whatever the host, and is paced like the API.
+        """
+        size = 0
+        pending = b""
+        try:
+            async with self.pacer.slot(), self._http.stream("GET", url) as response:
+                self.stats.count(endpoint, str(response.status_code))
+                if response.status_code != 200:
+                    raise UnexpectedStatusError(
+                        f"{endpoint}: download answered {response.status_code}", status=response.status_code
+                    )
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise MalformedResponseError(f"{endpoint}: download larger than {max_bytes} bytes")
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    if len(pending) > MAX_LINE_BYTES:
+                        raise MalformedResponseError(f"{endpoint}: a line longer than {MAX_LINE_BYTES} bytes")
+                    for line in lines:
+                        if line.strip():
+                            yield line
+        except httpx.TimeoutException:
+            self.stats.count(endpoint, "error")
+            raise RequestTimeoutError(f"{endpoint}: download timed out") from None
+        except httpx.HTTPError as exc:
+            self.stats.count(endpoint, "error")
+            raise TransportError(f"{endpoint}: download failed ({type(exc).__name__})") from None
+        if pending.strip():
+            yield pending
+
+    def _rate_limit_wait(
+        self, status: int, headers: httpx.Headers, message: str, sent_at: float
+    ) -> float | None:
+        """Seconds to wait when a 403/429 is a rate limit, None when it is a plain refusal.
+
+        Primary limit (``x-ratelimit-remaining: 0``): until ``x-ratelimit-reset``. Secondary limit:
+        ``Retry-After``, else at least a minute, doubling while GitHub keeps refusing.
+        """
+        retry_after = retry_after_seconds(headers.get("retry-after"), self._clock())
+        if retry_after is None and int_header(headers, "x-ratelimit-remaining") == 0:
+            reset = int_header(headers, "x-ratelimit-reset")
+            return max(1.0, reset - self._clock() + 1.0) if reset is not None else 60.0
+        if retry_after is None and status != 429 and "rate limit" not in message.lower():
+            return None
+        if sent_at < self._resume_at:
+            # Sent before the current pause began: the same episode, not a repeat offence.
+            return max(retry_after or 0.0, self._resume_at - self._clock())
+        self._secondary_strikes += 1
+        backoff = min(
+            self._retry.max_secondary_backoff,
+            self._retry.secondary_backoff * 2.0 ** (self._secondary_strikes - 1),
+        )
+        if retry_after is not None and self._secondary_strikes == 1:
+            return retry_after
+        return max(retry_after or 0.0, backoff)
+
+
+def _page_parser(parse: Callable[[Any, int], T], number: int) -> Callable[[Any], T]:
+    return lambda body: parse(body, number)
+
+
+async def _all_or_none(calls: list[Any]) -> list[Any]:
+    """Await every call concurrently; when one fails, cancel the others (their answers are useless)."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

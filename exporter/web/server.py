@@ -1,0 +1,95 @@
+"""Wiring: client, sources, state, poller, collectors and the web app, run together under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+
+from exporter.collector import SourcesCollector
+from exporter.config import Config
+from exporter.github.client import GitHubClient
+from exporter.health import HealthCollector
+from exporter.poller import Poller
+from exporter.privacy import UserLabels
+from exporter.sources.base import Source
+from exporter.sources.seats import SeatSource
+from exporter.state import ExporterState
+from exporter.web.app import ExporterApp
+from exporter.web.asgi import ASGIApp
+from exporter.web.security import SecuredApp
+
+WEB_CONFIG_CHECK_SECONDS = 5.0
+
+
+def build_sources(config: Config, client: GitHubClient) -> list[Source]:
+    """The data sources the configuration enables, in the order their families are exposed."""
+    users = UserLabels(config)
+    return [SeatSource(config, client, users)]
+
+
+class Exporter:
+    def __init__(self, config: Config, client: GitHubClient, sources: Sequence[Source] | None = None) -> None:
+        self.config = config
+        self.client = client
+        self.sources = list(sources) if sources is not None else build_sources(config, client)
+        self.state = ExporterState((s.name, t) for s in self.sources for t in s.targets)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(SourcesCollector(self.sources, self.state))
+        self.registry.register(HealthCollector(self.state, client.stats))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.poller = Poller(self.sources, self.state)
+        self.app = ExporterApp(config, self.state, self.registry, self.sources)
+        web = config.web_config
+        #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
+        self.secured = SecuredApp(self.app, web) if web is not None else None
+        self.asgi: ASGIApp = self.secured if self.secured is not None else self.app
+
+    def uvicorn_config(self) -> uvicorn.Config:
+        context = self.secured.context if self.secured is not None else None
+        return uvicorn.Config(
+            self.asgi,
+            host=self.config.listen_host,
+            port=self.config.listen_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            # The web config's TLS settings (minimum version, client CAs) need a whole SSLContext,
+            # which the web config watcher also updates in place when certificates rotate.
+            ssl_context_factory=_fixed_context(context) if context is not None else None,
+        )
+
+    async def run(self) -> None:
+        """Serve HTTP and poll on schedule until SIGTERM or SIGINT."""
+        server = uvicorn.Server(self.uvicorn_config())
+        tasks = [asyncio.create_task(self.poller.run(), name="poller")]
+        if self.secured is not None:
+            tasks.append(asyncio.create_task(self._watch_web_config(self.secured), name="web-config"))
+        try:
+            await server.serve()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.client.aclose()
+
+    @staticmethod
+    async def _watch_web_config(secured: SecuredApp) -> None:
+        # Requests check too, but a certificate that expired lets no request through to do it.
+        while True:
+            await asyncio.sleep(WEB_CONFIG_CHECK_SECONDS)
+            secured.maybe_reload()
+
+
+def _fixed_context(
+    context: ssl.SSLContext,
+) -> Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
+    def factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        return context
+
+    return factory
