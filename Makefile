@@ -2,6 +2,7 @@
 #   make run    virtualenv + install + the exporter on built-in demo data at :9185
 #   make test   virtualenv + test tools (and Prometheus, promtool, Alertmanager) + lint, types, whole suite,
 #               then the suite again with the oldest dependency versions pyproject.toml allows
+#   make lock   regenerate requirements.lock, the hashed pins the container image installs
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -22,7 +23,7 @@ NEED_VENV_MODULE = if ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 		fi; \
 	fi
 
-.PHONY: run test venv dev-deps system-deps lint typecheck pytest test-floors bench clean
+.PHONY: run test venv dev-deps system-deps lint typecheck pytest test-floors lock bench clean
 
 $(BIN)/github-copilot-exporter: pyproject.toml
 	@$(NEED_VENV_MODULE)
@@ -85,8 +86,25 @@ test-floors: $(FLOORS_VENV)/.installed system-deps
 test: lint typecheck pytest
 	$(MAKE) test-floors
 
+# requirements.lock: every package the image installs, pinned with the hashes of all its files, for
+# Linux and Python 3.11 (the image's), from pyproject.toml's ranges and build backend. uv runs from a
+# throwaway virtualenv; it is not a dependency of the exporter.
+UV_VERSION ?= 0.13.9
+LOCK_VENV  ?= .venv-lock
+
+$(LOCK_VENV)/bin/uv:
+	@$(NEED_VENV_MODULE)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+
+lock: $(LOCK_VENV)/bin/uv
+	$(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' > $(LOCK_VENV)/build-requires.in
+	$(LOCK_VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+		--custom-compile-command "make lock" --no-emit-package github-copilot-exporter \
+		pyproject.toml $(LOCK_VENV)/build-requires.in -o requirements.lock
+
 bench: dev-deps
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(FLOORS_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(FLOORS_VENV) $(LOCK_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
