@@ -5,12 +5,17 @@
 FROM python:3.11-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+# A virtualenv is self-contained: the final stage copies it and nothing else from this stage.
+# Dependencies and the build backend come from requirements.lock (`make lock`): exact versions, each file
+# checked against its hash, so the same commit builds the same image. The layer outlives code changes.
+COPY requirements.lock ./
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml ./
 COPY exporter/ exporter/
-# A virtualenv is self-contained: the final stage copies it and nothing else from this stage.
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir . \
-    && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
+# No build isolation, which would fetch an unpinned setuptools; then no packaging tools left behind.
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools wheel
 
 FROM python:3.11-slim-bookworm
 ARG VERSION=0.1.0

@@ -26,6 +26,8 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from exporter import __version__
 from exporter.cli import build_parser
@@ -33,6 +35,7 @@ from exporter.config import Config, build_config, load_file, parse_duration
 from tests.support import REPO, RunningExporter, free_port, need_binary, parse_exposition, value, wait_until
 
 DOCKERFILE = REPO / "Dockerfile"
+LOCK = REPO / "requirements.lock"
 COMPOSE = REPO / "deploy" / "docker-compose.yml"
 ENV_EXAMPLE = REPO / "deploy" / ".env.example"
 KUSTOMIZE_DIR = REPO / "deploy" / "kubernetes"
@@ -241,6 +244,51 @@ def test_image_metadata_agrees_with_the_package() -> None:
     command = healthcheck_command(final.one("HEALTHCHECK"))
     assert command[0] == "python"
     assert f":{DEFAULT_PORT}/healthz" in command[-1]
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """Name -> (version, hashes) of each requirement of requirements.lock; AssertionError on a line that
+    pins no exact version or carries no sha256 hash (pip's --require-hashes refuses both)."""
+    text = re.sub(r"\\\n", " ", LOCK.read_text(encoding="utf-8"))
+    found: dict[str, tuple[str, list[str]]] = {}
+    for raw in text.splitlines():
+        line = raw.partition("#")[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)", line)
+        assert match, f"requirements.lock: not an exact pin with hashes: {line}"
+        name = canonicalize_name(match[1])
+        assert name not in found, f"requirements.lock pins {name} twice"
+        found[name] = (match[2], re.findall(r"sha256:([0-9a-f]{64})", match[3]))
+    return found
+
+
+def test_lock_pins_every_runtime_dependency_and_the_build_backend_within_range() -> None:
+    pins = locked()
+    required = [Requirement(r) for r in PYPROJECT["project"]["dependencies"]]
+    required += [Requirement(r) for r in PYPROJECT["build-system"]["requires"]]
+    for requirement in required:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"requirements.lock lacks {requirement.name}: run `make lock`"
+        version, _ = pins[name]
+        # A range moved past the lock (a floor raised, a cap lowered) means the lock is stale.
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"requirements.lock has {requirement.name} {version}, outside {requirement}: run `make lock`"
+        )
+    # The exporter itself is built from the checkout, not pinned.
+    assert canonicalize_name(PYPROJECT["project"]["name"]) not in pins
+
+
+def test_image_installs_the_lock_with_hashes_and_the_package_without_dependencies() -> None:
+    _, stages = parse_dockerfile(DOCKERFILE)
+    runs = " && ".join(stages[0].all("RUN"))
+    steps = [shlex.split(step) for step in runs.split("&&")]
+    installs = [words for words in steps if words[1:3] == ["install", "--no-cache-dir"]]
+    assert len(installs) == 2, installs
+    lock_install, package_install = installs
+    assert {"--require-hashes", "-r", LOCK.name} <= set(lock_install), lock_install
+    # Every package comes from the lock: the exporter alone, and no build dependency fetched unpinned.
+    assert {"--no-deps", "--no-build-isolation", "."} <= set(package_install), package_install
 
 
 def replay_copy(args: str, workdir: Path, patterns: list[str]) -> None:

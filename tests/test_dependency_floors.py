@@ -1,0 +1,71 @@
+"""The floors `make test-floors` installs: each lower bound of pyproject.toml, exactly, as pip takes it.
+
+tools/floors.py reads them with a small parser of its own (it runs before any virtualenv exists);
+here packaging, pip's own parser, reads pyproject.toml independently.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from tests.support import REPO
+from tools.floors import floor, floors, same_release
+
+SCRIPT = REPO / "tools" / "floors.py"
+DEPENDENCIES = [
+    Requirement(r)
+    for r in tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+]
+
+
+def test_every_runtime_dependency_is_pinned_at_its_lower_bound() -> None:
+    pins = floors()
+    assert [canonicalize_name(n) for n in pins] == [canonicalize_name(r.name) for r in DEPENDENCIES]
+    for requirement in DEPENDENCIES:
+        (lower,) = [s.version for s in requirement.specifier if s.operator == ">="]
+        pinned = pins[requirement.name]
+        assert Version(pinned) == Version(lower), requirement
+        assert requirement.specifier.contains(pinned), f"{requirement} excludes its own floor"
+
+
+def test_the_script_prints_constraints_pip_accepts() -> None:
+    result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, check=True)
+    constraints = [Requirement(line) for line in result.stdout.splitlines()]
+    assert len(constraints) == len(DEPENDENCIES)
+    for constraint in constraints:
+        # pip refuses extras and markers in a constraints file; only an exact version pins.
+        assert not constraint.extras, constraint
+        assert constraint.marker is None, constraint
+        assert [s.operator for s in constraint.specifier] == ["=="], constraint
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        "httpx<1",  # no floor: the oldest release ever published would be allowed
+        "httpx>=0.27,>=0.28",
+        "httpx>=0.27rc1",  # not a plain release number
+        "httpx>=0.27; python_version < '3.12'",
+    ],
+)
+def test_a_requirement_without_one_installable_floor_is_refused(requirement: str) -> None:
+    with pytest.raises(ValueError, match="httpx"):
+        floor(requirement)
+
+
+def test_extras_are_dropped_from_the_pin() -> None:
+    assert floor("PyJWT[crypto] >= 2.8, <3") == ("PyJWT", "2.8")
+
+
+def test_releases_compare_with_zero_padding() -> None:
+    assert same_release("2.8.0", "2.8")
+    assert same_release("42", "42.0.0")
+    assert not same_release("2.8.1", "2.8")
+    assert not same_release("2.8.0rc1", "2.8")
