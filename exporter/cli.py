@@ -1,4 +1,5 @@
-"""Command line: flags in the style of Go exporters, then run the poller and the web server together."""
+"""Command line: flags in the style of Go exporters, then serve (poller and web server together) or run
+one command once (see :mod:`exporter.commands`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from exporter import __version__, malloc
+from exporter.commands import Command, report
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo.world import DEMO_TARGETS, demo_github
 from exporter.errors import ConfigError
@@ -28,15 +30,34 @@ from exporter.web.server import Exporter
 
 log = logging.getLogger("exporter")
 PROG = "github-copilot-exporter"
+#: Commands that run once and exit, each a module of exporter.commands.
+COMMANDS: dict[str, Command] = {"report": report}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Without a command the exporter serves; a command runs once with the same configuration."""
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Prometheus exporter for GitHub Copilot seats. Flags override the config file, "
         "which overrides the environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_APP_ID, "
         "GITHUB_APP_PRIVATE_KEY_FILE, GITHUB_APP_INSTALLATION_ID) and the defaults.",
     )
+    add_config_flags(p)
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = p.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", description="without one, serve the metrics"
+    )
+    for name, command in COMMANDS.items():
+        # Suppressed defaults: a flag given before the command name is not reset by the command's parser.
+        sub = commands.add_parser(
+            name, help=command.HELP, description=command.DESCRIPTION, argument_default=argparse.SUPPRESS
+        )
+        add_config_flags(sub)
+        command.add_arguments(sub)
+    return p
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML configuration file")
     p.add_argument("--org", action="append", metavar="NAME", help="organization to poll (repeatable)")
     p.add_argument("--enterprise", action="append", metavar="SLUG", help="enterprise to poll (repeatable)")
@@ -82,12 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    return p
 
 
 def load_config(argv: Sequence[str] | None = None) -> Config:
-    args = vars(build_parser().parse_args(argv))
+    return config_from_args(vars(build_parser().parse_args(argv)))
+
+
+def config_from_args(args: dict[str, Any]) -> Config:
     file_data: dict[str, Any] = {}
     if args.get("config"):
         file_data = load_file(Path(args["config"]))
@@ -162,8 +184,12 @@ async def serve(config: Config, client: GitHubClient) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = vars(build_parser().parse_args(argv))
+    command = COMMANDS.get(args.get("command") or "")
     try:
-        config = load_config(argv)
+        config = config_from_args(args)
+        if command is not None:
+            command.check_config(config)
     except ConfigError as exc:
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -173,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(config.log_level, config.log_format, secrets)
+    if command is not None:
+        return command.run(config, args, build_client(config))
     malloc.tune()
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
     # a clean exit with status 0 instead of death by signal.
