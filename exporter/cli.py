@@ -35,26 +35,35 @@ COMMANDS: dict[str, Command] = {"report": report}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Without a command the exporter serves; a command runs once with the same configuration."""
+    """The flags of the exporter that serves: its invocation without a command."""
+    commands = "; ".join(f"{name}: {command.HELP}" for name, command in COMMANDS.items())
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Prometheus exporter for GitHub Copilot seats. Flags override the config file, "
         "which overrides the environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_APP_ID, "
         "GITHUB_APP_PRIVATE_KEY_FILE, GITHUB_APP_INSTALLATION_ID) and the defaults.",
+        epilog=f"Commands, given before any flag, run once with the same flags and exit: {commands}. "
+        "Give a command --help for its own flags.",
     )
     add_config_flags(p)
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = p.add_subparsers(
-        dest="command", metavar="COMMAND", title="commands", description="without one, serve the metrics"
-    )
-    for name, command in COMMANDS.items():
-        # Suppressed defaults: a flag given before the command name is not reset by the command's parser.
-        sub = commands.add_parser(
-            name, help=command.HELP, description=command.DESCRIPTION, argument_default=argparse.SUPPRESS
-        )
-        add_config_flags(sub)
-        command.add_arguments(sub)
     return p
+
+
+def build_command_parser(name: str) -> argparse.ArgumentParser:
+    command = COMMANDS[name]
+    p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=command.DESCRIPTION)
+    add_config_flags(p)
+    command.add_arguments(p)
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The flags, and under ``command`` the command named first (None to serve)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in COMMANDS:
+        return {**vars(build_command_parser(args[0]).parse_args(args[1:])), "command": args[0]}
+    return {**vars(build_parser().parse_args(args)), "command": None}
 
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -106,7 +115,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def load_config(argv: Sequence[str] | None = None) -> Config:
-    return config_from_args(vars(build_parser().parse_args(argv)))
+    return config_from_args(parse_args(argv))
 
 
 def config_from_args(args: dict[str, Any]) -> Config:
@@ -184,8 +193,8 @@ async def serve(config: Config, client: GitHubClient) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = vars(build_parser().parse_args(argv))
-    command = COMMANDS.get(args.get("command") or "")
+    args = parse_args(argv)
+    command = COMMANDS[args["command"]] if args["command"] is not None else None
     try:
         config = config_from_args(args)
         if command is not None:
