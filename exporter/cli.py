@@ -1,4 +1,5 @@
-"""Command line: flags in the style of Go exporters, then run the poller and the web server together."""
+"""Command line: flags in the style of Go exporters, then serve (poller and web server together) or run
+one command once (see :mod:`exporter.commands`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from exporter import __version__, malloc
+from exporter.commands import Command, report
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo.world import DEMO_TARGETS, demo_github
 from exporter.errors import ConfigError
@@ -28,15 +30,43 @@ from exporter.web.server import Exporter
 
 log = logging.getLogger("exporter")
 PROG = "github-copilot-exporter"
+#: Commands that run once and exit, each a module of exporter.commands.
+COMMANDS: dict[str, Command] = {"report": report}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The flags of the exporter that serves: its invocation without a command."""
+    commands = "; ".join(f"{name}: {command.HELP}" for name, command in COMMANDS.items())
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Prometheus exporter for GitHub Copilot seats. Flags override the config file, "
         "which overrides the environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_APP_ID, "
         "GITHUB_APP_PRIVATE_KEY_FILE, GITHUB_APP_INSTALLATION_ID) and the defaults.",
+        epilog=f"Commands, given before any flag, run once with the same flags and exit: {commands}. "
+        "Give a command --help for its own flags.",
     )
+    add_config_flags(p)
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return p
+
+
+def build_command_parser(name: str) -> argparse.ArgumentParser:
+    command = COMMANDS[name]
+    p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=command.DESCRIPTION)
+    add_config_flags(p)
+    command.add_arguments(p)
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The flags, and under ``command`` the command named first (None to serve)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in COMMANDS:
+        return {**vars(build_command_parser(args[0]).parse_args(args[1:])), "command": args[0]}
+    return {**vars(build_parser().parse_args(args)), "command": None}
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML configuration file")
     p.add_argument("--org", action="append", metavar="NAME", help="organization to poll (repeatable)")
     p.add_argument("--enterprise", action="append", metavar="SLUG", help="enterprise to poll (repeatable)")
@@ -82,12 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    return p
 
 
 def load_config(argv: Sequence[str] | None = None) -> Config:
-    args = vars(build_parser().parse_args(argv))
+    return config_from_args(parse_args(argv))
+
+
+def config_from_args(args: dict[str, Any]) -> Config:
     file_data: dict[str, Any] = {}
     if args.get("config"):
         file_data = load_file(Path(args["config"]))
@@ -162,8 +193,12 @@ async def serve(config: Config, client: GitHubClient) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = COMMANDS[args["command"]] if args["command"] is not None else None
     try:
-        config = load_config(argv)
+        config = config_from_args(args)
+        if command is not None:
+            command.check_config(config)
     except ConfigError as exc:
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -173,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(config.log_level, config.log_format, secrets)
+    if command is not None:
+        return command.run(config, args, build_client(config))
     malloc.tune()
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
     # a clean exit with status 0 instead of death by signal.

@@ -13,6 +13,7 @@ from exporter.sources.base import Source
 from exporter.state import ExporterState
 from exporter.web.asgi import Receive, Scope, Send
 from exporter.web.landing import landing_page
+from exporter.web.seat_report import SEAT_REPORT_PATHS, seat_report_response
 
 #: The largest piece of a body handed to the server at once. asyncio copies what the socket does not
 #: take at once into its own buffer; sending slices and waiting for the buffer to drain in between
@@ -66,6 +67,13 @@ class ExporterApp:
                 headers.get("accept-encoding", ""),
             )
             await self._send(send, 200, pieces, extra, method)
+        elif path in SEAT_REPORT_PATHS:
+            # A worker thread too: the report of a 100,000-seat enterprise takes a second to build.
+            query = scope.get("query_string", b"").decode("latin-1")
+            report = await asyncio.to_thread(
+                seat_report_response, self.config, self.state, SEAT_REPORT_PATHS[path], query
+            )
+            await self._send(send, report.status, report.body, report.headers, method)
         elif path == "/":
             page = landing_page(self.config, self.state, self.sources)
             await self._send(send, 200, page.encode(), {"content-type": "text/html; charset=utf-8"}, method)
