@@ -303,7 +303,7 @@ def _hash_key(src: _Sources, key_file: Any) -> Secret:
             key_text = key_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(
-                "seat_metrics.hash_key_file", f"cannot read {key_path}: {exc.strerror}"
+                "seat_metrics.hash_key_file", f"cannot read {shown_path(key_path)}: {exc.strerror}"
             ) from None
     else:
         key_text = src.env.get(HASH_KEY_ENV, "").strip()

@@ -1,0 +1,212 @@
+"""Guarding the listener against clients that hold connections: slow request headers, too many sockets.
+
+uvicorn closes idle keep-alive connections, but it has no timeout for a request whose headers never
+complete (slowloris), and it accepts connections until the process runs out of file descriptors, after
+which the poll cannot connect to GitHub either and asyncio logs every failed ``accept()``. Its
+protocol class is a documented setting (``uvicorn.Config(http=...)``), so each connection's uvicorn
+protocol is wrapped here, by composition, in one that:
+
+- closes a connection that has not completed its request headers within ``header_timeout`` seconds of
+  connecting or of starting its next request, however slowly it keeps sending;
+- keeps at most ``max_connections`` open: at the cap, the connection that has waited longest for its
+  headers is closed to make room, so a flood of slow clients cannot lock out a scrape, and a new
+  connection is refused only when every open one is busy with a request;
+- logs one line when the cap is reached and one when it is clear again, and lets one line through per
+  episode of asyncio's ``socket.accept() out of system resource`` instead of thousands a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from typing import Any
+
+log = logging.getLogger("exporter.web.connections")
+
+#: Seconds a client has to send a request's headers; Prometheus sends them as soon as it connects.
+HEADER_TIMEOUT = 10.0
+#: The most connections ever kept open, whatever the file-descriptor limit.
+MAX_CONNECTIONS = 1024
+#: Pending connections the kernel queues for ``accept()`` (uvicorn's default is 2048).
+BACKLOG = 512
+_ACCEPT_FAILED = "socket.accept() out of system resource"
+
+
+def connection_cap() -> int:
+    """Half the soft file-descriptor limit, at most MAX_CONNECTIONS: the rest is for GitHub and files.
+
+    With systemd's default soft limit of 1024 that is 512 connections, far more than any set of
+    Prometheus servers needs, and it leaves the HTTP client (at most 100 connections) room to poll.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(8, min(MAX_CONNECTIONS, soft // 2))
+
+
+class AcceptErrorFilter(logging.Filter):
+    """One log line per episode of failed ``accept()`` calls, instead of one per attempt.
+
+    asyncio reports each failed accept of a full process (up to the backlog, every time it retries);
+    the episode ends when a connection is accepted again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(_ACCEPT_FAILED):
+            return True
+        if self.failing:
+            return False
+        self.failing = True
+        record.msg = (
+            "cannot accept connections: out of file descriptors or memory; retrying every second "
+            "(the next line says when connections are accepted again)"
+        )
+        record.args = ()
+        record.exc_info = None
+        return True
+
+    def accepted(self) -> None:
+        if self.failing:
+            self.failing = False
+            log.info("accepting connections again")
+
+
+class ConnectionGuard:
+    """The shared state of every guarded connection of one listener: which are open, which wait."""
+
+    def __init__(
+        self,
+        inner: type[asyncio.Protocol],
+        *,
+        max_connections: int | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
+    ) -> None:
+        self.inner = inner
+        self.max_connections = max_connections if max_connections is not None else connection_cap()
+        self.header_timeout = header_timeout
+        self.accept_errors = AcceptErrorFilter()
+        self.open: set[GuardedConnection] = set()
+        #: Connections waiting for request headers, the longest-waiting first.
+        self.waiting: dict[GuardedConnection, None] = {}
+        self.saturated = False
+
+    def protocol_class(self) -> type[asyncio.Protocol]:
+        """The class to give ``uvicorn.Config(http=...)``: uvicorn's protocol wrapped in this guard."""
+        guard = self
+
+        class Guarded(GuardedConnection):
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(guard, guard.inner(**kwargs))
+
+        return Guarded
+
+    def admit(self, connection: GuardedConnection) -> bool:
+        self.accept_errors.accepted()
+        if len(self.open) >= self.max_connections:
+            oldest = next(iter(self.waiting), None)
+            if not self.saturated:
+                self.saturated = True
+                log.warning(
+                    "connection limit reached; closing the connections that waited longest for "
+                    "their request headers",
+                    extra={"max_connections": self.max_connections},
+                )
+            if oldest is None:
+                return False
+            self.forget(oldest)
+            oldest.abort()
+        self.open.add(connection)
+        return True
+
+    def forget(self, connection: GuardedConnection) -> None:
+        self.open.discard(connection)
+        self.waiting.pop(connection, None)
+        if self.saturated and len(self.open) <= self.max_connections // 2:
+            self.saturated = False
+            log.info("connections back under the limit", extra={"open_connections": len(self.open)})
+
+
+class GuardedConnection(asyncio.Protocol):
+    """One connection: uvicorn's protocol inside, with a deadline for each request's headers."""
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+        self.guard = guard
+        self.inner = inner
+        self.transport: asyncio.Transport | None = None
+        self.admitted = False
+        self._deadline: asyncio.TimerHandle | None = None
+        # The last bytes seen, so that a blank line split across two reads is still found.
+        self._tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if not self.guard.admit(self):
+            transport.abort()
+            return
+        self.admitted = True
+        self.inner.connection_made(transport)
+        self._expect_headers()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.admitted:
+            return
+        seen = self._tail + data
+        # Headers end at a blank line (h11 accepts a bare LF as well as CRLF).
+        end = max(seen.rfind(b"\n\n") + 2, seen.rfind(b"\n\r\n") + 3)
+        if end >= 2 and end == len(seen):
+            self._headers_complete()
+        elif end >= 2:
+            self._expect_headers()  # a blank line, then more: the next request has begun
+        elif self._deadline is None:
+            self._expect_headers()  # the first bytes of a new request on a kept-alive connection
+        self._tail = seen[-2:]
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received() if self.admitted else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        self.guard.forget(self)
+        if self.admitted:
+            self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self.admitted:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.admitted:
+            self.inner.resume_writing()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _expect_headers(self) -> None:
+        self._cancel_deadline()
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self.guard.header_timeout, self._headers_late)
+        self.guard.waiting.pop(self, None)  # to the end: the deadline is new
+        self.guard.waiting[self] = None
+
+    def _headers_complete(self) -> None:
+        self._cancel_deadline()
+        self.guard.waiting.pop(self, None)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _headers_late(self) -> None:
+        self._deadline = None
+        log.debug("closing a connection that did not send its request headers in time")
+        self.guard.forget(self)
+        self.abort()
