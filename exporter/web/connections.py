@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("exporter.web.connections")
@@ -28,50 +30,57 @@ log = logging.getLogger("exporter.web.connections")
 HEADER_TIMEOUT = 10.0
 #: The most connections ever kept open, whatever the file-descriptor limit.
 MAX_CONNECTIONS = 1024
-#: Pending connections the kernel queues for ``accept()`` (uvicorn's default is 2048).
-BACKLOG = 512
 _ACCEPT_FAILED = "socket.accept() out of system resource"
+#: Seconds without a failed accept after which an episode of them is over.
+ACCEPT_QUIET_SECONDS = 5.0
 
 
-def connection_cap() -> int:
-    """Half the soft file-descriptor limit, at most MAX_CONNECTIONS: the rest is for GitHub and files.
+def listener_limits() -> tuple[int, int]:
+    """The most connections kept open, and the listen backlog, for this process's descriptor limit.
 
-    With systemd's default soft limit of 1024 that is 512 connections, far more than any set of
-    Prometheus servers needs, and it leaves the HTTP client (at most 100 connections) room to poll.
+    Half the soft limit (at most MAX_CONNECTIONS) for connections, and a quarter of that for the
+    backlog: asyncio accepts up to a backlog's worth of connections at once before any can be closed
+    to make room, so both together stay well below the limit, leaving the HTTP client (at most 100
+    connections to GitHub) and files their share. With systemd's default soft limit of 1024 that is
+    512 connections and a backlog of 128, far more than any set of Prometheus servers needs.
     """
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
-        return MAX_CONNECTIONS
-    return max(8, min(MAX_CONNECTIONS, soft // 2))
+        soft = 2 * MAX_CONNECTIONS
+    connections = max(8, min(MAX_CONNECTIONS, soft // 2))
+    return connections, max(8, connections // 4)
 
 
 class AcceptErrorFilter(logging.Filter):
     """One log line per episode of failed ``accept()`` calls, instead of one per attempt.
 
-    asyncio reports each failed accept of a full process (up to the backlog, every time it retries);
-    the episode ends when a connection is accepted again.
+    asyncio reports each failed accept of a process out of descriptors, up to a backlog's worth every
+    second. An episode ends when a connection is accepted after ACCEPT_QUIET_SECONDS without failures.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
+        self._clock = clock
         self.failing = False
+        self._last_failure = 0.0
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.getMessage().startswith(_ACCEPT_FAILED):
             return True
+        self._last_failure = self._clock()
         if self.failing:
             return False
         self.failing = True
         record.msg = (
             "cannot accept connections: out of file descriptors or memory; retrying every second "
-            "(the next line says when connections are accepted again)"
+            "(a line will say when connections are accepted again)"
         )
         record.args = ()
         record.exc_info = None
         return True
 
     def accepted(self) -> None:
-        if self.failing:
+        if self.failing and self._clock() - self._last_failure >= ACCEPT_QUIET_SECONDS:
             self.failing = False
             log.info("accepting connections again")
 
@@ -87,7 +96,7 @@ class ConnectionGuard:
         header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.inner = inner
-        self.max_connections = max_connections if max_connections is not None else connection_cap()
+        self.max_connections = max_connections if max_connections is not None else listener_limits()[0]
         self.header_timeout = header_timeout
         self.accept_errors = AcceptErrorFilter()
         self.open: set[GuardedConnection] = set()
@@ -140,6 +149,8 @@ class GuardedConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.admitted = False
         self._deadline: asyncio.TimerHandle | None = None
+        # Whether a request's first bytes came and its headers have not ended yet.
+        self._in_request = False
         # The last bytes seen, so that a blank line split across two reads is still found.
         self._tail = b""
 
@@ -156,17 +167,29 @@ class GuardedConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self.admitted:
             return
-        seen = self._tail + data
-        # Headers end at a blank line (h11 accepts a bare LF as well as CRLF).
-        end = max(seen.rfind(b"\n\n") + 2, seen.rfind(b"\n\r\n") + 3)
-        if end >= 2 and end == len(seen):
-            self._headers_complete()
-        elif end >= 2:
-            self._expect_headers()  # a blank line, then more: the next request has begun
-        elif self._deadline is None:
-            self._expect_headers()  # the first bytes of a new request on a kept-alive connection
-        self._tail = seen[-2:]
+        self._track_headers(data)
         self.inner.data_received(data)
+
+    def _track_headers(self, data: bytes) -> None:
+        """Start the clock on a request's first byte; stop it at the blank line that ends its headers."""
+        if self._deadline is None:
+            self._expect_headers()
+        if not self._in_request:
+            # Blank lines before a request line are allowed (and ignored), so they cannot end one.
+            data = data.lstrip(b"\r\n")
+            if not data:
+                return
+            self._in_request = True
+            self._tail = b""
+        seen = self._tail + data
+        end = _headers_end(seen)
+        rest = seen[end:].lstrip(b"\r\n") if end else seen
+        if end and not rest:
+            self._headers_complete()
+        elif end:
+            self._expect_headers()  # the headers ended and the next request has begun
+        # Enough to find a blank line split across two reads.
+        self._tail = rest[-2:]
 
     def eof_received(self) -> bool | None:
         return self.inner.eof_received() if self.admitted else None
@@ -197,6 +220,7 @@ class GuardedConnection(asyncio.Protocol):
         self.guard.waiting[self] = None
 
     def _headers_complete(self) -> None:
+        self._in_request = False
         self._cancel_deadline()
         self.guard.waiting.pop(self, None)
 
@@ -210,3 +234,10 @@ class GuardedConnection(asyncio.Protocol):
         log.debug("closing a connection that did not send its request headers in time")
         self.guard.forget(self)
         self.abort()
+
+
+def _headers_end(data: bytes) -> int:
+    """The offset just after the last blank line in ``data`` (h11 accepts LF as well as CRLF), or 0."""
+    lf = data.rfind(b"\n\n")
+    crlf = data.rfind(b"\n\r\n")
+    return max(lf + 2 if lf >= 0 else 0, crlf + 3 if crlf >= 0 else 0)

@@ -22,7 +22,7 @@ from exporter.sources.seats import SeatSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
-from exporter.web.connections import BACKLOG, ConnectionGuard
+from exporter.web.connections import ConnectionGuard, listener_limits
 from exporter.web.security import SecuredApp
 
 WEB_CONFIG_CHECK_SECONDS = 5.0
@@ -52,7 +52,8 @@ class Exporter:
         self.secured = SecuredApp(self.app, web) if web is not None else None
         self.asgi: ASGIApp = self.secured if self.secured is not None else self.app
         #: Header-read timeout and connection cap around uvicorn's own HTTP/1.1 protocol.
-        self.connections = ConnectionGuard(H11Protocol)
+        max_connections, self._backlog = listener_limits()
+        self.connections = ConnectionGuard(H11Protocol, max_connections=max_connections)
 
     def uvicorn_config(self) -> uvicorn.Config:
         context = self.secured.context if self.secured is not None else None
@@ -65,7 +66,7 @@ class Exporter:
             lifespan="off",
             server_header=False,
             http=self.connections.protocol_class(),
-            backlog=BACKLOG,
+            backlog=self._backlog,
             # The web config's TLS settings (minimum version, client CAs) need a whole SSLContext,
             # which the web config watcher also updates in place when certificates rotate.
             ssl_context_factory=_fixed_context(context) if context is not None else None,
