@@ -115,6 +115,21 @@ def test_a_kept_alive_connection_trickling_its_next_request_is_closed(fake: Serv
             wait_until(trickle_until_closed, 30, interval=1.0, what="the connection to be closed")
 
 
+@pytest.mark.e2e
+def test_oversized_request_headers_get_400_and_one_log_line(fake: ServedFake) -> None:
+    with start_exporter(exporter_args(fake), {"GITHUB_TOKEN": TOKEN}) as running:
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock:
+                sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: exporter\r\n")
+                with contextlib.suppress(OSError):  # the server may close before all is sent
+                    for _ in range(100):
+                        sock.sendall(b"X-Padding: " + b"a" * 10_000 + b"\r\n")
+                assert sock.recv(100).startswith(b"HTTP/1.1 400")
+        assert running.get("/healthz").status_code == 200
+        log = running.log()
+    assert log.count("Invalid HTTP request received.") == 1
+
+
 # -- basic auth -------------------------------------------------------------------------------------
 
 

@@ -28,6 +28,9 @@ log = logging.getLogger("exporter.web.connections")
 
 #: Seconds a client has to send a request's headers; Prometheus sends them as soon as it connects.
 HEADER_TIMEOUT = 10.0
+#: Bytes of request line and headers buffered while incomplete (uvicorn's own default, made explicit):
+#: beyond it the request is answered 400 and the connection closed.
+MAX_INCOMPLETE_HEADERS = 16 * 1024
 #: The most connections ever kept open, whatever the file-descriptor limit.
 MAX_CONNECTIONS = 1024
 _ACCEPT_FAILED = "socket.accept() out of system resource"
@@ -85,6 +88,29 @@ class AcceptErrorFilter(logging.Filter):
             log.info("accepting connections again")
 
 
+class RepeatFilter(logging.Filter):
+    """Lets a message through once, then drops its repeats until none came for ``quiet`` seconds.
+
+    uvicorn warns once per malformed request ("Invalid HTTP request received."), which any client can
+    repeat as fast as it likes; the first line says it happens, the rest would only fill the disk.
+    """
+
+    def __init__(self, prefix: str, quiet: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.quiet = quiet
+        self._clock = clock
+        self._last: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(self.prefix):
+            return True
+        now = self._clock()
+        repeated = self._last is not None and now - self._last < self.quiet
+        self._last = now
+        return not repeated
+
+
 class ConnectionGuard:
     """The shared state of every guarded connection of one listener: which are open, which wait."""
 
@@ -99,6 +125,7 @@ class ConnectionGuard:
         self.max_connections = max_connections if max_connections is not None else listener_limits()[0]
         self.header_timeout = header_timeout
         self.accept_errors = AcceptErrorFilter()
+        self.invalid_requests = RepeatFilter("Invalid HTTP request received.")
         self.open: set[GuardedConnection] = set()
         #: Connections waiting for request headers, the longest-waiting first.
         self.waiting: dict[GuardedConnection, None] = {}

@@ -22,7 +22,7 @@ from exporter.sources.seats import SeatSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
-from exporter.web.connections import ConnectionGuard, listener_limits
+from exporter.web.connections import MAX_INCOMPLETE_HEADERS, ConnectionGuard, listener_limits
 from exporter.web.security import SecuredApp
 
 WEB_CONFIG_CHECK_SECONDS = 5.0
@@ -67,6 +67,7 @@ class Exporter:
             server_header=False,
             http=self.connections.protocol_class(),
             backlog=self._backlog,
+            h11_max_incomplete_event_size=MAX_INCOMPLETE_HEADERS,
             # The web config's TLS settings (minimum version, client CAs) need a whole SSLContext,
             # which the web config watcher also updates in place when certificates rotate.
             ssl_context_factory=_fixed_context(context) if context is not None else None,
@@ -75,8 +76,12 @@ class Exporter:
     async def run(self) -> None:
         """Serve HTTP and poll on schedule until SIGTERM or SIGINT."""
         server = uvicorn.Server(self.uvicorn_config())
-        asyncio_log = logging.getLogger("asyncio")
-        asyncio_log.addFilter(self.connections.accept_errors)
+        filters = [
+            (logging.getLogger("asyncio"), self.connections.accept_errors),
+            (logging.getLogger("uvicorn.error"), self.connections.invalid_requests),
+        ]
+        for logger, log_filter in filters:
+            logger.addFilter(log_filter)
         tasks = [asyncio.create_task(self.poller.run(), name="poller")]
         if self.secured is not None:
             tasks.append(asyncio.create_task(self._watch_web_config(self.secured), name="web-config"))
@@ -87,7 +92,8 @@ class Exporter:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.aclose()
-            asyncio_log.removeFilter(self.connections.accept_errors)
+            for logger, log_filter in filters:
+                logger.removeFilter(log_filter)
 
     @staticmethod
     async def _watch_web_config(secured: SecuredApp) -> None:
