@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -62,16 +63,25 @@ class JsonFormatter(logging.Formatter):
 # tokens must not pile up.
 _permanent_secrets: set[str] = set()
 _recent_secrets: deque[str] = deque(maxlen=64)
+#: Configured secrets too short to mask wherever they occur (``GITHUB_TOKEN=x`` would mask every x):
+#: masked only where they stand as a whole word.
+_short_secrets: set[str] = set()
 _secrets_lock = threading.Lock()
+
+#: Secrets at least this long are masked wherever they occur; shorter ones only as whole words.
+MIN_SUBSTRING_SECRET = 16
+_WORD = r"[A-Za-z0-9_-]"
 
 
 def register_secret(secret: str, *, permanent: bool = False) -> None:
-    """Mask ``secret`` (and each line of a multi-line one, such as a PEM key) in every log line."""
+    """Mask ``secret`` (and each line of a multi-line one, such as a PEM key) in logs and on pages."""
     parts = [secret, *(line.strip() for line in secret.splitlines())]
     with _secrets_lock:
+        if permanent and 0 < len(secret.strip()) < MIN_SUBSTRING_SECRET and "\n" not in secret:
+            _short_secrets.add(secret.strip())
         for part in parts:
             # Short fragments (PEM armour, blank lines) are not secret and would mangle ordinary text.
-            if len(part) < 16 or part.startswith("-----") or part in _permanent_secrets:
+            if len(part) < MIN_SUBSTRING_SECRET or part.startswith("-----") or part in _permanent_secrets:
                 continue
             if permanent:
                 _permanent_secrets.add(part)
@@ -79,27 +89,33 @@ def register_secret(secret: str, *, permanent: bool = False) -> None:
                 _recent_secrets.append(part)
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``********``."""
     with _secrets_lock:
-        known = [*secrets, *_permanent_secrets, *_recent_secrets]
+        known = [*_permanent_secrets, *_recent_secrets]
+        short = sorted(_short_secrets, key=len, reverse=True)
     # Longest first, so that a secret containing another is masked whole.
     for secret in sorted(known, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "********")
+        text = text.replace(secret, "********")
+    if short:
+        words = "|".join(re.escape(secret) for secret in short)
+        text = re.sub(f"(?<!{_WORD})(?:{words})(?!{_WORD})", "********", text)
     return text
 
 
 class RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self) -> None:
         super().__init__(sys.stderr)
-        self.secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        return redact(super().format(record))
 
 
 def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> RedactingHandler:
-    handler = RedactingHandler(secrets)
+    for secret in secrets:
+        if secret:
+            register_secret(secret, permanent=True)
+    handler = RedactingHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):

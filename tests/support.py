@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -311,8 +312,18 @@ def run_exporter_cli(
 
 @contextlib.contextmanager
 def start_exporter(
-    args: Sequence[str], env: dict[str, str] | None = None, *, wait_ready: bool = True
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    *,
+    wait_ready: bool = True,
+    nofile: int | None = None,
 ) -> Iterator[RunningExporter]:
+    """The console script on a free port; ``nofile`` sets its file-descriptor limit (``ulimit -n``)."""
+
+    def limit_files() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="exporter-log-"))
     log_path = log_dir / "exporter.log"
@@ -322,6 +333,7 @@ def start_exporter(
             env=exporter_env(env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            preexec_fn=limit_files if nofile is not None else None,
         )
     running = RunningExporter(process, f"http://127.0.0.1:{port}", log_path, port)
     try:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import re
 
+from exporter.config.quoting import shown
 from exporter.errors import ConfigError
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
+#: No setting means more than this; far larger values overflow timers (``1000000000y``).
+MAX_DURATION = 10 * _UNITS["y"]
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 
 
@@ -23,7 +26,9 @@ def parse_duration(text: str, key: str) -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(value):
-        raise ConfigError(key, f"invalid duration {value!r}; use e.g. 30s, 10m, 1h or 7d")
+        raise ConfigError(key, f"invalid duration {shown(value)}; use e.g. 30s, 10m, 1h or 7d")
+    if total > MAX_DURATION:
+        raise ConfigError(key, f"{shown(value)} is longer than the 10y any setting allows")
     return total
 
 

@@ -9,6 +9,7 @@ reported as a :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from exporter.config.model import (
     Secret,
     Target,
 )
+from exporter.config.quoting import shown, shown_path
 from exporter.config.web import load_web_config
 from exporter.errors import ConfigError
 
@@ -59,23 +61,29 @@ WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
+MAX_REQUEST_TIMEOUT = 600.0
+MAX_POLL_INTERVAL = 86400.0
+#: A URL path of printable ASCII without white space, query or fragment (a newline would split headers).
+_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
 
 def load_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError("--config", f"cannot read {shown_path(path)}: {exc.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError("--config", f"{path} is not valid YAML{where}") from None
+        raise ConfigError("--config", f"{shown_path(path)} is not valid YAML{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError("--config", f"{path} must hold a mapping of settings, not {type(data).__name__}")
+        raise ConfigError(
+            "--config", f"{shown_path(path)} must hold a mapping of settings, not {type(data).__name__}"
+        )
     return data
 
 
@@ -143,18 +151,18 @@ def _github(src: _Sources, github: Mapping[str, Any]) -> dict[str, Any]:
     api_url = values.api_url(src.value("api_url", github.get("api_url"), api_default), "github.api_url")
     timeout_value = src.value("request_timeout", github.get("request_timeout"), "30s")
     request_timeout = parse_duration(str(timeout_value), "github.request_timeout")
-    if request_timeout <= 0:
-        raise ConfigError("github.request_timeout", "must be positive")
+    if not 0 < request_timeout <= MAX_REQUEST_TIMEOUT:
+        raise ConfigError("github.request_timeout", "must be positive and at most 10m")
     concurrency = github.get("max_concurrency", 4)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 50:
         raise ConfigError(
-            "github.max_concurrency", f"must be a whole number from 1 to 50, got {concurrency!r}"
+            "github.max_concurrency", f"must be a whole number from 1 to 50, got {shown(concurrency)}"
         )
     per_minute = github.get("requests_per_minute", 600)
     if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) or not 0 < per_minute <= 900:
         raise ConfigError(
             "github.requests_per_minute",
-            f"must be a number above 0 and at most 900 (GitHub's secondary limit), got {per_minute!r}",
+            f"must be a number above 0 and at most 900 (GitHub's secondary limit), got {shown(per_minute)}",
         )
     return {
         "api_url": api_url,
@@ -225,8 +233,8 @@ def _web(src: _Sources, web: Mapping[str, Any]) -> dict[str, Any]:
     telemetry_path = values.string(
         src.value("telemetry_path", web.get("telemetry_path"), "/metrics"), "web.telemetry_path"
     )
-    if not telemetry_path.startswith("/") or telemetry_path in ("/", "/healthz", "/readyz"):
-        raise ConfigError("web.telemetry_path", f"{telemetry_path!r} must be a path such as /metrics")
+    if not _PATH.fullmatch(telemetry_path) or telemetry_path in ("/", "/healthz", "/readyz"):
+        raise ConfigError("web.telemetry_path", f"{shown(telemetry_path)} must be a path such as /metrics")
     web_file_value = src.value("web_config_file", web.get("config_file"), None)
     web_config = (
         load_web_config(Path(values.string(web_file_value, "web.config_file"))) if web_file_value else None
@@ -253,7 +261,9 @@ def _seats(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
     poll_text = str(src.value("poll_interval", data.get("poll_interval"), "10m"))
     poll_interval = parse_duration(poll_text, "poll_interval")
     if poll_interval < MIN_POLL_INTERVAL:
-        raise ConfigError("poll_interval", f"{poll_text} is too short; the minimum is 1m")
+        raise ConfigError("poll_interval", f"{shown(poll_text)} is too short; the minimum is 1m")
+    if poll_interval > MAX_POLL_INTERVAL:
+        raise ConfigError("poll_interval", f"{shown(poll_text)} is too long; the maximum is 1d")
     windows = Config.activity_windows
     if data.get("activity_windows") is not None:
         windows = values.windows(data["activity_windows"])
@@ -279,7 +289,7 @@ def _seat_metrics(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
     )
     max_series = seat_section.get("max_series", DEFAULT_MAX_SEAT_SERIES)
     if isinstance(max_series, bool) or not isinstance(max_series, int) or max_series < 0:
-        raise ConfigError("seat_metrics.max_series", f"must be a whole number >= 0, got {max_series!r}")
+        raise ConfigError("seat_metrics.max_series", f"must be a whole number >= 0, got {shown(max_series)}")
     hash_key: Secret | None = None
     if mode == "hashed":
         hash_key = _hash_key(src, seat_section.get("hash_key_file"))
@@ -293,7 +303,7 @@ def _hash_key(src: _Sources, key_file: Any) -> Secret:
             key_text = key_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(
-                "seat_metrics.hash_key_file", f"cannot read {key_path}: {exc.strerror}"
+                "seat_metrics.hash_key_file", f"cannot read {shown_path(key_path)}: {exc.strerror}"
             ) from None
     else:
         key_text = src.env.get(HASH_KEY_ENV, "").strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from exporter.config.durations import format_duration, parse_duration
 from exporter.config.model import DEFAULT_PRICES, MAX_ACTIVITY_WINDOW, PLANS, ActivityWindow, Secret
+from exporter.config.quoting import shown, shown_path
 from exporter.errors import ConfigError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -31,7 +33,7 @@ def section(data: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> dic
 
 def string(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(key, f"must be a non-empty string, got {value!r}")
+        raise ConfigError(key, f"must be a non-empty string, got {shown(value)}")
     return value.strip()
 
 
@@ -46,7 +48,7 @@ def names(value: Any, key: str) -> list[str]:
     for item in value:
         name = string(item, key)
         if not _NAME_RE.match(name):
-            raise ConfigError(key, f"{name!r} is not a valid GitHub organization or enterprise name")
+            raise ConfigError(key, f"{shown(name)} is not a valid GitHub organization or enterprise name")
         names.append(name)
     return names
 
@@ -55,7 +57,7 @@ def parse_listen_address(value: str, key: str = "web.listen_address") -> tuple[s
     text = string(value, key)
     host, sep, port_text = text.rpartition(":")
     if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigError(key, f"{text!r} must be HOST:PORT or :PORT, e.g. :9185")
+        raise ConfigError(key, f"{shown(text)} must be HOST:PORT or :PORT, e.g. :9185")
     host = host.strip("[]")
     return (host or "0.0.0.0"), int(port_text)
 
@@ -63,7 +65,7 @@ def parse_listen_address(value: str, key: str = "web.listen_address") -> tuple[s
 def api_url(value: Any, key: str) -> str:
     url = string(value, key).rstrip("/")
     if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(key, f"{url!r} must be an http(s) URL such as https://api.github.com")
+        raise ConfigError(key, f"{shown(url)} must be an http(s) URL such as https://api.github.com")
     return url
 
 
@@ -90,8 +92,8 @@ def prices(value: Any) -> dict[str, float]:
         key = f"seat_prices_usd.{plan}"
         if plan not in PLANS:
             raise ConfigError(key, f"unknown plan; expected one of {', '.join(PLANS)}")
-        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-            raise ConfigError(key, f"must be a non-negative number, got {price!r}")
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 <= price < math.inf:
+            raise ConfigError(key, f"must be a finite non-negative number, got {shown(price)}")
         prices[plan] = float(price)
     return prices
 
@@ -101,7 +103,7 @@ def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     if text == "warning":
         text = "warn"
     if text not in choices:
-        raise ConfigError(key, f"{value!r} is not one of {', '.join(choices)}")
+        raise ConfigError(key, f"{shown(value)} is not one of {', '.join(choices)}")
     return text
 
 
@@ -109,9 +111,9 @@ def read_token_file(path: Path) -> Secret:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError("github.token_file", f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError("github.token_file", f"cannot read {shown_path(path)}: {exc.strerror}") from None
     if not token:
-        raise ConfigError("github.token_file", f"{path} is empty")
+        raise ConfigError("github.token_file", f"{shown_path(path)} is empty")
     return Secret(token)
 
 
@@ -119,7 +121,7 @@ def positive_id(value: Any, key: str) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(key, f"must be a positive whole number, got {value!r}")
+        raise ConfigError(key, f"must be a positive whole number, got {shown(value)}")
     return value
 
 
@@ -128,12 +130,12 @@ def read_private_key(path: Path) -> Secret:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(key, f"cannot read {shown_path(path)}: {exc.strerror}") from None
     try:
         loaded = load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
         # Never quote the file: it may be a key in another format.
-        raise ConfigError(key, f"{path} is not an unencrypted PEM private key") from None
+        raise ConfigError(key, f"{shown_path(path)} is not an unencrypted PEM private key") from None
     if not isinstance(loaded, RSAPrivateKey):
-        raise ConfigError(key, f"{path} is not an RSA key; GitHub Apps sign with RS256")
+        raise ConfigError(key, f"{shown_path(path)} is not an RSA key; GitHub Apps sign with RS256")
     return Secret(data.decode("ascii", errors="replace"))

@@ -9,6 +9,7 @@ Relative paths are resolved against the file's directory, as the toolkit does.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import tempfile
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from exporter.config.quoting import shown, shown_path
 from exporter.errors import ConfigError
 
 KEY = "web.config_file"
@@ -107,7 +109,7 @@ def _mapping(value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
 
 def _text(value: Any, key: str) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{KEY}: {key}", f"must be a string, got {value!r}")
+        raise ConfigError(f"{KEY}: {key}", f"must be a string, got {shown(value)}")
     return value
 
 
@@ -118,7 +120,7 @@ def _file(value: Any, key: str, base: Path) -> Path | None:
     path = Path(text)
     path = path if path.is_absolute() else base / path
     if not path.is_file():
-        raise ConfigError(f"{KEY}: {key}", f"{path} does not exist or is not a file")
+        raise ConfigError(f"{KEY}: {key}", f"{shown_path(path)} does not exist or is not a file")
     return path
 
 
@@ -148,7 +150,7 @@ def _tls(data: dict[str, Any], base: Path) -> TLSSettings | None:
     if auth not in CLIENT_AUTH_TYPES:
         raise ConfigError(
             f"{KEY}: tls_server_config.client_auth_type",
-            f"{auth!r} is not one of {', '.join(CLIENT_AUTH_TYPES)}",
+            f"{shown(auth)} is not one of {', '.join(CLIENT_AUTH_TYPES)}",
         )
     if auth == "RequireAnyClientCert":
         raise ConfigError(
@@ -169,7 +171,8 @@ def _tls(data: dict[str, Any], base: Path) -> TLSSettings | None:
         version = data.get(name) or default
         if version not in TLS_VERSIONS:
             raise ConfigError(
-                f"{KEY}: tls_server_config.{name}", f"{version!r} is not one of {', '.join(TLS_VERSIONS)}"
+                f"{KEY}: tls_server_config.{name}",
+                f"{shown(version)} is not one of {', '.join(TLS_VERSIONS)}",
             )
         versions[name] = version
     if TLS_VERSIONS[versions["min_version"]] > TLS_VERSIONS[versions["max_version"]]:
@@ -195,6 +198,10 @@ def _tls(data: dict[str, Any], base: Path) -> TLSSettings | None:
     return settings
 
 
+#: A bcrypt hash as htpasswd and Go write it: variant, cost 04-31, 22 characters of salt, 31 of hash.
+_BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
+
+
 def _users(value: Any) -> dict[str, bytes]:
     if value is None:
         return {}
@@ -206,7 +213,8 @@ def _users(value: Any) -> dict[str, bytes]:
         if not isinstance(user, str) or not user or ":" in user:
             raise ConfigError(f"{KEY}: {key}", "user names must be non-empty strings without ':'")
         text = _text(hashed, key)
-        if not text.startswith(("$2a$", "$2b$", "$2y$")) or len(text) != 60:
+        # The cost and salt are checked too: bcrypt raises on a malformed one at every login attempt.
+        if not _BCRYPT_HASH.fullmatch(text):
             raise ConfigError(f"{KEY}: {key}", "must be a bcrypt hash (htpasswd -nBC 10 \"\" | tr -d ':\\n')")
         users[user] = text.encode()
     return users
@@ -228,7 +236,7 @@ def _headers(value: Any) -> dict[str, str]:
         text = _text(text, key)
         allowed = ALLOWED_HEADERS[canonical]
         if allowed is not None and text.lower() not in allowed:
-            raise ConfigError(f"{KEY}: {key}", f"{text!r} is not one of {', '.join(allowed)}")
+            raise ConfigError(f"{KEY}: {key}", f"{shown(text)} is not one of {', '.join(allowed)}")
         if "\n" in text or "\r" in text:
             raise ConfigError(f"{KEY}: {key}", "must be a single line")
         headers[canonical] = text
@@ -239,11 +247,11 @@ def load_web_config(path: Path) -> WebConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(KEY, f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(KEY, f"cannot read {shown_path(path)}: {exc.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
-        raise ConfigError(KEY, f"{path} is not valid YAML") from None
+        raise ConfigError(KEY, f"{shown_path(path)} is not valid YAML") from None
     data = _mapping(data, "", TOP_KEYS)
     base = path.resolve().parent
     http = _mapping(data.get("http_server_config"), "http_server_config", HTTP_KEYS)

@@ -22,6 +22,7 @@ from exporter.errors import (
     UnexpectedStatusError,
 )
 from exporter.github.stats import RateLimit
+from exporter.github.text import clean_text
 
 log = logging.getLogger("exporter.github")
 
@@ -42,7 +43,7 @@ def github_message(content: bytes) -> str:
     except (ValueError, RecursionError):
         return ""
     message = body.get("message") if isinstance(body, dict) else None
-    return str(message)[:200] if message else ""
+    return clean_text(message, max_chars=200) if isinstance(message, str) else ""
 
 
 def error_for(status: int, message: str, url: str, endpoint: str, retry_after: float | None) -> GitHubError:

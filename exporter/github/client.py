@@ -41,6 +41,7 @@ from exporter.github.answers import (
     retry_after_seconds,
 )
 from exporter.github.auth import TokenSource
+from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
 from exporter.github.links import LinkHeaderError, page_number, parse_link_header, same_endpoint, with_page
 from exporter.github.pacing import RequestPacer, Sleep
 from exporter.github.stats import ClientStats, RetryPolicy
@@ -247,7 +248,7 @@ class GitHubClient:
     async def _get_once(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
         if not self.may_send_token(url):
             raise MalformedResponseError(f"{endpoint}: refusing to send the token outside {self.api_url}")
-        headers = {}
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}
         token = await self._token.token(url)
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -304,20 +305,16 @@ class GitHubClient:
         return value, link
 
     async def _read_bounded(self, response: httpx.Response, endpoint: str, url: str) -> bytes:
-        """The decoded body, refused as soon as it grows past the limit (a gzip bomb is never inflated)."""
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self._max_json_bytes:
-                self.stats.count(endpoint, str(response.status_code))
-                raise MalformedResponseError(
-                    f"{endpoint}: answer larger than {self._max_json_bytes} bytes once decoded; not read",
-                    status=response.status_code,
-                    url=url,
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """The decoded body, refused as soon as it grows past the limit (a gzip bomb is never inflated).
+
+        A body that is too large or undecodable is a malformed answer, not a network failure: it is
+        not retried, which would only download it again.
+        """
+        try:
+            return await read_body(response, self._max_json_bytes)
+        except BodyError as exc:
+            self.stats.count(endpoint, str(response.status_code))
+            raise MalformedResponseError(f"{endpoint}: {exc}", status=response.status_code, url=url) from None
 
     async def download_lines(
         self, url: str, endpoint: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 from exporter import __version__
 from exporter.config import Config, format_duration
+from exporter.github.text import clean_text
+from exporter.logs import redact
 from exporter.sources.base import Source
 from exporter.state import ExporterState, TargetStatus
 
@@ -20,10 +22,11 @@ def _result(status: TargetStatus) -> str:
         return "waiting for the first poll"
     if status.up:
         return "ok"
-    message = status.error_message
+    # GitHub's error text may echo a request header: mask every known credential, as the log does.
+    message = redact(status.error_message)
     if len(message) > MAX_MESSAGE:
         message = message[:MAX_MESSAGE] + "…"
-    return f"failed: {message}"
+    return f"failed: {clean_text(message, max_chars=MAX_MESSAGE + 1)}"
 
 
 def landing_page(config: Config, state: ExporterState, sources: Mapping[str, Source]) -> str:

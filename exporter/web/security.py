@@ -29,6 +29,9 @@ log = logging.getLogger("exporter.web.security")
 
 _Stamp = tuple[int, int, int] | None
 
+#: bcrypt uses at most this many bytes of a password.
+MAX_PASSWORD_BYTES = 72
+
 
 def _stamp(path: Path | None) -> _Stamp:
     if path is None:
@@ -160,8 +163,15 @@ class SecuredApp:
         digest = hmac.new(self._cache_key, user_bytes + b"\0" + password, hashlib.sha256).digest()
         if self._verified.get(digest) == user and user in self.users:
             return True
+        if len(password) > MAX_PASSWORD_BYTES:
+            # bcrypt reads at most 72 bytes and bcrypt 5 refuses longer passwords outright; no stored
+            # hash can match one, so it is refused like any wrong password (Go's bcrypt does the same).
+            return False
         hashed = self.users.get(user, self._dummy)
-        ok = await asyncio.to_thread(bcrypt.checkpw, password, hashed)
+        try:
+            ok = await asyncio.to_thread(bcrypt.checkpw, password, hashed)
+        except ValueError:  # a hash bcrypt cannot read; the web configuration loader refuses those
+            return False
         if ok and user in self.users:
             if len(self._verified) >= self.CACHE_SIZE:
                 self._verified.clear()

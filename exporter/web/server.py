@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Callable, Sequence
 
 import uvicorn
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from exporter.collector import SourcesCollector
 from exporter.config import Config
@@ -20,6 +22,7 @@ from exporter.sources.seats import SeatSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
+from exporter.web.connections import MAX_INCOMPLETE_HEADERS, ConnectionGuard, listener_limits
 from exporter.web.security import SecuredApp
 
 WEB_CONFIG_CHECK_SECONDS = 5.0
@@ -48,6 +51,9 @@ class Exporter:
         #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
         self.secured = SecuredApp(self.app, web) if web is not None else None
         self.asgi: ASGIApp = self.secured if self.secured is not None else self.app
+        #: Header-read timeout and connection cap around uvicorn's own HTTP/1.1 protocol.
+        max_connections, self._backlog = listener_limits()
+        self.connections = ConnectionGuard(H11Protocol, max_connections=max_connections)
 
     def uvicorn_config(self) -> uvicorn.Config:
         context = self.secured.context if self.secured is not None else None
@@ -59,6 +65,9 @@ class Exporter:
             access_log=False,
             lifespan="off",
             server_header=False,
+            http=self.connections.protocol_class(),
+            backlog=self._backlog,
+            h11_max_incomplete_event_size=MAX_INCOMPLETE_HEADERS,
             # The web config's TLS settings (minimum version, client CAs) need a whole SSLContext,
             # which the web config watcher also updates in place when certificates rotate.
             ssl_context_factory=_fixed_context(context) if context is not None else None,
@@ -67,6 +76,12 @@ class Exporter:
     async def run(self) -> None:
         """Serve HTTP and poll on schedule until SIGTERM or SIGINT."""
         server = uvicorn.Server(self.uvicorn_config())
+        filters = [
+            (logging.getLogger("asyncio"), self.connections.accept_errors),
+            (logging.getLogger("uvicorn.error"), self.connections.invalid_requests),
+        ]
+        for logger, log_filter in filters:
+            logger.addFilter(log_filter)
         tasks = [asyncio.create_task(self.poller.run(), name="poller")]
         if self.secured is not None:
             tasks.append(asyncio.create_task(self._watch_web_config(self.secured), name="web-config"))
@@ -77,6 +92,8 @@ class Exporter:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.client.aclose()
+            for logger, log_filter in filters:
+                logger.removeFilter(log_filter)
 
     @staticmethod
     async def _watch_web_config(secured: SecuredApp) -> None:

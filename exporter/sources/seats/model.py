@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporter.errors import MalformedResponseError
+from exporter.github.text import clean_text, quoted
 from exporter.github.timestamps import parse_timestamp
 
 PLAN_TYPES = frozenset({"business", "enterprise"})
@@ -72,17 +73,13 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _shared(value: Any) -> str:
     """A string that repeats across seats (org, team, plan, editor), stored once for all of them.
 
     A 100,000-seat enterprise has a few hundred distinct values of each; without interning every seat
     would hold its own copy, decoded afresh from each page.
     """
-    return sys.intern(value) if isinstance(value, str) else ""
+    return sys.intern(clean_text(value))
 
 
 def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
@@ -90,14 +87,14 @@ def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
         raise MalformedResponseError(f"{where} is {type(raw).__name__}, not an object")
     created_at = parse_timestamp(raw.get("created_at"))
     if created_at is None:
-        raise MalformedResponseError(f"{where} has no valid created_at ({raw.get('created_at')!r})")
+        raise MalformedResponseError(f"{where} has no valid created_at ({quoted(raw.get('created_at'))})")
     assignee = _mapping(raw.get("assignee"))
     user_id = assignee.get("id")
     plan = raw.get("plan_type")
     editor = raw.get("last_activity_editor")
     return Seat(
         user_id=user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None,
-        login=_text(assignee.get("login")),
+        login=clean_text(assignee.get("login")),
         org=_shared(_mapping(raw.get("organization")).get("login")),
         team=_shared(_mapping(raw.get("assigning_team")).get("slug")),
         plan_type=_shared(plan) if plan in PLAN_TYPES else "unknown",
@@ -116,7 +113,7 @@ def parse_seat_page(body: Any, *, where: str = "page") -> SeatPage:
     total = body.get("total_seats")
     seats = body.get("seats")
     if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-        raise MalformedResponseError(f"{where}: total_seats is missing or not a count ({total!r})")
+        raise MalformedResponseError(f"{where}: total_seats is missing or not a count ({quoted(total)})")
     if not isinstance(seats, Sequence) or isinstance(seats, str | bytes):
         raise MalformedResponseError(f"{where}: seats is missing or not a list")
     return SeatPage(total, tuple(parse_seat(s, where=f"{where} seat {i}") for i, s in enumerate(seats)))
@@ -134,7 +131,7 @@ def parse_org_billing(body: Any) -> OrgBilling:
         if isinstance(value := breakdown.get(state), int) and not isinstance(value, bool)
     }
     plan = body.get("plan_type")
-    policies = {name: value for name in POLICY_FIELDS if isinstance(value := body.get(name), str)}
+    policies = {name: clean_text(value) for name in POLICY_FIELDS if isinstance(value := body.get(name), str)}
     return OrgBilling(
         plan_type=plan if plan in PLAN_TYPES else "unknown", seat_breakdown=counts, policies=policies
     )
