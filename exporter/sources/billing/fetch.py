@@ -114,8 +114,8 @@ async def fetch_billing(
     """
     today = datetime.fromtimestamp(now, UTC).date()
     yesterday = today - timedelta(days=1)
-    month = {"year": today.year, "month": today.month}
-    day = {"year": yesterday.year, "month": yesterday.month, "day": yesterday.day}
+    month: dict[str, int | str] = {"year": today.year, "month": today.month}
+    day: dict[str, int | str] = {"year": yesterday.year, "month": yesterday.month, "day": yesterday.day}
     summaries: list[tuple[str, UsageReport]] = []
     cost_centers: tuple[CostCenter, ...] = ()
     if target.kind == "enterprise":
@@ -126,7 +126,7 @@ async def fetch_billing(
             parse_cost_centers,
         )
         for center in cost_centers:
-            params = {**month, "product": "copilot", "cost_center_id": center.id}
+            params: dict[str, int | str] = {**month, "product": "copilot", "cost_center_id": center.id}
             summaries.append((center.name, await _usage(client, target, "usage/summary", params)))
         params = {**month, "product": "copilot", "cost_center_id": "none"}
         summaries.append(("", await _usage(client, target, "usage/summary", params)))
