@@ -19,8 +19,9 @@ Included AI credits: each AI-credit pool a cost center reports (its ``target_amo
 ``current_amount`` as used); the target's own shared pool (``cost_center`` "") is the allowance of its
 seats (Business 1,900, Enterprise 3,900 credits a month) less the cost-center pools, and its use the
 month's AI credits less what those pools used. The seat counts come from the caller (the seats source
-knows them exactly); without them, Copilot seat SKUs of the usage summary whose name says the plan are
-counted, rounding their gross quantity - a month-to-date estimate, since seats are billed pro rata.
+knows them exactly); without them, the usage summary's seat SKUs ("Copilot Business", "Copilot
+Enterprise") are used: their month-to-date quantity, in pro-rated user-months, divided by the part of the
+month gone by - an estimate that is off while seats change during the month.
 
 A budget's consumption is GitHub's ``consumed_amount`` where it reports one (user budgets); for a budget
 on the target itself (organization or enterprise scope) it is the month-to-date net amount of the kept
@@ -29,6 +30,7 @@ line items its SKU covers; other budgets have none.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -165,17 +167,20 @@ def _merged(period: str, reports: Iterable[tuple[str, UsageReport]], *, ai_credi
     return list(merged.values())
 
 
-def seats_from_summary(summaries: Iterable[UsageReport]) -> dict[str, int]:
-    """Seats per plan as the usage summary bills them: the fallback when the seats source gives none."""
+def seats_from_summary(summaries: Iterable[UsageReport], now: float) -> dict[str, int]:
+    """Seats per plan as the month's usage summary bills them: the fallback when the seats source gives none.
+
+    Seats accrue pro rata (in user-months), so the month to date's quantity is divided by the part of the
+    month gone by, today included.
+    """
+    moment = datetime.fromtimestamp(now, UTC)
+    elapsed = moment.day / calendar.monthrange(moment.year, moment.month)[1]
     seats: dict[str, float] = {}
     for report in summaries:
         for item in report.items:
-            sku = normalized(item.sku)
-            if not sku.startswith("copilot") or is_ai_credit_sku(sku):
-                continue
             for plan in CREDITS_PER_SEAT:
-                if sku == f"copilot_{plan}":
-                    seats[plan] = seats.get(plan, 0.0) + item.gross_quantity
+                if normalized(item.sku) == f"copilot_{plan}":
+                    seats[plan] = seats.get(plan, 0.0) + item.gross_quantity / elapsed
     return {plan: round(count) for plan, count in seats.items()}
 
 
@@ -243,7 +248,9 @@ def build_billing_snapshot(
         MONTH, [("", ai_credits_month)], ai_credits=True
     )
     day = _merged(DAY, [("", ai_credits_day)], ai_credits=True)
-    seats = seats_by_plan if seats_by_plan is not None else seats_from_summary(r for _, r in summary_list)
+    seats = (
+        seats_by_plan if seats_by_plan is not None else seats_from_summary((r for _, r in summary_list), now)
+    )
     return BillingSnapshot(
         kind=target.kind,
         name=target.name,
