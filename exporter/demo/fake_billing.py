@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from exporter.demo.fake_usage import (
+from exporter.demo.fake_billing_usage import (
     AI_CREDITS_SKU,
     CREDITS_PER_SEAT,
     FakeUsageRow,
