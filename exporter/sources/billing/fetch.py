@@ -23,7 +23,12 @@ from exporter.sources.billing.model import (
     parse_cost_centers,
     parse_usage_summary,
 )
-from exporter.sources.billing.snapshot import BillingSnapshot, TargetLike, build_billing_snapshot
+from exporter.sources.billing.snapshot import (
+    CREDITS_PER_SEAT,
+    BillingSnapshot,
+    TargetLike,
+    build_billing_snapshot,
+)
 
 T = TypeVar("T")
 #: Budgets are few (GitHub caps cost centers at 1,000); more pages than this means a looping Link.
@@ -106,6 +111,7 @@ async def fetch_billing(
     now: float,
     seats_by_plan: Mapping[str, int] | None = None,
     clock: Callable[[], float] | None = None,
+    credits_per_seat: Mapping[str, float] = CREDITS_PER_SEAT,
 ) -> BillingSnapshot:
     """One target's billing snapshot: month to date as of ``now``, and the UTC day before ``now``'s.
 
@@ -145,4 +151,5 @@ async def fetch_billing(
         cost_centers=cost_centers,
         budgets=budgets,
         seats_by_plan=seats_by_plan,
+        credits_per_seat=credits_per_seat,
     )

@@ -39,7 +39,7 @@ from typing import Protocol
 from exporter.sources.billing.model import Budget, CostCenter, UsageItem, UsageReport
 
 #: Monthly AI credits included with each seat, by plan.
-CREDITS_PER_SEAT = {"business": 1900, "enterprise": 3900}
+CREDITS_PER_SEAT: Mapping[str, float] = {"business": 1900, "enterprise": 3900}
 #: Budget SKUs that are Copilot spending whatever their exact spelling (see :func:`normalized`).
 COPILOT_BUDGET_SKUS = frozenset({"copilot", "ai_credits", "premium_requests"})
 MONTH = "month"
@@ -185,14 +185,17 @@ def seats_from_summary(summaries: Iterable[UsageReport], now: float) -> dict[str
 
 
 def _pools(
-    cost_centers: Iterable[CostCenter], seats_by_plan: Mapping[str, int], month_items: Iterable[LineItem]
+    cost_centers: Iterable[CostCenter],
+    seats_by_plan: Mapping[str, int],
+    month_items: Iterable[LineItem],
+    credits_per_seat: Mapping[str, float],
 ) -> tuple[CreditPool, ...]:
     own = [
         CreditPool(c.name, c.pool_target_credits, c.pool_current_credits or 0.0)
         for c in cost_centers
         if c.state == "active" and c.pool_enabled and c.pool_target_credits is not None
     ]
-    allowance = sum(CREDITS_PER_SEAT.get(plan, 0) * count for plan, count in seats_by_plan.items())
+    allowance = sum(credits_per_seat.get(plan, 0) * count for plan, count in seats_by_plan.items())
     used = sum(i.gross_quantity for i in month_items if is_ai_credit_sku(i.sku))
     shared = CreditPool(
         "",
@@ -241,8 +244,12 @@ def build_billing_snapshot(
     cost_centers: Iterable[CostCenter] = (),
     budgets: Iterable[Budget] = (),
     seats_by_plan: Mapping[str, int] | None = None,
+    credits_per_seat: Mapping[str, float] = CREDITS_PER_SEAT,
 ) -> BillingSnapshot:
-    """A snapshot from parsed parts; ``summaries`` are month-to-date (cost center name, summary) pairs."""
+    """A snapshot from parsed parts; ``summaries`` are month-to-date (cost center name, summary) pairs.
+
+    ``credits_per_seat`` is the monthly AI-credit allowance of a seat by plan (the configuration's).
+    """
     summary_list = list(summaries)
     month = _merged(MONTH, summary_list, ai_credits=False) + _merged(
         MONTH, [("", ai_credits_month)], ai_credits=True
@@ -259,6 +266,6 @@ def build_billing_snapshot(
         taken_at=taken_at,
         period_starts=period_starts(now),
         items=tuple(month + day),
-        pools=_pools(cost_centers, seats, month),
+        pools=_pools(cost_centers, seats, month, credits_per_seat),
         budgets=_budget_states(target, budgets, month),
     )
