@@ -1453,7 +1453,12 @@ def spend_pools() -> list[Panel]:
 
 def spend_budgets() -> list[Panel]:
     keys = ["enterprise", "org", "budget_id", "scope", "entity", "sku"]
-    by = f"sum by ({', '.join(keys)})"
+
+    # A column whose every row lacks an entity would have no entity column, and Grafana's merge would
+    # then not line its rows up with the others: an empty entity gets a name in every column.
+    def by(expr: str) -> str:
+        return none_named(f"sum by ({', '.join(keys)}) ({expr})", "entity", "(none)")
+
     return [
         table(
             "Budgets",
@@ -1461,10 +1466,10 @@ def spend_budgets() -> list[Panel]:
             "known, the share consumed, and the spend projected to the month's end at this month's rate.",
             keys,
             [
-                Column("Limit", f"{by} (github_copilot_budget_amount_usd{BUDGET})", "currencyUSD"),
-                Column("Consumed", f"{by} (github_copilot_budget_consumed_usd{BUDGET})", "currencyUSD"),
-                Column("Consumed share", f"{by} ({BUDGET_RATIO})", "percentunit", BUDGET_STEPS),
-                Column("Projected month end", f"{by} ({BUDGET_PROJECTION})", "currencyUSD"),
+                Column("Limit", by(f"github_copilot_budget_amount_usd{BUDGET}"), "currencyUSD"),
+                Column("Consumed", by(f"github_copilot_budget_consumed_usd{BUDGET}"), "currencyUSD"),
+                Column("Consumed share", by(BUDGET_RATIO), "percentunit", BUDGET_STEPS),
+                Column("Projected month end", by(BUDGET_PROJECTION), "currencyUSD"),
             ],
             sort_by="Consumed share",
         ),
