@@ -148,9 +148,9 @@ def test_spend_pools_and_budgets_match_the_usage_rows(billing_fake: ServedFake) 
     assert value(parsed, "github_copilot_budget_consumed_usd", budget_id="b-ann") == 12.5
     assert value(parsed, "github_copilot_budget_amount_usd", budget_id="b-actions") is None
     info = {k: v for k, v in parsed["github_copilot_budget_info"].items() if ("budget_id", "b-ann") in k}
-    (labels,) = info
-    assert ("prevent_further_usage", "false") in labels
-    assert ("alerting", "false") in labels
+    (ann_labels,) = info
+    assert ("prevent_further_usage", "false") in ann_labels
+    assert ("alerting", "false") in ann_labels
     # The seat metrics beside them, as without billing.
     assert total(parsed, "github_copilot_seats", org="acme") == 30
 
