@@ -72,8 +72,8 @@ def _pool_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
     included = GaugeMetricFamily(
         "github_copilot_ai_credits_included",
         "AI credits included this month, in credits: a cost center's AI-credit pool as GitHub reports it; "
-        'for cost_center="" the seats\' monthly allowance (Business 1,900, Enterprise 3,900 credits a seat) '
-        f"less the cost-center pools. {_REFRESH}",
+        'for cost_center="" the seats\' monthly allowance (billing.ai_credits_per_seat, by default Business '
+        f"1,900 and Enterprise 3,900 credits a seat) less the cost-center pools. {_REFRESH}",
         labels=POOL_LABELS,
     )
     used = GaugeMetricFamily(

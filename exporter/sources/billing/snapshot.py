@@ -17,11 +17,12 @@ so summing over ``cost_center`` gives the enterprise. The AI-credit report is re
 
 Included AI credits: each AI-credit pool a cost center reports (its ``target_amount``, and its
 ``current_amount`` as used); the target's own shared pool (``cost_center`` "") is the allowance of its
-seats (Business 1,900, Enterprise 3,900 credits a month) less the cost-center pools, and its use the
-month's AI credits less what those pools used. The seat counts come from the caller (the seats source
-knows them exactly); without them, the usage summary's seat SKUs ("Copilot Business", "Copilot
-Enterprise") are used: their month-to-date quantity, in pro-rated user-months, divided by the part of the
-month gone by - an estimate that is off while seats change during the month.
+seats (the configured credits per seat, by default Business 1,900 and Enterprise 3,900 a month) less the
+cost-center pools, and its use the month's AI credits less what those pools used. The seat counts come
+from GitHub's billing answers, so that the billing source never depends on the seat source: the usage
+summary's seat SKUs ("Copilot Business", "Copilot Enterprise"), their month-to-date quantity, in
+pro-rated user-months, divided by the part of the month gone by - an estimate that is off while seats
+change during the month. A caller may pass exact counts instead.
 
 A budget's consumption is GitHub's ``consumed_amount`` where it reports one (user budgets); for a budget
 on the target itself (organization or enterprise scope) it is the month-to-date net amount of the kept
