@@ -63,6 +63,13 @@ class HealthCollector(Collector):
             "Failed polls of the target since start, by reason (see the README for what to do about each).",
             labels=[*HEALTH_LABELS, "reason"],
         )
+        error = GaugeMetricFamily(
+            "github_copilot_poll_error_info",
+            "Why the target's latest poll failed (always 1; absent after a success): the reason of "
+            'github_copilot_poll_failures_total; reason="not_applicable" means the source has nothing to '
+            "read for the target (an organization billed through its enterprise) and is not a fault.",
+            labels=[*HEALTH_LABELS, "reason"],
+        )
         overruns = CounterMetricFamily(
             "github_copilot_poll_overruns",
             "Polls of the target that took longer than the source's poll interval.",
@@ -79,8 +86,10 @@ class HealthCollector(Collector):
                 duration.add_metric(labels, status.last_duration)
             for reason, count in sorted(status.failures.items()):
                 failures.add_metric([*labels, reason], count)
+            if status.polls and not status.up:
+                error.add_metric([*labels, status.error_reason], 1)
             overruns.add_metric(labels, status.overruns)
-        yield from (up, last_success, age, duration, polls, failures, overruns)
+        yield from (up, last_success, age, duration, polls, failures, error, overruns)
 
         requests = CounterMetricFamily(
             "github_copilot_api_requests",

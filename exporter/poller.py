@@ -71,7 +71,8 @@ class Poller:
             async with asyncio.timeout(deadline):
                 snapshot = await source.fetch(target, previous.snapshot)
         except GitHubError as exc:
-            self._failed(source, target, exc.reason, exc.describe(), time.monotonic() - start)
+            duration = time.monotonic() - start
+            self._failed(source, target, exc.reason, exc.describe(), duration, expected=exc.expected)
             return
         except TimeoutError:
             message = f"poll did not finish within {format_duration(deadline)}; cancelled"
@@ -109,7 +110,16 @@ class Poller:
         # scrape, probe or other request would otherwise be served.
         await asyncio.to_thread(source.prepare, served)
 
-    def _failed(self, source: Source, target: Target, reason: str, message: str, duration: float) -> None:
+    def _failed(
+        self,
+        source: Source,
+        target: Target,
+        reason: str,
+        message: str,
+        duration: float,
+        *,
+        expected: bool = False,
+    ) -> None:
         previous = self.state.statuses[(source.name, target)]
         status = self.state.record_failure(
             source.name,
@@ -128,6 +138,10 @@ class Poller:
         }
         # One error line per change of state; repeats of the same failure only at debug level.
         if previous.up or previous.error_reason != reason or previous.polls == 0:
-            log.error("poll failed", extra=fields)
+            # An expected state (a target with no billing of its own) is news, not an error.
+            if expected:
+                log.info("source does not apply to the target; polling on in case it changes", extra=fields)
+            else:
+                log.error("poll failed", extra=fields)
         else:
             log.debug("poll still failing", extra=fields)

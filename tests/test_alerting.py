@@ -4,11 +4,14 @@ Alertmanager routing what fires."""
 
 from __future__ import annotations
 
+import calendar
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from exporter.demo.fake_billing import FakeBillingWorld, FakeBudget, fake_account
 from exporter.demo.fake_github import FakeGitHub, FakeOrg, FakeSeat
 from tests.support import (
     REPO,
@@ -51,9 +55,20 @@ REQUIRED_ALERTS = {
     "CopilotExporterDown": "critical",
     "CopilotExporterSeatSeriesDropped": "warning",
     "CopilotAPIRateLimitLow": "warning",
+    "CopilotSpendForecastOverBudget": "warning",
+    "CopilotAICreditPoolExhausted": "warning",
+    "CopilotBillingDataStale": "warning",
 }
+#: Alerts with a rule per severity.
+SEVERITIES = {"CopilotBudgetNearlyExhausted": {"warning", "critical"}}
 SEAT_RECEIVER = "copilot-seat-owners"
+BILLING_ALERTS = (
+    "CopilotBudgetNearlyExhausted",
+    "CopilotSpendForecastOverBudget",
+    "CopilotAICreditPoolExhausted",
+)
 OPERATOR_RECEIVER = "copilot-operators"
+FINOPS_RECEIVER = "copilot-finops"
 
 
 def alertmanager_binary() -> str:
@@ -75,7 +90,12 @@ def rules() -> list[Json]:
 
 
 def alerts() -> dict[str, Json]:
+    """Alert rules by name (of an alert with a rule per severity, the last)."""
     return {rule["alert"]: rule for rule in rules() if "alert" in rule}
+
+
+def alert_rules() -> list[Json]:
+    return [rule for rule in rules() if "alert" in rule]
 
 
 def duration_seconds(text: str) -> float:
@@ -142,6 +162,10 @@ def test_alertmanager_example_passes_amtool_check_config() -> None:
         (["alertname=CopilotExporterDataStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
         (["alertname=CopilotAPIRateLimitLow", "severity=warning", "resource=core"], OPERATOR_RECEIVER),
         (["alertname=CopilotExporterSeatSeriesDropped", "severity=warning"], OPERATOR_RECEIVER),
+        (["alertname=CopilotBillingDataStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
+        (["alertname=CopilotBudgetNearlyExhausted", "severity=critical", "budget_id=b1"], FINOPS_RECEIVER),
+        (["alertname=CopilotSpendForecastOverBudget", "severity=warning", "org=acme"], FINOPS_RECEIVER),
+        (["alertname=CopilotAICreditPoolExhausted", "severity=warning", "cost_center=web"], FINOPS_RECEIVER),
     ],
 )
 def test_alertmanager_routes_each_alert_to_its_receiver(labels: list[str], receiver: str) -> None:
@@ -163,13 +187,17 @@ def test_alertmanager_routes_each_alert_to_its_receiver(labels: list[str], recei
 
 def test_alerts_follow_the_mixin_conventions_and_link_their_runbook() -> None:
     found = alerts()
-    assert {name: rule["labels"]["severity"] for name, rule in found.items()} == REQUIRED_ALERTS
+    severities: dict[str, set[str]] = {}
+    for rule in alert_rules():
+        severities.setdefault(rule["alert"], set()).add(rule["labels"]["severity"])
+    assert severities == {**{name: {level} for name, level in REQUIRED_ALERTS.items()}, **SEVERITIES}
     headings = {
         github_anchor(line.lstrip("#"))
         for line in ALERTS_DOC.read_text().splitlines()
         if line.startswith("#")
     }
-    for name, rule in found.items():
+    for rule in alert_rules():
+        name = rule["alert"]
         assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, name
         assert "{{" not in rule["annotations"]["summary"], f"{name}: the summary is a static sentence"
         assert "{{" in rule["annotations"]["description"], f"{name}: the description shows the values"
@@ -206,8 +234,9 @@ def test_every_alert_has_unit_tests_that_fire_and_that_stay_silent() -> None:
     for case in cases:
         for check in case.get("alert_rule_test", []):
             (fires if check.get("exp_alerts") else silent).add(check["alertname"])
-    assert fires == set(REQUIRED_ALERTS), set(REQUIRED_ALERTS) - fires
-    assert silent == set(REQUIRED_ALERTS), set(REQUIRED_ALERTS) - silent
+    every = set(REQUIRED_ALERTS) | set(SEVERITIES)
+    assert fires == every, every - fires
+    assert silent == every, every - silent
 
 
 def test_prometheus_example_scrapes_the_job_the_down_alert_watches() -> None:
@@ -284,16 +313,36 @@ def live_dataset() -> FakeGitHub:
         )
 
     seats = [used("ian", 101, 45), FakeSeat("ned", 102, ago(days=40), org="acme"), used("ada", 103, 1)]
-    return FakeGitHub([FakeOrg(login="acme", id=1, seats=seats)], [], token=TOKEN)
+    return FakeGitHub([FakeOrg(login="acme", id=1, seats=seats)], [], token=TOKEN, billing=live_billing())
+
+
+def live_billing() -> FakeBillingWorld:
+    """``acme``'s billing: 3 seats using far more AI credits than their pool includes, a budget 99% spent
+    (so the month's rate overruns it) and a spent budget that blocks further use."""
+    now = time.time()
+    world = FakeBillingWorld(now=now)
+    acme = world.add(fake_account("org", "acme", now=now, seed=1, seats=3, credits_per_seat_day=20_000))
+    acme.budgets = [
+        FakeBudget("b-near", "user", "ai_credits", 10, user="ada", consumed_amount=9.9),
+        FakeBudget("b-block", "user", "ai_credits", 25, user="ian", consumed_amount=30.0,
+                   prevent_further_usage=True),
+    ]  # fmt: skip
+    return world
+
+
+def month_elapsed(now: float) -> float:
+    moment = datetime.fromtimestamp(now, UTC)
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (now - start.timestamp()) / (calendar.monthrange(moment.year, moment.month)[1] * 86400)
 
 
 def live_rules(workdir: Path) -> Path:
-    """The project's rules file with the seat alerts' ``for`` shortened to seconds; the exporter alerts
-    keep theirs, so a healthy exporter must not raise any of them."""
+    """The project's rules file with the seat and spend alerts' ``for`` shortened to seconds; the
+    exporter alerts keep theirs, so a healthy exporter must not raise any of them."""
     document = yaml.safe_load(RULES.read_text())
     for group in document["groups"]:
         for rule in group["rules"]:
-            if rule.get("alert") in ("CopilotSeatIdle", "CopilotIdleSeatsHigh"):
+            if rule.get("alert") in ("CopilotSeatIdle", "CopilotIdleSeatsHigh", *BILLING_ALERTS):
                 rule["for"] = "2s"
     path = workdir / "rules.yml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -442,4 +491,41 @@ def test_idle_seat_reaches_alertmanager_with_org_and_team(alerting_stack: Alerti
     assert days["ian"] == pytest.approx(45, abs=0.1)
     assert days["ada"] == pytest.approx(1, abs=0.1)
     names = {a["labels"]["alertname"] for a in stack.alertmanager_alerts()}
-    assert names == {"CopilotSeatIdle", "CopilotIdleSeatsHigh"}, stack.logs()
+    assert names - set(BILLING_ALERTS) == {"CopilotSeatIdle", "CopilotIdleSeatsHigh"}, stack.logs()
+
+
+@pytest.mark.e2e
+def test_budget_forecast_and_pool_alerts_reach_the_finops_receiver(alerting_stack: AlertingStack) -> None:
+    stack = alerting_stack
+    # A budget 99% spent runs out before the month does, except in the month's last hours.
+    expected = {
+        ("CopilotBudgetNearlyExhausted", "warning", "b-near"),
+        ("CopilotBudgetNearlyExhausted", "critical", "b-block"),
+        ("CopilotAICreditPoolExhausted", "warning", ""),
+    }
+    if month_elapsed(time.time()) < 0.98:
+        expected.add(("CopilotSpendForecastOverBudget", "warning", "b-near"))
+
+    def spend_alerts() -> set[tuple[str, str, str]]:
+        return {
+            (a["labels"]["alertname"], a["labels"]["severity"], a["labels"].get("budget_id", ""))
+            for a in stack.alertmanager_alerts()
+            if a["labels"]["alertname"] in BILLING_ALERTS
+        }
+
+    stack.wait(lambda: expected <= spend_alerts(), f"{expected} in Alertmanager")
+    found = [a for a in stack.alertmanager_alerts() if a["labels"]["alertname"] in BILLING_ALERTS]
+    for alert in found:
+        assert [r["name"] for r in alert["receivers"]] == [FINOPS_RECEIVER], alert
+        assert alert["labels"]["org"] == "acme"
+    # The exhausted budget that blocks use inhibits its own 80% warning; it was never one.
+    assert ("CopilotBudgetNearlyExhausted", "warning", "b-block") not in spend_alerts()
+    (pool,) = [a for a in found if a["labels"]["alertname"] == "CopilotAICreditPoolExhausted"]
+    assert pool["annotations"]["description"].startswith("Organization acme has used ")
+    assert "cost_center" not in pool["labels"]  # the org's own pool (an empty label is no label)
+    # The recording rules on the same data.
+    (projected,) = stack.query('target:github_copilot_billing_net_amount_usd:projected_month_end{org="acme"}')
+    (net,) = stack.query('sum(github_copilot_billing_net_amount_usd{org="acme",period="month"})')
+    assert float(projected["value"][1]) >= float(net["value"][1]) > 0
+    (cost,) = stack.query('target:github_copilot_estimated_monthly_cost_usd:with_metered{org="acme"}')
+    assert float(cost["value"][1]) > 3 * 19

@@ -180,12 +180,21 @@ def test_a_rotated_token_file_is_picked_up_without_a_restart(fake: ServedFake, t
 
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
 
         fake.app.token = rotated  # GitHub now only accepts the new token; the file still has the old
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="unauthorized") == 1
+        assert (
+            value(
+                parsed,
+                "github_copilot_poll_failures_total",
+                source="seats",
+                org="acme",
+                reason="unauthorized",
+            )
+            == 1
+        )
 
         # Kubernetes swaps a symlink to a new file; the exporter notices the change on the next request.
         new = tmp_path / "token.new"
@@ -193,11 +202,11 @@ def test_a_rotated_token_file_is_picked_up_without_a_restart(fake: ServedFake, t
         os.replace(new, token_path)
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
 
         token_path.unlink()  # a moment without the file keeps the last token
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
 
     run(fake, config, ManualClock(), TokenFile(token_path), scenario)
     assert fake.app.requests[-1].headers["authorization"] == f"Bearer {rotated}"
@@ -214,7 +223,7 @@ def test_app_installation_token_is_discovered_used_and_renewed_before_expiry(
 
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
         assert len(app_fake.app.issued_tokens) == 1
 
         clock.advance(3000)  # 10 minutes left: still good
@@ -223,7 +232,7 @@ def test_app_installation_token_is_discovered_used_and_renewed_before_expiry(
 
         clock.advance(400)  # less than 5 minutes left: renewed before GitHub would refuse it
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
         assert len(app_fake.app.issued_tokens) == 2
 
     run(app_fake, config, clock, tokens, scenario)
@@ -288,11 +297,18 @@ def test_app_problems_fail_the_poll_with_a_reason_and_what_to_fix(
         for _ in range(2):
             await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 0
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason=reason) == 2
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 0
+        assert (
+            value(parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason=reason)
+            == 2
+        )
 
     run(app_fake, config, clock, token_source(config), scenario)
-    lines = [r for r in caplog.records if r.name == "exporter.poller" and r.levelno == logging.ERROR]
+    lines = [
+        r
+        for r in caplog.records
+        if r.name == "exporter.poller" and r.levelno == logging.ERROR and getattr(r, "source", "") == "seats"
+    ]
     assert len(lines) == 1
     assert hint in lines[0].error  # type: ignore[attr-defined]
     assert clock.slept == []  # refusals are not retried
@@ -308,9 +324,18 @@ def test_a_revoked_installation_token_is_replaced(
         app_fake.app.issued_tokens.clear()  # revoked: GitHub answers 401 to it
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="unauthorized") == 1
+        assert (
+            value(
+                parsed,
+                "github_copilot_poll_failures_total",
+                source="seats",
+                org="acme",
+                reason="unauthorized",
+            )
+            == 1
+        )
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
 
     run(app_fake, config, clock, token_source(config), scenario)
     assert len(app_fake.app.issued_tokens) == 1  # the replacement
@@ -329,9 +354,18 @@ def test_a_reinstalled_app_is_found_again(app_fake: ServedFake, key_file: Path, 
         app_fake.app.issued_tokens.clear()
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="unauthorized") == 1
+        assert (
+            value(
+                parsed,
+                "github_copilot_poll_failures_total",
+                source="seats",
+                org="acme",
+                reason="unauthorized",
+            )
+            == 1
+        )
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", org="acme") == 1
+        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
 
     run(app_fake, config, clock, token_source(config), scenario)
     assert [t.installation_id for t in app_fake.app.issued_tokens] == [88]
@@ -370,15 +404,22 @@ def test_no_secret_in_anything_the_exporter_prints_or_serves(
     ]
     with start_exporter(args, {"GITHUB_TOKEN": TOKEN}, wait_ready=False) as running:
         wait_until(
-            lambda: total(parse_exposition(running.metrics()), "github_copilot_polls_total") >= 3,
+            lambda: (
+                total(parse_exposition(running.metrics()), "github_copilot_polls_total", source="seats") >= 3
+            ),
             30,
             what="every target polled",
         )
         served = "".join(running.get(path).text for path in ("/", "/metrics", "/readyz", "/healthz"))
         parsed = parse_exposition(running.metrics())
-        assert value(parsed, "github_copilot_up", org="acme") == 1
-        assert value(parsed, "github_copilot_up", enterprise="acme-corp") == 1
-        assert value(parsed, "github_copilot_poll_failures_total", org="ghost", reason="not_found") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
+        assert (
+            value(
+                parsed, "github_copilot_poll_failures_total", source="seats", org="ghost", reason="not_found"
+            )
+            == 1
+        )
     output = running.log()
     assert "obtained a GitHub App installation token" in output
     assert "install it on the organization" in output  # ghost's failure, with what to do
@@ -411,7 +452,9 @@ def test_no_token_in_anything_printed_with_a_token_file(fake: ServedFake, tmp_pa
     ]
     with start_exporter([*args, "--log.level", "debug"], wait_ready=False) as running:
         wait_until(
-            lambda: total(parse_exposition(running.metrics()), "github_copilot_polls_total") >= 2,
+            lambda: (
+                total(parse_exposition(running.metrics()), "github_copilot_polls_total", source="seats") >= 2
+            ),
             30,
             what="both targets polled",
         )

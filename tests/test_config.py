@@ -170,3 +170,40 @@ def test_unknown_flag_exits_2() -> None:
     result = run_exporter_cli(["--web.listen-adress", ":1"], ENV)
     assert result.returncode == 2
     assert "unrecognized arguments" in result.stderr
+
+
+def test_billing_defaults_to_auto_hourly_with_the_main_credentials() -> None:
+    billing = build_config({"org": ["acme"]}, {}, ENV).billing
+    assert billing.enabled == "auto"
+    assert billing.poll_interval == 3600
+    assert billing.token_file is None
+    assert billing.ai_credits_per_seat == {"business": 1900, "enterprise": 3900}
+
+
+def test_billing_section_is_read_and_an_unquoted_boolean_is_a_mode(tmp_path: Path) -> None:
+    token = tmp_path / "billing-token"
+    token.write_text("ghp_billing\n")
+    section = {"enabled": False, "poll_interval": "2h", "token_file": str(token)}
+    billing = build_config(
+        {"org": ["acme"]}, {"billing": {**section, "ai_credits_per_seat": {"business": 2500}}}, ENV
+    ).billing
+    assert (billing.enabled, billing.poll_interval, billing.token_file) == ("false", 7200, token)
+    assert billing.ai_credits_per_seat == {"business": 2500, "enterprise": 3900}
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ({"enabled": "sometimes"}, "billing.enabled"),
+        ({"poll_interval": "10s"}, "billing.poll_interval"),
+        ({"token_file": "/nonexistent/billing-token"}, "billing.token_file"),
+        ({"ai_credits_per_seat": {"pro": 300}}, "billing.ai_credits_per_seat.pro"),
+        ({"ai_credits_per_seat": {"business": -1}}, "billing.ai_credits_per_seat.business"),
+        ({"ai_credits_per_seat": [1900]}, "billing.ai_credits_per_seat"),
+        ({"token": "ghp_inline"}, "billing.token"),
+    ],
+)
+def test_invalid_billing_settings_name_the_key(section: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_config({"org": ["acme"]}, {"billing": section}, ENV)
+    assert caught.value.key == key

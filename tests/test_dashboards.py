@@ -49,12 +49,13 @@ def rule_files() -> list[str]:
 
 RULE_FILES = rule_files()
 DOCS_URL = "https://github.com/github-copilot-exporter/github-copilot-exporter"
-UIDS = {"copilot-seats-overview", "copilot-idle-seats", "copilot-exporter-health"}
+UIDS = {"copilot-seats-overview", "copilot-idle-seats", "copilot-exporter-health", "copilot-spend"}
 # What each dashboard filters on, beyond the datasource.
 VARIABLES = {
     "copilot-seats-overview": ["enterprise", "org", "team"],
     "copilot-idle-seats": ["enterprise", "org", "team", "idle_days"],
     "copilot-exporter-health": ["job", "enterprise", "org"],
+    "copilot-spend": ["enterprise", "org"],
 }
 # Series Prometheus itself attaches to every scrape target.
 SCRAPE_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_series_added"}
@@ -89,7 +90,7 @@ def variables(dashboard: Json) -> dict[str, Json]:
 # -- structure -------------------------------------------------------------------------------------
 
 
-def test_the_three_dashboards_exist_and_are_generated_from_their_source() -> None:
+def test_the_four_dashboards_exist_and_are_generated_from_their_source() -> None:
     assert {d["uid"] for d in DASHBOARDS.values()} == UIDS
     assert sorted(DASHBOARDS) == sorted(f"{uid}.json" for uid in UIDS)
     check = subprocess.run(
@@ -181,6 +182,10 @@ def test_units_say_what_the_numbers_are() -> None:
     }
     assert column_units["Idle days"] == "d"
     assert column_units["Assigned"] == "dateTimeAsIso"
+    spend = "copilot-spend"
+    assert units[(spend, "Net spend this month")] == "currencyUSD"
+    assert units[(spend, "Projected month end")] == "currencyUSD"
+    assert units[(spend, "AI credits used of included")] == "percentunit"
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -539,3 +544,11 @@ def test_the_project_rules_evaluate_against_the_same_exporter(prometheus: Promet
     wait_until(lambda: all(r["health"] != "unknown" for r in rules()), 30, what="every rule to be evaluated")
     broken = [(r["name"], r.get("lastError")) for r in rules() if r["health"] != "ok"]
     assert not broken
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("selected", [{"org": "octodemo"}, {"enterprise": "octodemo-enterprise"}])
+def test_every_spend_panel_shows_data_for_one_organization_or_enterprise(
+    prometheus: Prometheus, selected: dict[str, str]
+) -> None:
+    check_panels(prometheus, DASHBOARDS["copilot-spend.json"], selected)

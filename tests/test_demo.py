@@ -18,8 +18,8 @@ def test_demo_serves_an_org_and_an_enterprise_without_a_token() -> None:
 
     assert total(parsed, "github_copilot_seats", org=DEMO_ORG) == org_seats
     assert total(parsed, "github_copilot_seats", enterprise=DEMO_ENTERPRISE) == enterprise_users
-    assert value(parsed, "github_copilot_up", org=DEMO_ORG) == 1
-    assert value(parsed, "github_copilot_up", enterprise=DEMO_ENTERPRISE) == 1
+    assert value(parsed, "github_copilot_up", source="seats", org=DEMO_ORG) == 1
+    assert value(parsed, "github_copilot_up", source="seats", enterprise=DEMO_ENTERPRISE) == 1
     # Realistic shape: some seats never used, some pending cancellation, several teams and editors.
     assert total(parsed, "github_copilot_seats_without_activity") > 0
     assert total(parsed, "github_copilot_seats_pending_cancellation") > 0

@@ -145,7 +145,7 @@ def test_enterprise_grants_are_counted_once(exporter: RunningExporter) -> None:
     assert total(parsed, "github_copilot_seats_active", enterprise="acme-corp", window="7d") == 2
     assert total(parsed, "github_copilot_seats_active", enterprise="acme-corp", window="90d") == 3
     assert total(parsed, "github_copilot_estimated_monthly_cost_usd", enterprise="acme-corp") == 4 * 39
-    assert value(parsed, "github_copilot_up", enterprise="acme-corp", org="") == 1
+    assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp", org="") == 1
 
 
 def test_pagination_etags_and_exporter_health(exporter: RunningExporter, fake: ServedFake) -> None:
@@ -162,11 +162,11 @@ def test_pagination_etags_and_exporter_health(exporter: RunningExporter, fake: S
     assert sent.headers["user-agent"].startswith("github-copilot-exporter/")
 
     parsed = parse_exposition(exporter.metrics())
-    assert value(parsed, "github_copilot_up", enterprise="", org="acme") == 1
-    assert value(parsed, "github_copilot_last_success_timestamp_seconds", org="acme") == pytest.approx(
-        time.time(), abs=60
-    )
-    assert value(parsed, "github_copilot_poll_duration_seconds", org="acme") > 0  # type: ignore[operator]
+    assert value(parsed, "github_copilot_up", source="seats", enterprise="", org="acme") == 1
+    assert value(
+        parsed, "github_copilot_last_success_timestamp_seconds", source="seats", org="acme"
+    ) == pytest.approx(time.time(), abs=60)
+    assert value(parsed, "github_copilot_poll_duration_seconds", source="seats", org="acme") > 0  # type: ignore[operator]
     endpoint = "/orgs/{org}/copilot/billing/seats"
     assert value(parsed, "github_copilot_api_requests_total", endpoint=endpoint, code="200") == 3
     assert value(parsed, "github_copilot_api_rate_limit_limit", resource="core") == 5000
@@ -221,7 +221,7 @@ def test_not_ready_until_every_target_polled(fake: ServedFake) -> None:
         def polled() -> bool:
             nonlocal parsed
             parsed = parse_exposition(running.metrics())
-            return total(parsed, "github_copilot_polls_total") >= 2
+            return total(parsed, "github_copilot_polls_total", source="seats") >= 2
 
         from tests.support import wait_until
 
@@ -229,9 +229,14 @@ def test_not_ready_until_every_target_polled(fake: ServedFake) -> None:
         readyz = running.get("/readyz")
         assert readyz.status_code == 503
         assert "org=ghost" in readyz.text
-        assert value(parsed, "github_copilot_up", org="ghost") == 0
-        assert value(parsed, "github_copilot_poll_failures_total", org="ghost", reason="not_found") == 1
-        assert value(parsed, "github_copilot_up", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="ghost") == 0
+        assert (
+            value(
+                parsed, "github_copilot_poll_failures_total", source="seats", org="ghost", reason="not_found"
+            )
+            == 1
+        )
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
         assert "check the organization or enterprise name" in running.log()
 
 

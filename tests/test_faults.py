@@ -76,7 +76,10 @@ def poll_failures(records: list[logging.LogRecord], target: str) -> list[logging
     return [
         r
         for r in records
-        if r.name == "exporter.poller" and r.levelno == logging.ERROR and getattr(r, "target", "") == target
+        if r.name == "exporter.poller"
+        and r.levelno == logging.ERROR
+        and getattr(r, "target", "") == target
+        and getattr(r, "source", "") == "seats"
     ]
 
 
@@ -91,11 +94,11 @@ def test_server_errors_are_retried_with_exponential_backoff_and_jitter(
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
         assert total(parsed, "github_copilot_seats", org="acme") == 250
         endpoint = "/orgs/{org}/copilot/billing/seats"
         assert value(parsed, "github_copilot_api_requests_total", endpoint=endpoint, code="502") == 2
-        assert "github_copilot_poll_failures_total" not in parsed
+        assert total(parsed, "github_copilot_poll_failures_total", source="seats") == 0
 
     run(fake, clock, scenario)
     assert requests_to(fake, ORG_SEATS, page=1) == 3
@@ -111,7 +114,9 @@ def test_a_page_that_keeps_failing_fails_only_its_target_and_the_last_good_data_
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         good = await metrics(exporter)
-        last_success = value(good, "github_copilot_last_success_timestamp_seconds", org="acme")
+        last_success = value(
+            good, "github_copilot_last_success_timestamp_seconds", source="seats", org="acme"
+        )
 
         fault = Fault(ORG_SEATS, status=500, page=2, times=None)
         fake.app.faults.append(fault)
@@ -119,10 +124,19 @@ def test_a_page_that_keeps_failing_fails_only_its_target_and_the_last_good_data_
         await exporter.poller.poll_once()
         assert requests_to(fake, ORG_SEATS, page=2) - before == 3  # bounded: the retry policy's attempts
         failed = await metrics(exporter)
-        assert value(failed, "github_copilot_up", org="acme") == 0
-        assert value(failed, "github_copilot_up", enterprise="acme-corp") == 1
-        assert value(failed, "github_copilot_polls_total", enterprise="acme-corp") == 2
-        assert value(failed, "github_copilot_poll_failures_total", org="acme", reason="server_error") == 1
+        assert value(failed, "github_copilot_up", source="seats", org="acme") == 0
+        assert value(failed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
+        assert value(failed, "github_copilot_polls_total", source="seats", enterprise="acme-corp") == 2
+        assert (
+            value(
+                failed,
+                "github_copilot_poll_failures_total",
+                source="seats",
+                org="acme",
+                reason="server_error",
+            )
+            == 1
+        )
         # The last complete snapshot is still served, unchanged, and says how old it is.
         for name in (
             "github_copilot_seats",
@@ -132,15 +146,27 @@ def test_a_page_that_keeps_failing_fails_only_its_target_and_the_last_good_data_
             assert {k: v for k, v in failed[name].items() if ("org", "acme") in k} == {
                 k: v for k, v in good[name].items() if ("org", "acme") in k
             }, name
-        assert value(failed, "github_copilot_last_success_timestamp_seconds", org="acme") == last_success
-        assert value(failed, "github_copilot_snapshot_age_seconds", org="acme") is not None
+        assert (
+            value(failed, "github_copilot_last_success_timestamp_seconds", source="seats", org="acme")
+            == last_success
+        )
+        assert value(failed, "github_copilot_snapshot_age_seconds", source="seats", org="acme") is not None
         assert (await scrape(exporter, "/readyz")).status_code == 200  # it has data to serve
 
         fault.times = 0
         await exporter.poller.poll_once()
         recovered = await metrics(exporter)
-        assert value(recovered, "github_copilot_up", org="acme") == 1
-        assert value(recovered, "github_copilot_poll_failures_total", org="acme", reason="server_error") == 1
+        assert value(recovered, "github_copilot_up", source="seats", org="acme") == 1
+        assert (
+            value(
+                recovered,
+                "github_copilot_poll_failures_total",
+                source="seats",
+                org="acme",
+                reason="server_error",
+            )
+            == 1
+        )
 
     with caplog.at_level(logging.INFO):
         run(fake, clock, scenario)
@@ -156,9 +182,12 @@ def test_timeouts_fail_the_poll_with_reason_timeout(
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 0
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="timeout") == 1
-        assert value(parsed, "github_copilot_up", enterprise="acme-corp") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 0
+        assert (
+            value(parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason="timeout")
+            == 1
+        )
+        assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
         assert total(parsed, "github_copilot_api_requests_total", code="error") == 3
 
     run(fake, clock, scenario, timeout=0.3)
@@ -179,8 +208,8 @@ def test_primary_rate_limit_waits_until_the_reset_then_continues(
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
-        assert value(parsed, "github_copilot_up", enterprise="acme-corp") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
         # A request sent before the first 403 came back meets the limit too; one sent after waits for the
         # reset without asking. Either way no request is refused twice.
         refused = [
@@ -208,8 +237,17 @@ def test_a_rate_limit_longer_than_a_poll_should_wait_fails_fast_without_sending(
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
         for labels in ({"org": "acme"}, {"enterprise": "acme-corp"}):
-            assert value(parsed, "github_copilot_up", **labels) == 0
-            assert value(parsed, "github_copilot_poll_failures_total", reason="rate_limited", **labels) == 1
+            assert value(parsed, "github_copilot_up", source="seats", **labels) == 0
+            assert (
+                value(
+                    parsed,
+                    "github_copilot_poll_failures_total",
+                    source="seats",
+                    reason="rate_limited",
+                    **labels,
+                )
+                == 1
+            )
         assert clock.slept == []
         sent = len(fake.app.requests)
 
@@ -217,13 +255,22 @@ def test_a_rate_limit_longer_than_a_poll_should_wait_fails_fast_without_sending(
         await exporter.poller.poll_once()
         assert len(fake.app.requests) == sent
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="rate_limited") == 2
+        assert (
+            value(
+                parsed,
+                "github_copilot_poll_failures_total",
+                source="seats",
+                org="acme",
+                reason="rate_limited",
+            )
+            == 2
+        )
 
         clock.advance(3001)  # past the reset
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
-        assert value(parsed, "github_copilot_up", enterprise="acme-corp") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
 
     run(fake, clock, scenario)
 
@@ -246,7 +293,7 @@ def test_secondary_rate_limit_is_honoured(
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
 
     run(fake, clock, scenario, org_only=True)
     assert clock.slept == [wait]
@@ -259,7 +306,7 @@ def test_repeated_secondary_rate_limits_back_off_exponentially(fake: ServedFake,
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
 
     run(fake, clock, scenario, org_only=True)
     assert clock.slept == [60, 120, 240]
@@ -298,10 +345,13 @@ def test_refusals_are_not_retried_and_logged_once_with_what_to_fix(
             await exporter.poller.poll_once()
             assert requests_to(fake, "^/orgs/acme/") <= 2 * poll  # billing and first seat page, once each
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 0
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason=reason) == 3
-        assert value(parsed, "github_copilot_up", enterprise="acme-corp") == 1
-        assert value(parsed, "github_copilot_polls_total", enterprise="acme-corp") == 3
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 0
+        assert (
+            value(parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason=reason)
+            == 3
+        )
+        assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
+        assert value(parsed, "github_copilot_polls_total", source="seats", enterprise="acme-corp") == 3
 
     with caplog.at_level(logging.INFO):
         run(fake, clock, scenario)
@@ -322,7 +372,12 @@ def test_a_failed_half_of_an_org_poll_stops_the_other(fake: ServedFake, clock: M
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason="forbidden") == 1
+        assert (
+            value(
+                parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason="forbidden"
+            )
+            == 1
+        )
         await asyncio.sleep(1.0)  # time enough for an abandoned seat list to go on to page 2
 
     run(fake, clock, scenario, org_only=True)
@@ -338,16 +393,29 @@ def test_bad_token_process_logs_one_line_per_target_and_counts_the_reason(fake: 
         def polled() -> bool:
             nonlocal parsed
             parsed = parse_exposition(running.metrics())
-            return total(parsed, "github_copilot_polls_total") >= 2
+            return total(parsed, "github_copilot_polls_total", source="seats") >= 2
 
         wait_until(polled, 30, what="both targets polled")
         for target, labels in (
             ("org=acme", {"org": "acme"}),
             ("enterprise=acme-corp", {"enterprise": "acme-corp"}),
         ):
-            assert value(parsed, "github_copilot_up", **labels) == 0
-            assert value(parsed, "github_copilot_poll_failures_total", reason="unauthorized", **labels) == 1
-            lines = [line for line in running.log().splitlines() if "poll failed" in line and target in line]
+            assert value(parsed, "github_copilot_up", source="seats", **labels) == 0
+            assert (
+                value(
+                    parsed,
+                    "github_copilot_poll_failures_total",
+                    source="seats",
+                    reason="unauthorized",
+                    **labels,
+                )
+                == 1
+            )
+            lines = [
+                line
+                for line in running.log().splitlines()
+                if "poll failed" in line and "source=seats" in line and target in line
+            ]
             assert len(lines) == 1, lines
             assert "level=error" in lines[0]
             assert "reason=unauthorized" in lines[0]
@@ -456,9 +524,12 @@ def test_malformed_answers_never_replace_the_last_good_snapshot(
         fake.app.faults.append(copy.copy(fault))  # the parameter is shared; its `times` counts down
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 0
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason=reason) == 1
-        assert value(parsed, "github_copilot_up", enterprise="acme-corp") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 0
+        assert (
+            value(parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason=reason)
+            == 1
+        )
+        assert value(parsed, "github_copilot_up", source="seats", enterprise="acme-corp") == 1
         before = parse_exposition(good)
         for name in (
             "github_copilot_seats",
@@ -480,10 +551,13 @@ def test_malformed_first_answer_publishes_nothing(
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_poll_failures_total", org="acme", reason=reason) == 1
+        assert (
+            value(parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason=reason)
+            == 1
+        )
         assert total(parsed, "github_copilot_seats", org="acme") == 0
         assert not any(("org", "acme") in k for k in parsed.get("github_copilot_seat_info", {}))
-        assert value(parsed, "github_copilot_snapshot_age_seconds", org="acme") is None
+        assert value(parsed, "github_copilot_snapshot_age_seconds", source="seats", org="acme") is None
         assert (await scrape(exporter, "/readyz")).status_code == 503
 
     run(fake, clock, scenario)
@@ -497,11 +571,15 @@ def test_snapshot_age_grows_while_polls_fail_and_an_alert_watches_it(
 ) -> None:
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
-        first = value(await metrics(exporter), "github_copilot_snapshot_age_seconds", org="acme")
+        first = value(
+            await metrics(exporter), "github_copilot_snapshot_age_seconds", source="seats", org="acme"
+        )
         fake.app.faults.append(Fault(ORG_SEATS, status=503, times=None))
         await exporter.poller.poll_once()
         await asyncio.sleep(0.05)
-        second = value(await metrics(exporter), "github_copilot_snapshot_age_seconds", org="acme")
+        second = value(
+            await metrics(exporter), "github_copilot_snapshot_age_seconds", source="seats", org="acme"
+        )
         assert first is not None
         assert second is not None
         assert second > first

@@ -2,12 +2,13 @@
 
 from exporter.config.durations import format_duration, parse_duration
 from exporter.config.loader import build_config, load_file
-from exporter.config.model import ActivityWindow, Config, Secret, Target, TargetKind
+from exporter.config.model import ActivityWindow, BillingConfig, Config, Secret, Target, TargetKind
 from exporter.config.values import parse_listen_address
 from exporter.config.web import WebConfig, load_web_config
 
 __all__ = [
     "ActivityWindow",
+    "BillingConfig",
     "Config",
     "Secret",
     "Target",

@@ -20,12 +20,16 @@ import yaml
 from exporter.config import values
 from exporter.config.durations import parse_duration
 from exporter.config.model import (
+    BILLING_MODES,
+    DEFAULT_CREDITS_PER_SEAT,
     DEFAULT_MAX_SEAT_SERIES,
     DEFAULT_PRICES,
     LOG_FORMATS,
     LOG_LEVELS,
     MIN_POLL_INTERVAL,
+    PLANS,
     SEAT_METRICS_MODES,
+    BillingConfig,
     Config,
     Secret,
     Target,
@@ -46,6 +50,7 @@ FILE_KEYS: Mapping[str, str | None] = {
     "seat_prices_usd": None,
     "seat_metrics": "--seat-metrics",
     "demo": "--demo",
+    "billing": None,
 }
 GITHUB_KEYS = (
     "api_url",
@@ -61,6 +66,7 @@ WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
+BILLING_KEYS = ("enabled", "poll_interval", "token_file", "ai_credits_per_seat")
 MAX_REQUEST_TIMEOUT = 600.0
 MAX_POLL_INTERVAL = 86400.0
 #: A URL path of printable ASCII without white space, query or fragment (a newline would split headers).
@@ -127,6 +133,7 @@ def build_config(
     settings |= _web(src, values.section(data, "web", WEB_KEYS))
     settings |= _log(src, values.section(data, "log", LOG_KEYS))
     settings |= _seats(src, data)
+    settings["billing"] = _billing(values.section(data, "billing", BILLING_KEYS), demo=demo)
     return Config(**settings)
 
 
@@ -314,3 +321,40 @@ def _hash_key(src: _Sources, key_file: Any) -> Secret:
             f"seat_metrics.hash_key_file or {HASH_KEY_ENV}",
         )
     return Secret(key_text)
+
+
+def _billing(billing: Mapping[str, Any], *, demo: bool) -> BillingConfig:
+    """``billing``: whether and how often to read spend, AI credits and budgets, and with which token."""
+    enabled = billing.get("enabled", "auto")
+    if isinstance(enabled, bool):  # YAML reads an unquoted true/false as a boolean
+        enabled = "true" if enabled else "false"
+    enabled = values.choice(enabled, "billing.enabled", BILLING_MODES)
+    interval_text = str(billing.get("poll_interval", "1h"))
+    interval = parse_duration(interval_text, "billing.poll_interval")
+    if interval < MIN_POLL_INTERVAL:
+        raise ConfigError("billing.poll_interval", f"{interval_text} is too short; the minimum is 1m")
+    token_value = billing.get("token_file")
+    token_file = Path(values.string(token_value, "billing.token_file")) if token_value else None
+    if token_file is not None and not demo:
+        try:
+            values.read_token_file(token_file)  # fail at start-up, not at the first billing poll
+        except ConfigError as exc:
+            raise ConfigError("billing.token_file", exc.message) from None
+    credits = dict(DEFAULT_CREDITS_PER_SEAT)
+    given = billing.get("ai_credits_per_seat")
+    if given is not None:
+        if not isinstance(given, Mapping):
+            raise ConfigError("billing.ai_credits_per_seat", "must map plans to credits per seat")
+        for plan, amount in given.items():
+            key = f"billing.ai_credits_per_seat.{plan}"
+            if plan not in PLANS:
+                raise ConfigError(key, f"unknown plan; expected one of {', '.join(PLANS)}")
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or not 0 <= amount < 1e9:
+                raise ConfigError(key, f"must be a number of credits >= 0, got {amount!r}")
+            credits[plan] = float(amount)
+    return BillingConfig(
+        enabled=enabled,
+        poll_interval=interval,
+        token_file=token_file,
+        ai_credits_per_seat=credits,
+    )

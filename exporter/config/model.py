@@ -70,6 +70,25 @@ class ActivityWindow:
     seconds: float
 
 
+BILLING_MODES = ("auto", "true", "false")
+DEFAULT_CREDITS_PER_SEAT: Mapping[str, float] = {"business": 1900.0, "enterprise": 3900.0}
+DEFAULT_BILLING_INTERVAL = 3600.0
+
+
+@dataclass(frozen=True)
+class BillingConfig:
+    """The billing source: spend, AI credits and budgets from GitHub's billing APIs."""
+
+    #: auto: poll, and treat a 404 as "this target has no billing of its own"; true: a 404 is an error;
+    #: false: no billing source.
+    enabled: str = "auto"
+    poll_interval: float = DEFAULT_BILLING_INTERVAL
+    #: A separate token for the billing APIs (re-read when it changes); None: the main credentials.
+    token_file: Path | None = None
+    #: Monthly AI credits included with a seat, by plan, for pools GitHub does not size itself.
+    ai_credits_per_seat: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CREDITS_PER_SEAT))
+
+
 @dataclass(frozen=True)
 class Config:
     targets: tuple[Target, ...] = ()
@@ -100,6 +119,7 @@ class Config:
     seat_metrics_hash_key: Secret | None = field(default=None, repr=False)
     #: At most this many seats get per-seat series; aggregates always count every seat.
     max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
+    billing: BillingConfig = field(default_factory=BillingConfig)
     demo: bool = False
     log_level: str = "info"
     log_format: str = "logfmt"

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from exporter.demo.fake_apps import installation_body, jwt_problem
+from exporter.demo.fake_billing import FakeBillingWorld, billing_route
 from exporter.demo.fake_bodies import (
     enterprise_team_body,
     iso,
@@ -70,8 +71,11 @@ class FakeGitHub:
         per_minute_per_endpoint: int = 900,
         clock: Callable[[], float] = time.time,
         app: FakeApp | None = None,
+        billing: FakeBillingWorld | None = None,
     ) -> None:
         self.orgs = {org.login.lower(): org for org in orgs}
+        #: The billing APIs' accounts (``/organizations/…`` and ``/enterprises/…/settings/billing``).
+        self.billing = billing
         self.app = app
         self.issued_tokens: list[IssuedToken] = []
         self.enterprises = {ent.slug.lower(): ent for ent in enterprises}
@@ -205,6 +209,10 @@ class FakeGitHub:
                 return self._error(404, "Not Found")
             users = len({seat.user_id for seat in ent.seats})
             data, link = self._seat_list(base, path, params, ent.seats, users, None)
+        elif self.billing is not None and (billed := self._billing_answer(base, path, params)) is not None:
+            status, data, link = billed
+            if status != 200:
+                return self._error(status, data["message"])
         else:
             return self._error(404, "Not Found")
 
@@ -224,6 +232,11 @@ class FakeGitHub:
             return 304, {**out, **self._rate_headers()}, b""
         self.rate_remaining -= 1
         return 200, {**out, **self._rate_headers()}, body
+
+    def _billing_answer(self, base: str, path: str, params: dict[str, str]) -> tuple[int, Any, str] | None:
+        assert self.billing is not None
+        self.billing.api_url = base  # budget pages link back to wherever the fake is served
+        return billing_route(self.billing, path, params)
 
     # -- GitHub Apps -----------------------------------------------------------------------------
 

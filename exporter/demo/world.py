@@ -12,6 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.config import Target
+from exporter.demo.fake_billing import demo_billing
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
 
 DEMO_ORG = "octodemo"
@@ -101,4 +102,5 @@ def demo_github(now: float | None = None, *, seed: int = 2026) -> FakeGitHub:
                     rng, moment, seat.login, seat.user_id, org=other, plan_type="enterprise", team="platform"
                 )
             )
-    return FakeGitHub([org], [enterprise], token=None)
+    billing = demo_billing(moment.timestamp(), seed=seed, api_url="http://github.demo")
+    return FakeGitHub([org], [enterprise], token=None, billing=billing)

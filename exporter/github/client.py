@@ -127,6 +127,24 @@ class GitHubClient:
         self._secondary_strikes = 0
         self._http = http if http is not None else http_client(timeout=timeout)
 
+    def with_token(self, token: TokenSource) -> GitHubClient:
+        """A client for other credentials that shares this one's connections, pacing and statistics.
+
+        GitHub's secondary limits count per machine as well as per token, so the pacer stays shared;
+        the conditional-request cache does not, since answers depend on who asks. Close only this client.
+        """
+        return GitHubClient(
+            self.api_url,
+            token,
+            http=self._http,
+            retry=self._retry,
+            pacer=self.pacer,
+            stats=self.stats,
+            sleep=self._sleep,
+            clock=self._clock,
+            max_json_bytes=self._max_json_bytes,
+        )
+
     async def aclose(self) -> None:
         await self._http.aclose()
         close = getattr(self._token, "aclose", None)

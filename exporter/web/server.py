@@ -13,11 +13,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from exporter.collector import SourcesCollector
 from exporter.config import Config
+from exporter.github.auth import TokenFile
 from exporter.github.client import GitHubClient
 from exporter.health import HealthCollector
 from exporter.poller import Poller
 from exporter.privacy import UserLabels
 from exporter.sources.base import Source
+from exporter.sources.billing.source import BillingSource
 from exporter.sources.seats import SeatSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
@@ -31,7 +33,17 @@ WEB_CONFIG_CHECK_SECONDS = 5.0
 def build_sources(config: Config, client: GitHubClient) -> list[Source]:
     """The data sources the configuration enables, in the order their families are exposed."""
     users = UserLabels(config)
-    return [SeatSource(config, client, users)]
+    sources: list[Source] = [SeatSource(config, client, users)]
+    if config.billing.enabled != "false":
+        sources.append(BillingSource(config, billing_client(config, client)))
+    return sources
+
+
+def billing_client(config: Config, client: GitHubClient) -> GitHubClient:
+    """The main client, or one sharing its connections and pacing but sending billing's own token."""
+    if config.billing.token_file is None or config.demo:
+        return client
+    return client.with_token(TokenFile(config.billing.token_file))
 
 
 class Exporter:

@@ -1,0 +1,155 @@
+"""Reading one target's billing data from GitHub: every request succeeds, or the poll fails as a whole.
+
+An organization target costs four requests and its budget pages; an enterprise target adds the cost
+centers and one usage summary per cost center (plus one for usage in none). Requests go one after
+another: the client paces them, and a half-read target is discarded anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from exporter.errors import MalformedResponseError
+from exporter.sources.billing.model import (
+    Budget,
+    CostCenter,
+    UsageReport,
+    parse_ai_credit_usage,
+    parse_budgets_page,
+    parse_cost_centers,
+    parse_usage_summary,
+)
+from exporter.sources.billing.snapshot import (
+    CREDITS_PER_SEAT,
+    BillingSnapshot,
+    TargetLike,
+    build_billing_snapshot,
+)
+
+T = TypeVar("T")
+#: Budgets are few (GitHub caps cost centers at 1,000); more pages than this means a looping Link.
+MAX_BUDGET_PAGES = 50
+BUDGETS_PER_PAGE = 100
+_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]*)"?')
+
+
+class BillingClient(Protocol):
+    """The part of ``exporter.github``'s client this module uses."""
+
+    @property
+    def api_url(self) -> str: ...
+
+    async def get(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]: ...
+
+
+def _prefix(target: TargetLike) -> tuple[str, str]:
+    """The billing path prefix of a target and its endpoint label template."""
+    if target.kind == "enterprise":
+        return f"/enterprises/{quote(target.name, safe='')}", "/enterprises/{enterprise}"
+    if target.kind == "org":
+        return f"/organizations/{quote(target.name, safe='')}", "/organizations/{org}"
+    raise ValueError(f"unknown target kind {target.kind!r}")
+
+
+def next_link(link_header: str) -> str | None:
+    for url, rels in _LINK.findall(link_header):
+        if "next" in rels.split():
+            return str(url)
+    return None
+
+
+def _next_page_url(first_url: str, link_header: str, page: int, has_next: bool | None) -> str | None:
+    """The URL of the page after ``page``: the Link header's, else ``page + 1`` if the body says more."""
+    url = next_link(link_header)
+    if url is None:
+        if not has_next:
+            return None
+        parts = urlsplit(first_url)
+        query = dict(parse_qsl(parts.query))
+        query["page"] = str(page + 1)
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    # The token goes wherever this URL points: never off the host, nor to another endpoint.
+    if urlsplit(url)[:3] != urlsplit(first_url)[:3]:
+        raise MalformedResponseError(f"budgets: next page link {url[:200]!r} leaves {first_url!r}")
+    return url
+
+
+async def fetch_budgets(client: BillingClient, target: TargetLike) -> list[Budget]:
+    """Every page of the target's budgets, following ``rel="next"`` links up to :data:`MAX_BUDGET_PAGES`."""
+    prefix, endpoint = _prefix(target)
+    first_url = f"{client.api_url}{prefix}/settings/billing/budgets?per_page={BUDGETS_PER_PAGE}"
+    url: str | None = first_url
+    budgets: list[Budget] = []
+    for page in range(1, MAX_BUDGET_PAGES + 1):
+        assert url is not None
+        body, link = await client.get(url, f"{endpoint}/settings/billing/budgets", parse_budgets_page)
+        budgets.extend(body.budgets)
+        url = _next_page_url(first_url, link, page, body.has_next_page)
+        if url is None:
+            return budgets
+    raise MalformedResponseError(f"budgets: more than {MAX_BUDGET_PAGES} pages")
+
+
+async def _usage(
+    client: BillingClient, target: TargetLike, report: str, params: Mapping[str, int | str]
+) -> UsageReport:
+    prefix, endpoint = _prefix(target)
+    url = f"{client.api_url}{prefix}/settings/billing/{report}?{urlencode(params)}"
+    parse = parse_ai_credit_usage if report == "ai_credit/usage" else parse_usage_summary
+    value, _ = await client.get(url, f"{endpoint}/settings/billing/{report}", parse)
+    return value
+
+
+async def fetch_billing(
+    client: BillingClient,
+    target: TargetLike,
+    *,
+    now: float,
+    seats_by_plan: Mapping[str, int] | None = None,
+    clock: Callable[[], float] | None = None,
+    credits_per_seat: Mapping[str, float] = CREDITS_PER_SEAT,
+) -> BillingSnapshot:
+    """One target's billing snapshot: month to date as of ``now``, and the UTC day before ``now``'s.
+
+    ``seats_by_plan`` (assigned seats per plan, from the seats source) sizes the included AI credits;
+    without it the usage summary's seat SKUs are used. Any failed request propagates: no partial snapshot.
+    """
+    today = datetime.fromtimestamp(now, UTC).date()
+    yesterday = today - timedelta(days=1)
+    month: dict[str, int | str] = {"year": today.year, "month": today.month}
+    day: dict[str, int | str] = {"year": yesterday.year, "month": yesterday.month, "day": yesterday.day}
+    summaries: list[tuple[str, UsageReport]] = []
+    cost_centers: tuple[CostCenter, ...] = ()
+    if target.kind == "enterprise":
+        prefix, endpoint = _prefix(target)
+        cost_centers, _ = await client.get(
+            f"{client.api_url}{prefix}/settings/billing/cost-centers?state=active",
+            f"{endpoint}/settings/billing/cost-centers",
+            parse_cost_centers,
+        )
+        for center in cost_centers:
+            params: dict[str, int | str] = {**month, "product": "copilot", "cost_center_id": center.id}
+            summaries.append((center.name, await _usage(client, target, "usage/summary", params)))
+        params = {**month, "product": "copilot", "cost_center_id": "none"}
+        summaries.append(("", await _usage(client, target, "usage/summary", params)))
+    else:
+        summaries.append(("", await _usage(client, target, "usage/summary", {**month, "product": "copilot"})))
+    ai_month = await _usage(client, target, "ai_credit/usage", month)
+    ai_day = await _usage(client, target, "ai_credit/usage", day)
+    budgets = await fetch_budgets(client, target)
+    return build_billing_snapshot(
+        target,
+        taken_at=clock() if clock is not None else now,
+        now=now,
+        summaries=summaries,
+        ai_credits_month=ai_month,
+        ai_credits_day=ai_day,
+        cost_centers=cost_centers,
+        budgets=budgets,
+        seats_by_plan=seats_by_plan,
+        credits_per_seat=credits_per_seat,
+    )

@@ -1,0 +1,273 @@
+"""Strict parsing of GitHub's billing answers (usage reports, budgets, cost centers) into immutable records.
+
+Unlike the seat list, these bodies are small and every figure in them becomes a sample, so a body that
+lacks a field the schema requires, or holds a number that is not finite, is rejected as a whole with a
+:class:`~exporter.errors.MalformedResponseError` saying where; fields the schema marks optional may be
+missing. Every string taken from GitHub becomes a label value: it is made encodable as UTF-8 (lone
+surrogates, which JSON allows, are replaced) and cut to :data:`MAX_TEXT` characters here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from exporter.errors import MalformedResponseError
+
+#: Longest string kept from GitHub; label values longer than this would only bloat every scrape.
+MAX_TEXT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class TimePeriod:
+    year: int
+    month: int | None
+    day: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageItem:
+    """One line of a usage summary or AI-credit report; ``model`` is "" in the summary, which has none."""
+
+    product: str
+    sku: str
+    model: str
+    unit_type: str
+    price_per_unit: float
+    gross_quantity: float
+    gross_amount: float
+    discount_quantity: float
+    discount_amount: float
+    net_quantity: float
+    net_amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class CostCenterRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """``…/usage/summary`` or ``…/ai_credit/usage``: the period asked for and its line items."""
+
+    time_period: TimePeriod
+    #: The cost center the report was filtered on, when GitHub names one.
+    cost_center: CostCenterRef | None
+    items: tuple[UsageItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    id: str
+    budget_type: str
+    scope: str
+    #: The organization, repository or cost center the budget applies to; "" for enterprise budgets.
+    entity_name: str
+    #: The user of a ``user``-scoped budget, "" otherwise.
+    user: str
+    product_sku: str
+    amount_usd: float
+    #: Only reported for user budgets (or when filtering by user); None otherwise.
+    consumed_usd: float | None
+    prevent_further_usage: bool
+    will_alert: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPage:
+    budgets: tuple[Budget, ...]
+    #: GitHub's ``has_next_page``; None when the body does not say.
+    has_next_page: bool | None
+    total_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CostCenter:
+    id: str
+    name: str
+    #: "active" or "deleted"; "active" when GitHub omits it.
+    state: str
+    pool_enabled: bool
+    #: The AI-credit pool's cap and current month's use, in credits; None until GitHub materializes them.
+    pool_target_credits: float | None
+    pool_current_credits: float | None
+
+
+def clean_text(value: str) -> str:
+    """``value`` made encodable as UTF-8 (lone surrogates become "?") and cut to :data:`MAX_TEXT`."""
+    return value[:MAX_TEXT].encode("utf-8", "replace").decode("utf-8")
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MalformedResponseError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, where: str) -> Sequence[Any]:
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise MalformedResponseError(f"{where}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _string(body: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    value = body.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedResponseError(f"{where}.{key}: expected a string, got {type(value).__name__}")
+    return clean_text(value)
+
+
+def _number(body: Mapping[str, Any], key: str, where: str) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedResponseError(f"{where}.{key}: expected a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise MalformedResponseError(f"{where}.{key}: {number} is not a finite number")
+    return number
+
+
+def _optional_number(body: Mapping[str, Any], key: str, where: str) -> float | None:
+    return None if body.get(key) is None else _number(body, key, where)
+
+
+def _integer(body: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> int | None:
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedResponseError(f"{where}.{key}: expected an integer, got {value!r:.40}")
+    return value
+
+
+def _boolean(body: Mapping[str, Any], key: str, where: str) -> bool:
+    value = body.get(key)
+    if not isinstance(value, bool):
+        raise MalformedResponseError(f"{where}.{key}: expected true or false, got {value!r:.40}")
+    return value
+
+
+def _time_period(value: Any, where: str) -> TimePeriod:
+    body = _object(value, where)
+    year = _integer(body, "year", where)
+    assert year is not None  # required=True
+    return TimePeriod(
+        year, _integer(body, "month", where, required=False), _integer(body, "day", where, required=False)
+    )
+
+
+def _usage_item(value: Any, where: str, *, with_model: bool) -> UsageItem:
+    body = _object(value, where)
+    return UsageItem(
+        product=_string(body, "product", where),
+        sku=_string(body, "sku", where),
+        model=_string(body, "model", where) if with_model else "",
+        unit_type=_string(body, "unitType", where),
+        price_per_unit=_number(body, "pricePerUnit", where),
+        gross_quantity=_number(body, "grossQuantity", where),
+        gross_amount=_number(body, "grossAmount", where),
+        discount_quantity=_number(body, "discountQuantity", where),
+        discount_amount=_number(body, "discountAmount", where),
+        net_quantity=_number(body, "netQuantity", where),
+        net_amount=_number(body, "netAmount", where),
+    )
+
+
+def _usage_report(body: Any, where: str, *, with_model: bool) -> UsageReport:
+    report = _object(body, where)
+    if "timePeriod" not in report:
+        raise MalformedResponseError(f"{where}: timePeriod is missing")
+    if "usageItems" not in report:
+        raise MalformedResponseError(f"{where}: usageItems is missing")
+    cost_center = None
+    if report.get("costCenter") is not None:
+        center = _object(report["costCenter"], f"{where}.costCenter")
+        cost_center = CostCenterRef(
+            _string(center, "id", f"{where}.costCenter"), _string(center, "name", f"{where}.costCenter")
+        )
+    items = _list(report["usageItems"], f"{where}.usageItems")
+    return UsageReport(
+        time_period=_time_period(report["timePeriod"], f"{where}.timePeriod"),
+        cost_center=cost_center,
+        items=tuple(
+            _usage_item(item, f"{where}.usageItems[{i}]", with_model=with_model)
+            for i, item in enumerate(items)
+        ),
+    )
+
+
+def parse_usage_summary(body: Any, *, where: str = "usage summary") -> UsageReport:
+    """``GET …/settings/billing/usage/summary`` (organization or enterprise)."""
+    return _usage_report(body, where, with_model=False)
+
+
+def parse_ai_credit_usage(body: Any, *, where: str = "ai credit usage") -> UsageReport:
+    """``GET …/settings/billing/ai_credit/usage``: as the summary, each item with its ``model``."""
+    return _usage_report(body, where, with_model=True)
+
+
+def _budget(value: Any, where: str) -> Budget:
+    body = _object(value, where)
+    alerting = _object(body.get("budget_alerting"), f"{where}.budget_alerting")
+    return Budget(
+        id=_string(body, "id", where),
+        # Not checked against the two documented values: GitHub's own examples return "BundlePricing".
+        budget_type=_string(body, "budget_type", where),
+        scope=_string(body, "budget_scope", where),
+        entity_name=_string(body, "budget_entity_name", where, required=False),
+        user=_string(body, "user", where, required=False),
+        product_sku=_string(body, "budget_product_sku", where),
+        amount_usd=_number(body, "budget_amount", where),
+        consumed_usd=_optional_number(body, "consumed_amount", where),
+        prevent_further_usage=_boolean(body, "prevent_further_usage", where),
+        will_alert=_boolean(alerting, "will_alert", f"{where}.budget_alerting"),
+    )
+
+
+def parse_budgets_page(body: Any, *, where: str = "budgets") -> BudgetPage:
+    """One page of ``GET …/settings/billing/budgets``: ``{"budgets": [...], "has_next_page": bool, …}``."""
+    page = _object(body, where)
+    if "budgets" not in page:
+        raise MalformedResponseError(f"{where}: budgets is missing")
+    budgets = _list(page["budgets"], f"{where}.budgets")
+    has_next = page.get("has_next_page")
+    if has_next is not None and not isinstance(has_next, bool):
+        raise MalformedResponseError(f"{where}.has_next_page: expected true or false, got {has_next!r:.40}")
+    return BudgetPage(
+        budgets=tuple(_budget(b, f"{where}.budgets[{i}]") for i, b in enumerate(budgets)),
+        has_next_page=has_next,
+        total_count=_integer(page, "total_count", where, required=False),
+    )
+
+
+def _cost_center(value: Any, where: str) -> CostCenter:
+    body = _object(value, where)
+    _list(body.get("resources"), f"{where}.resources")  # required by the schema, not used here
+    enabled = body.get("ai_credit_pool_enabled", False)
+    if not isinstance(enabled, bool):
+        raise MalformedResponseError(f"{where}.ai_credit_pool_enabled: expected true or false")
+    pool = body.get("ai_credit_pool_state")
+    pool_state = {} if pool is None else _object(pool, f"{where}.ai_credit_pool_state")
+    state = _string(body, "state", where, required=False) or "active"
+    return CostCenter(
+        id=_string(body, "id", where),
+        name=_string(body, "name", where),
+        state=state,
+        pool_enabled=enabled,
+        pool_target_credits=_optional_number(pool_state, "target_amount", f"{where}.ai_credit_pool_state"),
+        pool_current_credits=_optional_number(pool_state, "current_amount", f"{where}.ai_credit_pool_state"),
+    )
+
+
+def parse_cost_centers(body: Any, *, where: str = "cost centers") -> tuple[CostCenter, ...]:
+    """``GET /enterprises/{enterprise}/settings/billing/cost-centers``: ``{"costCenters": [...]}``."""
+    page = _object(body, where)
+    # The schema requires nothing at the top level: an enterprise without cost centers may omit the list.
+    centers = _list(page.get("costCenters", []), f"{where}.costCenters")
+    return tuple(_cost_center(c, f"{where}.costCenters[{i}]") for i, c in enumerate(centers))
