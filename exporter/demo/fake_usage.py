@@ -73,7 +73,7 @@ def usage_route(
         return _error(400, "day must be a date in YYYY-MM-DD format")
     if not world.has_report(entity, day):
         return (204, None) if kind == "org" else _error(404, "No report for this day")
-    files = len(report_files(world, entity, report, day))
+    files = _file_count(world, entity, report, day)
     version = world.version(day)
     links = [
         _signed(
@@ -136,6 +136,17 @@ def report_files(world: UsageWorld, entity: UsageEntity, report: str, day: date)
     return [b"".join(json.dumps(row).encode() + b"\n" for row in chunk) for chunk in chunks]
 
 
+def _file_count(world: UsageWorld, entity: UsageEntity, report: str, day: date) -> int:
+    """How many files :func:`report_files` makes, without building the rows."""
+    if report == "entity":
+        rows = 1
+    elif report == "users":
+        rows = sum(1 for user in entity.users if roll(world, entity, user, day).active)
+    else:
+        rows = len(user_team_rows(entity, day))
+    return max(1, math.ceil(rows / max(1, world.rows_per_file)))
+
+
 def _entity_ids(entity: UsageEntity) -> dict[str, str]:
     key = "organization_id" if entity.kind == "org" else "enterprise_id"
     return {key: str(entity.entity_id)}
@@ -189,19 +200,23 @@ def _cli_block(cli: tuple[int, int, int, int, int]) -> dict[str, Any]:
     }
 
 
-def _window_users(world: UsageWorld, entity: UsageEntity, day: date, days: int) -> dict[str, int]:
-    """Distinct users per kind of use within the ``days`` ending on ``day``."""
-    counts = dict.fromkeys(("active", "chat", "agent", "cli", "review_active", "review_passive"), 0)
+def _window_users(world: UsageWorld, entity: UsageEntity, day: date) -> dict[int, dict[str, int]]:
+    """Window (1, 7, 28 days ending on ``day``) -> distinct users per kind of use."""
+    counts = {
+        days: dict.fromkeys(("active", "chat", "agent", "cli", "review_active", "review_passive"), 0)
+        for days in (1, 7, 28)
+    }
     for user in entity.users:
-        rolls = [roll(world, entity, user, day - timedelta(days=back)) for back in range(days)]
-        active = any(r.chat or r.agent for r in rolls)  # GitHub: active = sent a prompt
-        review_active = any(r.review_active for r in rolls)
-        counts["active"] += active
-        counts["chat"] += any(r.chat for r in rolls)
-        counts["agent"] += any(r.agent for r in rolls)
-        counts["cli"] += any(r.cli for r in rolls)
-        counts["review_active"] += review_active
-        counts["review_passive"] += not review_active and any(r.review_passive for r in rolls)
+        rolls = [roll(world, entity, user, day - timedelta(days=back)) for back in range(28)]
+        for days, figures in counts.items():
+            window = rolls[:days]
+            review_active = any(r.review_active for r in window)
+            figures["active"] += any(r.chat or r.agent for r in window)  # GitHub: active = sent a prompt
+            figures["chat"] += any(r.chat for r in window)
+            figures["agent"] += any(r.agent for r in window)
+            figures["cli"] += any(r.cli for r in window)
+            figures["review_active"] += review_active
+            figures["review_passive"] += not review_active and any(r.review_passive for r in window)
     return counts
 
 
@@ -209,7 +224,8 @@ def entity_row(world: UsageWorld, entity: UsageEntity, day: date) -> dict[str, A
     """The entity's record of ``day``: its users' activity summed, windows counted, pull requests."""
     found = day_activity(world, entity, day)
     cells = [cell for a in found for cell in a.cells]
-    daily, weekly, monthly = (_window_users(world, entity, day, days) for days in (1, 7, 28))
+    windows = _window_users(world, entity, day)
+    daily, weekly, monthly = windows[1], windows[7], windows[28]
     row: dict[str, Any] = {
         "day": day.isoformat(),
         **_entity_ids(entity),

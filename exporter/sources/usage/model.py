@@ -176,7 +176,8 @@ def label_text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        # Only lone surrogates fail to encode (json.loads joins valid pairs): one U+FFFD for each.
+        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
     return value[:MAX_TEXT]
 
 
