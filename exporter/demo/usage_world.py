@@ -73,6 +73,8 @@ class UsageEntity:
     teams: list[UsageTeam] = field(default_factory=list)
     #: First day with a report (GitHub: not before 2025-10-10).
     first_day: date = date(2025, 10, 10)
+    #: Last day with a report, e.g. since the usage-metrics policy was turned off; None: no end.
+    last_day: date | None = None
 
 
 @dataclass
@@ -95,6 +97,8 @@ class UsageWorld:
 
     def has_report(self, entity: UsageEntity, day: date) -> bool:
         oldest = self.now.date() - timedelta(days=RETENTION_DAYS)
+        if entity.last_day is not None and day > entity.last_day:
+            return False
         return max(entity.first_day, oldest) <= day and self.hours_since(day) >= REPORT_DELAY_HOURS
 
     def version(self, day: date) -> int:
