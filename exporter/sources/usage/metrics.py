@@ -255,7 +255,7 @@ def _user_families(
 
 def _capped(snapshots: list[UsageSnapshot], limit: int) -> Iterator[tuple[UsageSnapshot, UserFigures]]:
     """The ``limit`` users with the most AI credits over all targets (each snapshot is sorted so)."""
-    streams = [((snap, user) for user in snap.users) for snap in snapshots]
+    streams = [_paired(snap) for snap in snapshots]
     merged = heapq.merge(
         *streams, key=lambda pair: (-pair[1].ai_credits_used, -pair[1].interactions, pair[1].login)
     )
@@ -263,3 +263,9 @@ def _capped(snapshots: list[UsageSnapshot], limit: int) -> Iterator[tuple[UsageS
         if count >= limit:
             return
         yield pair
+
+
+def _paired(snap: UsageSnapshot) -> Iterator[tuple[UsageSnapshot, UserFigures]]:
+    # A function, not a nested generator expression, which would see only the last snapshot.
+    for user in snap.users:
+        yield snap, user
