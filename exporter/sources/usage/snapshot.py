@@ -7,7 +7,6 @@ top languages and models, one small record per team and per user. It is built by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -89,9 +88,3 @@ class UsageSnapshot:
     @property
     def labels(self) -> tuple[str, str]:
         return self.enterprise, self.org
-
-    def breakdown(self, name: str) -> Mapping[tuple[str, ...], tuple[int, ...]]:
-        """Breakdown ``name`` as keys -> counter values; empty without an entity record."""
-        if self.entity is None:
-            return {}
-        return {item.keys: item.counters.values() for item in self.entity.breakdowns.get(name, ())}
