@@ -215,7 +215,7 @@ def test_links_are_signed_and_expire(world: UsageWorld) -> None:
     assert download_route(world, link.path, query)[0] == 200  # type: ignore[index]
     assert download_route(world, link.path, query | {"sig": "0" * 32})[0] == 403  # type: ignore[index]
     assert download_route(world, link.path.replace("part-0", "part-1"), query)[0] == 403  # type: ignore[index]
-    world.now += timedelta(hours=2)
+    world.now += timedelta(hours=3)  # links last two to three hours (whole hours, like a cache)
     assert download_route(world, link.path, query)[0] == 403  # type: ignore[index]
 
 

@@ -92,7 +92,10 @@ def _signature(world: UsageWorld, path: str, expires: int) -> str:
 
 
 def _signed(world: UsageWorld, base: str, path: str) -> str:
-    expires = int((world.now + LINK_LIFETIME).timestamp())
+    # Valid for at least LINK_LIFETIME, and the same link all hour, so that an unchanged report has an
+    # unchanged answer (and ETag) for a while, as a cached answer would.
+    hour = world.now.replace(minute=0, second=0, microsecond=0)
+    expires = int((hour + 2 * LINK_LIFETIME).timestamp())
     return f"{base.rstrip('/')}{path}?expires={expires}&sig={_signature(world, path, expires)}"
 
 

@@ -8,6 +8,8 @@ snapshot stays published.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
@@ -72,19 +74,15 @@ async def fetch_usage(
     GitHub will not change it again and it is returned without downloading anything.
     """
     day, entity = await _newest_report(client, target, today, max_days_back)
-    if (
-        known is not None
-        and known.final
-        and known.day == day
-        and (known.kind, known.name)
-        == (
-            target.kind,
-            target.name,
-        )
-    ):
+    same_target = known is not None and (known.kind, known.name, known.day) == (target.kind, target.name, day)
+    if known is not None and same_target and known.final:
         return known
     users = await _report_links(client, target, "users", day)
     user_teams = await _report_links(client, target, "user_teams", day)
+    digest = _digest(entity, users, user_teams)
+    if known is not None and same_target and known.source_digest == digest:
+        # The same files as last time: nothing to download, but the day may have become final since.
+        return dataclasses.replace(known, final=is_final(day, today))
     aggregator = UsageAggregator(day, top_n=top_n)
     await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
     # A day with an entity report but no users or user-teams report has no user or team rows to give.
@@ -92,7 +90,17 @@ async def fetch_usage(
         await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
     if user_teams is not None:
         await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
-    return aggregator.finish(target, final=is_final(day, today))
+    snapshot = aggregator.finish(target, final=is_final(day, today))
+    return dataclasses.replace(snapshot, source_digest=digest)
+
+
+def _digest(*reports: ReportLinks | None) -> str:
+    hashed = hashlib.sha256()
+    for report in reports:
+        for link in report.links if report is not None else ("-",):
+            hashed.update(link.encode() + b"\n")
+        hashed.update(b"\x00")
+    return hashed.hexdigest()
 
 
 def report_endpoint(target: UsageTarget, report: str) -> str:

@@ -79,6 +79,10 @@ class UsageSnapshot:
     teams: tuple[TeamFigures, ...]
     #: Most AI credits first (then most interactions, then login): the order a series cap keeps.
     users: tuple[UserFigures, ...]
+    #: A digest of the download links the snapshot was read from: while GitHub answers the report
+    #: endpoints with the same links (a 304 to the ETag, say), the files are the same and are not read
+    #: again. A digest, because the signed links themselves grant access to the reports.
+    source_digest: str = ""
 
     @property
     def day_timestamp(self) -> float:
