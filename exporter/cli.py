@@ -16,7 +16,7 @@ import httpx
 
 from exporter import __version__, malloc
 from exporter.config import Config, build_config, format_duration, load_file
-from exporter.demo.world import DEMO_TARGETS, demo_github
+from exporter.demo.world import DEMO_TARGETS, demo_app
 from exporter.errors import ConfigError
 from exporter.github.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
 from exporter.github.client import GitHubClient, http_client
@@ -99,7 +99,7 @@ def load_config(argv: Sequence[str] | None = None) -> Config:
 
 def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
     if config.demo and transport is None:
-        demo = http_client(transport=httpx.ASGITransport(demo_github()))
+        demo = http_client(transport=httpx.ASGITransport(demo_app()))
         return GitHubClient("http://github.demo", StaticToken(None), http=demo)
     http = http_client(timeout=config.request_timeout, transport=transport)
     return GitHubClient(

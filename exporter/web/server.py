@@ -17,6 +17,7 @@ from exporter.poller import Poller
 from exporter.privacy import UserLabels
 from exporter.sources.base import Source
 from exporter.sources.seats import SeatSource
+from exporter.sources.usage.source import UsageSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
@@ -28,7 +29,11 @@ WEB_CONFIG_CHECK_SECONDS = 5.0
 def build_sources(config: Config, client: GitHubClient) -> list[Source]:
     """The data sources the configuration enables, in the order their families are exposed."""
     users = UserLabels(config)
-    return [SeatSource(config, client, users)]
+    sources: list[Source] = [SeatSource(config, client, users)]
+    if config.usage.active(config.api_url):
+        # The same UserLabels: a user's seat and usage series carry the same user label, so they join.
+        sources.append(UsageSource(config, client, users))
+    return sources
 
 
 class Exporter:
