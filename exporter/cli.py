@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODE",
         help="per-seat series: login (default), hashed (keyed hash of the login) or off",
     )
+    p.add_argument(
+        "--usage.enabled",
+        dest="usage_enabled",
+        metavar="MODE",
+        help="usage-metrics reports: auto (default: on, except on GitHub Enterprise Server), true or false",
+    )
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")

@@ -125,7 +125,7 @@ def build_config(
     settings |= _web(src, values.section(data, "web", WEB_KEYS))
     settings |= _log(src, values.section(data, "log", LOG_KEYS))
     settings |= _seats(src, data)
-    settings["usage"] = _usage(values.section(data, "usage", USAGE_KEYS))
+    settings["usage"] = _usage(src, values.section(data, "usage", USAGE_KEYS))
     return Config(**settings)
 
 
@@ -313,10 +313,10 @@ def _hash_key(src: _Sources, key_file: Any) -> Secret:
     return Secret(key_text)
 
 
-def _usage(usage: Mapping[str, Any]) -> UsageConfig:
+def _usage(src: _Sources, usage: Mapping[str, Any]) -> UsageConfig:
     """``usage``: the usage-metrics reports source, with its own poll interval."""
     default = UsageConfig()
-    enabled = usage.get("enabled", default.enabled)
+    enabled = src.value("usage_enabled", usage.get("enabled"), default.enabled)
     if isinstance(enabled, bool):  # YAML reads `enabled: true` as a boolean
         enabled = "true" if enabled else "false"
     enabled = values.choice(enabled, "usage.enabled", USAGE_ENABLED_MODES)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from exporter.demo.fake_model import RecordedRequest
-from exporter.demo.fake_usage import download_route
+from exporter.demo.fake_usage import download_route, usage_route
 from exporter.demo.usage_world import UsageWorld
 
 Scope = MutableMapping[str, Any]
@@ -26,6 +27,21 @@ Send = Callable[[Message], Awaitable[None]]
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CHUNK_BYTES = 64 * 1024
+
+
+@dataclass
+class UsageReports:
+    """What the fake API needs to answer the report endpoints: the world, and where links point.
+
+    ``download_base`` is another origin, as on GitHub (a test of the token must use one).
+    """
+
+    world: UsageWorld
+    download_base: str
+
+    def route(self, path: str, params: Mapping[str, str], now: float, base: str) -> tuple[int, Any] | None:
+        self.world.now = datetime.fromtimestamp(now, UTC)
+        return usage_route(self.world, path, params, self.download_base or base)
 
 
 class FakeDownloads:

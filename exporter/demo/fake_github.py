@@ -28,6 +28,7 @@ from exporter.demo.fake_bodies import (
     team_body,
     user_body,
 )
+from exporter.demo.fake_downloads import UsageReports
 from exporter.demo.fake_model import (
     FakeApp,
     FakeEnterprise,
@@ -37,8 +38,6 @@ from exporter.demo.fake_model import (
     IssuedToken,
     RecordedRequest,
 )
-from exporter.demo.fake_usage import usage_route
-from exporter.demo.usage_world import UsageWorld
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -94,10 +93,8 @@ class FakeGitHub:
         self.peak_in_flight = 0
         self.secondary_limit_hits = 0
         self._recent: dict[str, deque[float]] = {}
-        #: The usage-metrics reports, when served: their world, and the origin their links point to
-        #: (another host, as on GitHub; by default the API's own, which a test of the token should avoid).
-        self.usage: UsageWorld | None = None
-        self.download_base = ""
+        #: The usage-metrics report endpoints, when served (see exporter.demo.fake_downloads).
+        self.usage: UsageReports | None = None
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -211,10 +208,13 @@ class FakeGitHub:
                 return self._error(404, "Not Found")
             users = len({seat.user_id for seat in ent.seats})
             data, link = self._seat_list(base, path, params, ent.seats, users, None)
-        elif self.usage is not None and (usage := self._usage_report(path, params, base)) is not None:
-            if isinstance(usage, tuple):
-                return usage
-            data = usage
+        elif self.usage is not None and (found := self.usage.route(path, params, self._clock(), base)):
+            status, data = found
+            if status == 204:
+                self.rate_remaining -= 1
+                return 204, self._rate_headers(), b""
+            if status != 200:
+                return self._error(status, data["message"])
         else:
             return self._error(404, "Not Found")
 
@@ -234,23 +234,6 @@ class FakeGitHub:
             return 304, {**out, **self._rate_headers()}, b""
         self.rate_remaining -= 1
         return 200, {**out, **self._rate_headers()}, body
-
-    def _usage_report(
-        self, path: str, params: dict[str, str], base: str
-    ) -> dict[str, Any] | tuple[int, dict[str, str], bytes] | None:
-        """A usage report endpoint's body, or its whole answer when it is not a 200; None: not one."""
-        assert self.usage is not None
-        self.usage.now = datetime.fromtimestamp(self._clock(), UTC)
-        answer = usage_route(self.usage, path, params, self.download_base or base)
-        if answer is None:
-            return None
-        status, body = answer
-        if status == 204:
-            self.rate_remaining -= 1
-            return 204, self._rate_headers(), b""
-        if status != 200:
-            return self._error(status, str(body["message"]))
-        return dict(body)
 
     # -- GitHub Apps -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.config import Target
-from exporter.demo.fake_downloads import ASGI, FakeDownloads, HostRouter
+from exporter.demo.fake_downloads import ASGI, FakeDownloads, HostRouter, UsageReports
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
 from exporter.demo.fake_usage import demo_usage
 
@@ -112,5 +112,5 @@ def demo_app(now: float | None = None, *, seed: int = 2026) -> ASGI:
     """The demo's fake GitHub with its usage reports, and their download host beside it."""
     github = demo_github(now, seed=seed)
     usage = demo_usage(time.time() if now is None else now, seed=seed)
-    github.usage, github.download_base = usage, f"http://{DEMO_DOWNLOAD_HOST}"
+    github.usage = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
     return HostRouter(github, {DEMO_DOWNLOAD_HOST: FakeDownloads(usage)})
