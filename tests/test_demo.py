@@ -49,6 +49,4 @@ def test_demo_serves_an_org_and_an_enterprise_without_a_token() -> None:
         "github_copilot_user_ai_credits_used",
     ):
         assert total(parsed, family, org=DEMO_ORG) > 0, family
-    assert value(
-        parsed, "github_copilot_api_requests_total", endpoint="usage report download", code="200"
-    )
+    assert value(parsed, "github_copilot_api_requests_total", endpoint="usage report download", code="200")

@@ -2,7 +2,7 @@
 
 The fake API is served on 127.0.0.1 and the report files on 127.0.0.2 (another loopback address and
 port: another origin), which records every request's headers. Every usage series is compared with a
-computation over the same NDJSON made here (tests/usage_expected.py).
+computation over the same NDJSON made here (tests/usage_support.py).
 """
 
 from __future__ import annotations
@@ -10,29 +10,24 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from exporter.demo.fake_downloads import FakeDownloads, UsageReports
-from exporter.demo.fake_github import FakeGitHub
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
-from exporter.demo.usage_world import UsageWorld
-from exporter.demo.world import demo_github
-from tests import usage_expected
+from tests import usage_support
 from tests.support import (
     TOKEN,
     RunningExporter,
-    ServedApp,
     need_binary,
     parse_exposition,
     start_exporter,
     value,
     wait_until,
 )
+from tests.usage_support import UsageFakes, usage_fakes
 
 pytestmark = pytest.mark.e2e
 # The fake's clock stands still, so its reports and links are the same for the exporter and the test.
@@ -42,30 +37,11 @@ HASH_KEY = "usage-test-hash-key-0123456789"
 TARGETS = (("org", DEMO_ORG), ("enterprise", DEMO_ENTERPRISE))
 
 
-@dataclass
-class UsageFakes:
-    github: FakeGitHub
-    downloads: FakeDownloads
-    world: UsageWorld
-    api: str
-    download_url: str
-
-
-def usage_fakes(world: UsageWorld) -> Iterator[UsageFakes]:
-    demo = demo_github(FIXED)
-    github = FakeGitHub(demo.orgs.values(), demo.enterprises.values(), token=TOKEN, clock=lambda: FIXED)
-    downloads = FakeDownloads(world, clock=lambda: FIXED)
-    with ServedApp(downloads, "127.0.0.2").running() as served_downloads:
-        github.usage = UsageReports(world, served_downloads.url)
-        with ServedApp(github).running() as served_api:
-            yield UsageFakes(github, downloads, world, served_api.url, served_downloads.url)
-
-
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[UsageFakes]:
     world = demo_usage(FIXED)
     world.rows_per_file = 60  # several files per users report
-    yield from usage_fakes(world)
+    yield from usage_fakes(world, lambda: FIXED)
 
 
 def _exporter(
@@ -135,7 +111,7 @@ def test_every_usage_aggregate_matches_a_computation_over_the_same_ndjson(
     day = _served_day(parsed, kind, name)
     assert day == (datetime.fromtimestamp(FIXED, UTC).date() - timedelta(days=1)).isoformat()
     assert value(parsed, "github_copilot_usage_report_day_final", **target) == 0
-    reports = usage_expected.fetch_reports(fakes.api, TOKEN, kind, name, day)
+    reports = usage_support.fetch_reports(fakes.api, TOKEN, kind, name, day)
     (entity,) = reports.entity
 
     for field, (family, window) in {
@@ -149,7 +125,7 @@ def test_every_usage_aggregate_matches_a_computation_over_the_same_ndjson(
         got = value(parsed, f"github_copilot_usage_{family}", window=window, **target)
         assert got == entity.get(field, 0), field
 
-    for family, field in usage_expected.COUNTERS.items():
+    for family, field in usage_support.COUNTERS.items():
         assert value(parsed, f"github_copilot_usage_{family}", **target) == entity[field], family
         for breakdown, suffix, keys, top_n in (
             ("totals_by_ide", "by_ide", ("ide",), None),
@@ -159,7 +135,7 @@ def test_every_usage_aggregate_matches_a_computation_over_the_same_ndjson(
         ):
             if family == "interactions" and breakdown == "totals_by_language_feature":
                 continue
-            expected = usage_expected.breakdown(entity, breakdown, keys, field, top_n)
+            expected = usage_support.breakdown(entity, breakdown, keys, field, top_n)
             family_values = _family(parsed, f"github_copilot_usage_{family}_{suffix}", target, keys)
             assert family_values == expected, (family, breakdown)
     languages = {
@@ -192,7 +168,7 @@ def test_every_usage_aggregate_matches_a_computation_over_the_same_ndjson(
         prs["median_minutes_to_merge"] * 60
     )
 
-    teams = usage_expected.teams(reports)
+    teams = usage_support.teams(reports)
     assert teams, "the fake reports teams"
     assert set(_family(parsed, "github_copilot_usage_team_users", target, ("team",))) == {(t,) for t in teams}
     for slug, figures in teams.items():

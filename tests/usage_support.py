@@ -1,4 +1,5 @@
-"""What the usage series should be, computed here from the NDJSON rows, independently of the exporter.
+"""Usage tests' support: the fake API and its download host on two loopback origins, and what the
+usage series should be, computed from the NDJSON rows independently of the exporter.
 
 Tests fetch a report the way a person would (the report endpoint with the token, then each link
 without it) and derive every figure straight from GitHub's documented fields: nothing here imports
@@ -9,10 +10,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from exporter.demo.fake_downloads import FakeDownloads, UsageReports
+from exporter.demo.fake_github import FakeGitHub
+from exporter.demo.usage_world import UsageWorld
+from exporter.demo.world import demo_github
+from tests.support import TOKEN, ServedApp
 
 Row = dict[str, Any]
 COUNTERS = {
@@ -24,6 +32,26 @@ COUNTERS = {
     "lines_added": "loc_added_sum",
     "lines_deleted": "loc_deleted_sum",
 }
+
+
+@dataclass
+class UsageFakes:
+    github: FakeGitHub
+    downloads: FakeDownloads
+    world: UsageWorld
+    api: str
+    download_url: str
+
+
+def usage_fakes(world: UsageWorld, clock: Callable[[], float]) -> Iterator[UsageFakes]:
+    """The demo's seats and ``world``'s reports from 127.0.0.1, the report files from 127.0.0.2."""
+    demo = demo_github(clock())
+    github = FakeGitHub(demo.orgs.values(), demo.enterprises.values(), token=TOKEN, clock=clock)
+    downloads = FakeDownloads(world, clock=clock)
+    with ServedApp(downloads, "127.0.0.2").running() as served_downloads:
+        github.usage = UsageReports(world, served_downloads.url)
+        with ServedApp(github).running() as served_api:
+            yield UsageFakes(github, downloads, world, served_api.url, served_downloads.url)
 
 
 @dataclass
