@@ -51,6 +51,9 @@ REQUIRED_ALERTS = {
     "CopilotExporterDown": "critical",
     "CopilotExporterSeatSeriesDropped": "warning",
     "CopilotAPIRateLimitLow": "warning",
+    "CopilotUsageReportStale": "warning",
+    "CopilotAdoptionLow": "warning",
+    "CopilotUserAICreditsHigh": "info",
 }
 SEAT_RECEIVER = "copilot-seat-owners"
 OPERATOR_RECEIVER = "copilot-operators"
@@ -142,6 +145,9 @@ def test_alertmanager_example_passes_amtool_check_config() -> None:
         (["alertname=CopilotExporterDataStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
         (["alertname=CopilotAPIRateLimitLow", "severity=warning", "resource=core"], OPERATOR_RECEIVER),
         (["alertname=CopilotExporterSeatSeriesDropped", "severity=warning"], OPERATOR_RECEIVER),
+        (["alertname=CopilotUsageReportStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
+        (["alertname=CopilotAdoptionLow", "severity=warning", "org=acme"], SEAT_RECEIVER),
+        (["alertname=CopilotUserAICreditsHigh", "severity=info", "org=acme", "user=ian"], SEAT_RECEIVER),
     ],
 )
 def test_alertmanager_routes_each_alert_to_its_receiver(labels: list[str], receiver: str) -> None:
