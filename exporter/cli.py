@@ -18,7 +18,7 @@ import httpx
 from exporter import __version__, malloc
 from exporter.commands import Command, report
 from exporter.config import Config, build_config, format_duration, load_file
-from exporter.demo.world import DEMO_TARGETS, demo_github
+from exporter.demo.world import DEMO_TARGETS, demo_app
 from exporter.errors import ConfigError
 from exporter.github.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
 from exporter.github.client import GitHubClient, http_client
@@ -110,6 +110,12 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
         metavar="MODE",
         help="per-seat series: login (default), hashed (keyed hash of the login) or off",
     )
+    p.add_argument(
+        "--usage.enabled",
+        dest="usage_enabled",
+        metavar="MODE",
+        help="usage-metrics reports: auto (default: on, except on GitHub Enterprise Server), true or false",
+    )
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
 
@@ -130,7 +136,7 @@ def config_from_args(args: dict[str, Any]) -> Config:
 
 def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
     if config.demo and transport is None:
-        demo = http_client(transport=httpx.ASGITransport(demo_github()))
+        demo = http_client(transport=httpx.ASGITransport(demo_app()))
         return GitHubClient("http://github.demo", StaticToken(None), http=demo)
     http = http_client(timeout=config.request_timeout, transport=transport)
     return GitHubClient(

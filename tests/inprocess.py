@@ -55,7 +55,8 @@ def make_config(
     env: Mapping[str, str] | None = None,
 ) -> Config:
     environ = {"GITHUB_TOKEN": TOKEN, **(env or {})}
-    return build_config(dict(flags or {}), file_data, environ)
+    # Tests of the seats meet a fake without usage reports; the usage tests switch them on.
+    return build_config({"usage_enabled": "false", **(flags or {})}, file_data, environ)
 
 
 def make_exporter(

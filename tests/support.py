@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -106,6 +107,27 @@ def serve_fake(app: FakeGitHub) -> Iterator[ServedFake]:
         yield served
     finally:
         served.stop()
+
+
+class ServedApp:
+    """Any ASGI app served by uvicorn on ``host`` (any 127.x.y.z is loopback) in a background thread."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
+        self.port = free_port()
+        self.url = f"http://{host}:{self.port}"
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ServedApp]:
+        self._thread.start()
+        try:
+            wait_until(lambda: self._server.started, 15, what=f"a fake server on {self.url} to start")
+            yield self
+        finally:
+            self._server.should_exit = True
+            self._thread.join(10)
 
 
 # -- data sets -------------------------------------------------------------------------------------
@@ -325,6 +347,9 @@ def start_exporter(
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
     port = free_port()
+    if not any(arg.startswith("--usage.enabled") for arg in args):
+        # Tests of the seats meet a fake without usage reports; the usage tests switch them on.
+        args = [*args, "--usage.enabled=false"]
     log_dir = Path(tempfile.mkdtemp(prefix="exporter-log-"))
     log_path = log_dir / "exporter.log"
     with log_path.open("wb") as log_file:

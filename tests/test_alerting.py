@@ -58,6 +58,9 @@ REQUIRED_ALERTS = {
     "CopilotSpendForecastOverBudget": "warning",
     "CopilotAICreditPoolExhausted": "warning",
     "CopilotBillingDataStale": "warning",
+    "CopilotUsageReportStale": "warning",
+    "CopilotAdoptionLow": "warning",
+    "CopilotUserAICreditsHigh": "info",
 }
 #: Alerts with a rule per severity.
 SEVERITIES = {"CopilotBudgetNearlyExhausted": {"warning", "critical"}}
@@ -166,6 +169,9 @@ def test_alertmanager_example_passes_amtool_check_config() -> None:
         (["alertname=CopilotBudgetNearlyExhausted", "severity=critical", "budget_id=b1"], FINOPS_RECEIVER),
         (["alertname=CopilotSpendForecastOverBudget", "severity=warning", "org=acme"], FINOPS_RECEIVER),
         (["alertname=CopilotAICreditPoolExhausted", "severity=warning", "cost_center=web"], FINOPS_RECEIVER),
+        (["alertname=CopilotUsageReportStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
+        (["alertname=CopilotAdoptionLow", "severity=warning", "org=acme"], SEAT_RECEIVER),
+        (["alertname=CopilotUserAICreditsHigh", "severity=info", "org=acme", "user=ian"], SEAT_RECEIVER),
     ],
 )
 def test_alertmanager_routes_each_alert_to_its_receiver(labels: list[str], receiver: str) -> None:

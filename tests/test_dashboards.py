@@ -49,11 +49,18 @@ def rule_files() -> list[str]:
 
 RULE_FILES = rule_files()
 DOCS_URL = "https://github.com/github-copilot-exporter/github-copilot-exporter"
-UIDS = {"copilot-seats-overview", "copilot-idle-seats", "copilot-exporter-health", "copilot-spend"}
+UIDS = {
+    "copilot-seats-overview",
+    "copilot-idle-seats",
+    "copilot-usage",
+    "copilot-exporter-health",
+    "copilot-spend",
+}
 # What each dashboard filters on, beyond the datasource.
 VARIABLES = {
     "copilot-seats-overview": ["enterprise", "org", "team"],
     "copilot-idle-seats": ["enterprise", "org", "team", "idle_days"],
+    "copilot-usage": ["enterprise", "org", "team"],
     "copilot-exporter-health": ["job", "enterprise", "org"],
     "copilot-spend": ["enterprise", "org"],
 }
@@ -90,7 +97,7 @@ def variables(dashboard: Json) -> dict[str, Json]:
 # -- structure -------------------------------------------------------------------------------------
 
 
-def test_the_four_dashboards_exist_and_are_generated_from_their_source() -> None:
+def test_the_dashboards_exist_and_are_generated_from_their_source() -> None:
     assert {d["uid"] for d in DASHBOARDS.values()} == UIDS
     assert sorted(DASHBOARDS) == sorted(f"{uid}.json" for uid in UIDS)
     check = subprocess.run(
@@ -298,7 +305,7 @@ def all_queries(dashboard: Json) -> Iterator[str]:
 
 
 def test_every_metric_a_query_uses_is_exposed_by_the_exporter_or_recorded() -> None:
-    with start_exporter(["--demo"]) as exporter:
+    with start_exporter(["--demo", "--usage.enabled=auto"]) as exporter:
         exposition = exporter.metrics()
     # Families without samples (no failed poll yet) still appear in # TYPE lines.
     exposed = set(parse_exposition(exposition)) | set(re.findall(r"^# TYPE (\S+)", exposition, re.M))
@@ -380,7 +387,8 @@ def run_prometheus(target: str) -> Iterator[Prometheus]:
 def prometheus() -> Iterator[Prometheus]:
     """Prometheus scraping the exporter in demo mode every second, once it holds a few scrapes: rate()
     needs two samples in its window, and the range queries a few steps with data."""
-    with start_exporter(["--demo"]) as exporter, run_prometheus(f"127.0.0.1:{exporter.port}") as prom:
+    demo = ["--demo", "--usage.enabled=auto"]
+    with start_exporter(demo) as exporter, run_prometheus(f"127.0.0.1:{exporter.port}") as prom:
 
         def enough_history() -> bool:
             samples = prom.instant('count_over_time(up{job="github-copilot-exporter"}[1m])')

@@ -401,6 +401,7 @@ def test_image_build_steps_install_and_start_the_exporter(tmp_path: Path) -> Non
         metrics = parse_exposition(exporter.metrics())
         assert value(metrics, "github_copilot_exporter_build_info", version=__version__) == 1.0
         assert value(metrics, "github_copilot_up", source="seats", org="octodemo") == 1.0
+        assert value(metrics, "github_copilot_up", source="usage", org="octodemo") == 1.0
 
         def healthcheck(on_port: int) -> int:
             argv = [

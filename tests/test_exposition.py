@@ -17,7 +17,7 @@ from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.registry import Collector
 
 from exporter.collector import SourcesCollector
-from exporter.config import Config, Secret, Target
+from exporter.config import Config, Secret, Target, UsageConfig
 from exporter.demo.fake_github import FakeGitHub, FakeSeat
 from exporter.exposition import render
 from exporter.github.auth import StaticToken
@@ -71,7 +71,9 @@ class Scraped:
 
 
 def _scraped(fake: FakeGitHub | None = None, config: dict[str, Any] | None = None) -> Scraped:
-    scraped = Scraped(fake or standard_dataset().app(), Config(targets=TARGETS, **(config or {})))
+    # The seats' layout is under test: the fake has no usage reports to poll.
+    settings = {"usage": UsageConfig(enabled="false"), **(config or {})}
+    scraped = Scraped(fake or standard_dataset().app(), Config(targets=TARGETS, **settings))
     scraped.poll()
     return scraped
 

@@ -215,6 +215,7 @@ def secured_exporter(fake: ServedFake, web_config: Path) -> Iterator[RunningExpo
     log_dir = Path(tempfile.mkdtemp(prefix="exporter-log-"))
     log_path = log_dir / "exporter.log"
     args = ["--org", "acme", "--github.api-url", fake.url, "--web.config.file", str(web_config)]
+    args.append("--usage.enabled=false")  # the fake has no usage reports
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [*exporter_command(), "--web.listen-address", f"127.0.0.1:{port}", *args],

@@ -2,7 +2,15 @@
 
 from exporter.config.durations import format_duration, parse_duration
 from exporter.config.loader import build_config, load_file
-from exporter.config.model import ActivityWindow, BillingConfig, Config, Secret, Target, TargetKind
+from exporter.config.model import (
+    ActivityWindow,
+    BillingConfig,
+    Config,
+    Secret,
+    Target,
+    TargetKind,
+    UsageConfig,
+)
 from exporter.config.values import parse_listen_address
 from exporter.config.web import WebConfig, load_web_config
 
@@ -13,6 +21,7 @@ __all__ = [
     "Secret",
     "Target",
     "TargetKind",
+    "UsageConfig",
     "WebConfig",
     "build_config",
     "format_duration",

@@ -29,10 +29,12 @@ from exporter.config.model import (
     MIN_POLL_INTERVAL,
     PLANS,
     SEAT_METRICS_MODES,
+    USAGE_ENABLED_MODES,
     BillingConfig,
     Config,
     Secret,
     Target,
+    UsageConfig,
 )
 from exporter.config.quoting import shown, shown_path
 from exporter.config.web import load_web_config
@@ -49,6 +51,7 @@ FILE_KEYS: Mapping[str, str | None] = {
     "activity_windows": None,
     "seat_prices_usd": None,
     "seat_metrics": "--seat-metrics",
+    "usage": None,
     "demo": "--demo",
     "billing": None,
 }
@@ -65,6 +68,9 @@ GITHUB_KEYS = (
 WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
+USAGE_KEYS = ("enabled", "poll_interval", "top_n", "max_days_back", "max_download_bytes")
+#: Largest accepted usage.max_download_bytes: a users report of 100,000 users is well under 2 GiB.
+MAX_USAGE_DOWNLOAD_BYTES = 16 << 30
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
 BILLING_KEYS = ("enabled", "poll_interval", "token_file", "ai_credits_per_seat")
 MAX_REQUEST_TIMEOUT = 600.0
@@ -134,6 +140,7 @@ def build_config(
     settings |= _log(src, values.section(data, "log", LOG_KEYS))
     settings |= _seats(src, data)
     settings["billing"] = _billing(values.section(data, "billing", BILLING_KEYS), demo=demo)
+    settings["usage"] = _usage(src, values.section(data, "usage", USAGE_KEYS))
     return Config(**settings)
 
 
@@ -358,3 +365,32 @@ def _billing(billing: Mapping[str, Any], *, demo: bool) -> BillingConfig:
         token_file=token_file,
         ai_credits_per_seat=credits,
     )
+
+
+def _usage(src: _Sources, usage: Mapping[str, Any]) -> UsageConfig:
+    """``usage``: the usage-metrics reports source, with its own poll interval."""
+    default = UsageConfig()
+    enabled = src.value("usage_enabled", usage.get("enabled"), default.enabled)
+    if isinstance(enabled, bool):  # YAML reads `enabled: true` as a boolean
+        enabled = "true" if enabled else "false"
+    enabled = values.choice(enabled, "usage.enabled", USAGE_ENABLED_MODES)
+    poll_text = str(usage.get("poll_interval", "1h"))
+    poll_interval = parse_duration(poll_text, "usage.poll_interval")
+    if poll_interval < MIN_POLL_INTERVAL:
+        raise ConfigError("usage.poll_interval", f"{poll_text} is too short; the minimum is 1m")
+    return UsageConfig(
+        enabled=enabled,
+        poll_interval=poll_interval,
+        top_n=_whole(usage, "top_n", default.top_n, 0, 1000),
+        max_days_back=_whole(usage, "max_days_back", default.max_days_back, 1, 60),
+        max_download_bytes=_whole(
+            usage, "max_download_bytes", default.max_download_bytes, 1 << 20, MAX_USAGE_DOWNLOAD_BYTES
+        ),
+    )
+
+
+def _whole(section: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"usage.{key}", f"must be a whole number from {low} to {high}, got {value!r:.40}")
+    return value

@@ -20,6 +20,7 @@ SEAT_METRICS_MODES = ("login", "hashed", "off")
 DEFAULT_MAX_SEAT_SERIES = 50_000
 MIN_POLL_INTERVAL = 60.0
 MAX_ACTIVITY_WINDOW = 90 * 86400.0
+USAGE_ENABLED_MODES = ("auto", "true", "false")
 
 
 class Secret:
@@ -89,6 +90,26 @@ class BillingConfig:
     ai_credits_per_seat: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CREDITS_PER_SEAT))
 
 
+@dataclass(frozen=True, slots=True)
+class UsageConfig:
+    """The usage-metrics source (``usage:``): GitHub's daily Copilot usage reports."""
+
+    #: auto: on, except against GitHub Enterprise Server, which has no usage-metrics reports.
+    enabled: str = "auto"
+    poll_interval: float = 3600.0
+    #: Languages and models beyond the top N by volume are summed under "other".
+    top_n: int = 20
+    #: How many days back from today to look for the newest report.
+    max_days_back: int = 7
+    #: Largest report file accepted, counted after decoding.
+    max_download_bytes: int = 2 << 30
+
+    def active(self, api_url: str) -> bool:
+        if self.enabled == "auto":
+            return not api_url.rstrip("/").endswith("/api/v3")
+        return self.enabled == "true"
+
+
 @dataclass(frozen=True)
 class Config:
     targets: tuple[Target, ...] = ()
@@ -120,6 +141,7 @@ class Config:
     #: At most this many seats get per-seat series; aggregates always count every seat.
     max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
     billing: BillingConfig = field(default_factory=BillingConfig)
+    usage: UsageConfig = field(default_factory=UsageConfig)
     demo: bool = False
     log_level: str = "info"
     log_format: str = "logfmt"

@@ -6,6 +6,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from exporter.demo.fake_model import FakeOrg, FakeSeat
+
 
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
@@ -95,3 +97,48 @@ def enterprise_team_body(slug: str, created: datetime) -> dict[str, Any]:
         "created_at": iso(created),
         "updated_at": iso(created),
     }
+
+
+def org_billing_body(org: FakeOrg, now: datetime) -> dict[str, Any]:
+    """GET /orgs/{org}/copilot/billing: the seat breakdown of the current billing cycle and the policies."""
+    cycle_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    pending = sum(1 for s in org.seats if s.pending_cancellation_date is not None)
+    active = sum(1 for s in org.seats if s.last_activity_at is not None and s.last_activity_at >= cycle_start)
+    return {
+        "seat_breakdown": {
+            "total": len(org.seats),
+            "added_this_cycle": org.added_this_cycle,
+            "pending_invitation": org.pending_invitation,
+            "pending_cancellation": pending,
+            "active_this_cycle": active,
+            "inactive_this_cycle": len(org.seats) - active,
+        },
+        **org.policies,
+        "plan_type": org.plan_type,
+    }
+
+
+def seat_body(seat: FakeSeat, org: FakeOrg | None) -> dict[str, Any]:
+    org_login = seat.org or (org.login if org else None)
+    body: dict[str, Any] = {
+        "created_at": iso(seat.created_at),
+        "updated_at": iso(seat.created_at),
+        "pending_cancellation_date": seat.pending_cancellation_date.isoformat()
+        if seat.pending_cancellation_date
+        else None,
+        "last_activity_at": iso(seat.last_activity_at),
+        "last_activity_editor": seat.last_activity_editor,
+        "last_authenticated_at": iso(seat.last_authenticated_at),
+        "assignee": user_body(seat.login, seat.user_id),
+        "organization": organization_body(org_login) if org_login else None,
+        "assigning_team": None,
+    }
+    if seat.plan_type is not None:
+        body["plan_type"] = seat.plan_type
+    if seat.team:
+        body["assigning_team"] = (
+            enterprise_team_body(seat.team, seat.created_at)
+            if seat.team_kind == "enterprise"
+            else team_body(seat.team, org_login or "")
+        )
+    return body

@@ -23,12 +23,11 @@ from urllib.parse import parse_qs
 from exporter.demo.fake_apps import installation_body, jwt_problem
 from exporter.demo.fake_billing import FakeBillingWorld, billing_route
 from exporter.demo.fake_bodies import (
-    enterprise_team_body,
     iso,
-    organization_body,
-    team_body,
-    user_body,
+    org_billing_body,
+    seat_body,
 )
+from exporter.demo.fake_downloads import UsageReports
 from exporter.demo.fake_model import (
     FakeApp,
     FakeEnterprise,
@@ -96,6 +95,8 @@ class FakeGitHub:
         self.peak_in_flight = 0
         self.secondary_limit_hits = 0
         self._recent: dict[str, deque[float]] = {}
+        #: The usage-metrics report endpoints, when served (see exporter.demo.fake_downloads).
+        self.usage: UsageReports | None = None
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -197,7 +198,7 @@ class FakeGitHub:
             org = self.orgs.get(m.group(1).lower())
             if org is None:
                 return self._error(404, "Not Found")
-            data = self.org_billing_body(org)
+            data = org_billing_body(org, datetime.fromtimestamp(self._clock(), UTC))
         elif m := re.fullmatch(r"/orgs/([^/]+)/copilot/billing/seats", path):
             org = self.orgs.get(m.group(1).lower())
             if org is None:
@@ -211,6 +212,11 @@ class FakeGitHub:
             data, link = self._seat_list(base, path, params, ent.seats, users, None)
         elif self.billing is not None and (billed := self._billing_answer(base, path, params)) is not None:
             status, data, link = billed
+        elif self.usage is not None and (found := self.usage.route(path, params, self._clock(), base)):
+            status, data = found
+            if status == 204:
+                self.rate_remaining -= 1
+                return 204, self._rate_headers(), b""
             if status != 200:
                 return self._error(status, data["message"])
         else:
@@ -319,53 +325,8 @@ class FakeGitHub:
             links.append(url(last) + '"last"')
         if page > 1:
             links.append(url(1) + '"first"')
-        body = {"total_seats": total, "seats": [self.seat_body(seat, org) for seat in chunk]}
+        body = {"total_seats": total, "seats": [seat_body(seat, org) for seat in chunk]}
         return body, ", ".join(links)
-
-    def org_billing_body(self, org: FakeOrg) -> dict[str, Any]:
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        cycle_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        pending = sum(1 for s in org.seats if s.pending_cancellation_date is not None)
-        active = sum(
-            1 for s in org.seats if s.last_activity_at is not None and s.last_activity_at >= cycle_start
-        )
-        return {
-            "seat_breakdown": {
-                "total": len(org.seats),
-                "added_this_cycle": org.added_this_cycle,
-                "pending_invitation": org.pending_invitation,
-                "pending_cancellation": pending,
-                "active_this_cycle": active,
-                "inactive_this_cycle": len(org.seats) - active,
-            },
-            **org.policies,
-            "plan_type": org.plan_type,
-        }
-
-    def seat_body(self, seat: FakeSeat, org: FakeOrg | None) -> dict[str, Any]:
-        org_login = seat.org or (org.login if org else None)
-        body: dict[str, Any] = {
-            "created_at": iso(seat.created_at),
-            "updated_at": iso(seat.created_at),
-            "pending_cancellation_date": seat.pending_cancellation_date.isoformat()
-            if seat.pending_cancellation_date
-            else None,
-            "last_activity_at": iso(seat.last_activity_at),
-            "last_activity_editor": seat.last_activity_editor,
-            "last_authenticated_at": iso(seat.last_authenticated_at),
-            "assignee": user_body(seat.login, seat.user_id),
-            "organization": organization_body(org_login) if org_login else None,
-            "assigning_team": None,
-        }
-        if seat.plan_type is not None:
-            body["plan_type"] = seat.plan_type
-        if seat.team:
-            body["assigning_team"] = (
-                enterprise_team_body(seat.team, seat.created_at)
-                if seat.team_kind == "enterprise"
-                else team_body(seat.team, org_login or "")
-            )
-        return body
 
     # -- helpers ---------------------------------------------------------------------------------
 

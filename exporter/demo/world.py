@@ -13,12 +13,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from exporter.config import Target
 from exporter.demo.fake_billing import demo_billing
+from exporter.demo.fake_downloads import ASGI, FakeDownloads, HostRouter, UsageReports
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.fake_usage import demo_usage
 
 DEMO_ORG = "octodemo"
 DEMO_ENTERPRISE = "octodemo-enterprise"
 DEMO_ENTERPRISE_ORGS = ("octodemo-web", "octodemo-data", "octodemo-platform")
 DEMO_TARGETS = (Target("org", DEMO_ORG), Target("enterprise", DEMO_ENTERPRISE))
+#: Where the demo's usage-report links point: another host, answered in-process like the API.
+DEMO_DOWNLOAD_HOST = "downloads.demo"
 
 _TEAMS = ("backend", "frontend", "mobile", "data-science", "platform", "security", "")
 _EDITORS = (
@@ -104,3 +108,11 @@ def demo_github(now: float | None = None, *, seed: int = 2026) -> FakeGitHub:
             )
     billing = demo_billing(moment.timestamp(), seed=seed, api_url="http://github.demo")
     return FakeGitHub([org], [enterprise], token=None, billing=billing)
+
+
+def demo_app(now: float | None = None, *, seed: int = 2026) -> ASGI:
+    """The demo's fake GitHub with its usage reports, and their download host beside it."""
+    github = demo_github(now, seed=seed)
+    usage = demo_usage(time.time() if now is None else now, seed=seed)
+    github.usage = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
+    return HostRouter(github, {DEMO_DOWNLOAD_HOST: FakeDownloads(usage)})

@@ -21,6 +21,7 @@ from exporter.privacy import UserLabels
 from exporter.sources.base import Source
 from exporter.sources.billing.source import BillingSource
 from exporter.sources.seats import SeatSource
+from exporter.sources.usage.source import UsageSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
@@ -36,6 +37,9 @@ def build_sources(config: Config, client: GitHubClient) -> list[Source]:
     sources: list[Source] = [SeatSource(config, client, users)]
     if config.billing.enabled != "false":
         sources.append(BillingSource(config, billing_client(config, client)))
+    if config.usage.active(config.api_url):
+        # The same UserLabels: a user's seat and usage series carry the same user label, so they join.
+        sources.append(UsageSource(config, client, users))
     return sources
 
 

@@ -1,0 +1,150 @@
+"""Reading one target's newest usage reports: find the day, download every file, aggregate.
+
+The report endpoints answer with signed download links on another host; the client streams those
+without the API token. A day is served only whole: the entity report decides which day is newest,
+and every file of its three reports must be read to the end, or the poll fails and the previous
+snapshot stays published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from typing import Any, Protocol, TypeVar
+
+from exporter.errors import GitHubError, MalformedResponseError, NotFoundError
+from exporter.sources.usage.aggregate import DEFAULT_TOP_N, UsageAggregator
+from exporter.sources.usage.model import ReportLinks, parse_report_links
+from exporter.sources.usage.snapshot import UsageSnapshot, UsageTarget, is_final
+
+T = TypeVar("T")
+
+DEFAULT_MAX_DAYS_BACK = 7
+#: Per downloaded file. A users report of 100,000 users is a few hundred megabytes.
+DEFAULT_MAX_FILE_BYTES = 2 << 30
+ENDPOINT_DOWNLOAD = "usage report download"
+#: Report -> endpoint path template, per target kind.
+REPORT_PATHS = {
+    "org": {
+        "entity": "/orgs/{name}/copilot/metrics/reports/organization-1-day",
+        "users": "/orgs/{name}/copilot/metrics/reports/users-1-day",
+        "user_teams": "/orgs/{name}/copilot/metrics/reports/user-teams-1-day",
+    },
+    "enterprise": {
+        "entity": "/enterprises/{name}/copilot/metrics/reports/enterprise-1-day",
+        "users": "/enterprises/{name}/copilot/metrics/reports/users-1-day",
+        "user_teams": "/enterprises/{name}/copilot/metrics/reports/user-teams-1-day",
+    },
+}
+
+
+class UsageClient(Protocol):
+    """What fetching needs of :class:`exporter.github.GitHubClient`."""
+
+    api_url: str
+
+    async def get(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]: ...
+
+    def download_lines(self, url: str, endpoint: str, *, max_bytes: int) -> AsyncIterator[bytes]: ...
+
+
+class NoUsageReportError(GitHubError):
+    reason = "no_report"
+    hint = (
+        "GitHub has no Copilot usage report for the recent days: check that the Copilot usage metrics "
+        "policy is enabled and that the token may view Copilot metrics"
+    )
+
+
+async def fetch_usage(
+    client: UsageClient,
+    target: UsageTarget,
+    *,
+    today: date,
+    known: UsageSnapshot | None = None,
+    max_days_back: int = DEFAULT_MAX_DAYS_BACK,
+    top_n: int = DEFAULT_TOP_N,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> UsageSnapshot:
+    """The snapshot of ``target``'s newest reported day, at most ``max_days_back`` days before ``today``.
+
+    ``known`` is the previous snapshot: when it is of the same day and that day was already final then,
+    GitHub will not change it again and it is returned without downloading anything.
+    """
+    day, entity = await _newest_report(client, target, today, max_days_back)
+    same_target = known is not None and (known.kind, known.name, known.day) == (target.kind, target.name, day)
+    if known is not None and same_target and known.final:
+        return known
+    users = await _report_links(client, target, "users", day)
+    user_teams = await _report_links(client, target, "user_teams", day)
+    digest = _digest(entity, users, user_teams)
+    if known is not None and same_target and known.source_digest == digest:
+        # The same files as last time: nothing to download, but the day may have become final since.
+        return dataclasses.replace(known, final=is_final(day, today))
+    aggregator = UsageAggregator(day, top_n=top_n)
+    await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
+    # A day with an entity report but no users or user-teams report has no user or team rows to give.
+    if users is not None:
+        await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
+    if user_teams is not None:
+        await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
+    snapshot = aggregator.finish(target, final=is_final(day, today))
+    return dataclasses.replace(snapshot, source_digest=digest)
+
+
+def _digest(*reports: ReportLinks | None) -> str:
+    hashed = hashlib.sha256()
+    for report in reports:
+        for link in report.links if report is not None else ("-",):
+            hashed.update(link.encode() + b"\n")
+        hashed.update(b"\x00")
+    return hashed.hexdigest()
+
+
+def report_endpoint(target: UsageTarget, report: str) -> str:
+    return REPORT_PATHS[target.kind][report].replace("{name}", "{" + target.kind + "}")
+
+
+async def _report_links(
+    client: UsageClient, target: UsageTarget, report: str, day: date
+) -> ReportLinks | None:
+    """The links of one report of ``day``; None when GitHub has none (204, or 404 for enterprises)."""
+    path = REPORT_PATHS[target.kind][report].format(name=target.name)
+    url = f"{client.api_url}{path}?day={day.isoformat()}"
+    try:
+        links, _ = await client.get(url, report_endpoint(target, report), parse_report_links)
+    except NotFoundError:
+        return None
+    if links is not None and links.day != day:
+        raise MalformedResponseError(f"{report_endpoint(target, report)}: asked for {day}, got {links.day}")
+    return links
+
+
+async def _newest_report(
+    client: UsageClient, target: UsageTarget, today: date, max_days_back: int
+) -> tuple[date, ReportLinks]:
+    """Walk back from ``today`` to the newest day whose entity report exists.
+
+    Reports appear a day or more after the day they describe, and enterprise endpoints answer 404
+    rather than 204 for a day without one; a 404 on every day of the window is reported as no report,
+    since a wrong name or missing permission fails the seat poll of the same target with its own hint.
+    """
+    for back in range(max_days_back):
+        day = today - timedelta(days=back)
+        links = await _report_links(client, target, "entity", day)
+        if links is not None:
+            return day, links
+    raise NoUsageReportError(
+        f"{target.kind} {target.name}: no usage report in the {max_days_back} days to {today}"
+    )
+
+
+async def _read_all(
+    client: UsageClient, links: ReportLinks, feed: Callable[[bytes], None], max_bytes: int
+) -> None:
+    """Every line of every file of a report into ``feed``; any failure propagates and fails the poll."""
+    for link in links.links:
+        async for line in client.download_lines(link, ENDPOINT_DOWNLOAD, max_bytes=max_bytes):
+            feed(line)

@@ -1,0 +1,94 @@
+"""The immutable result of reading one target's usage reports for one day.
+
+A snapshot holds only what the metrics need: the entity's own figures with its breakdowns cut to the
+top languages and models, one small record per team and per user. It is built by
+:class:`~exporter.sources.usage.aggregate.UsageAggregator` and read, never changed, at scrape time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from exporter.sources.usage.model import EntityDay
+
+#: GitHub: a day "typically finalizes within three full UTC days"; its numbers may change until then.
+FINAL_AFTER_FULL_DAYS = 3
+
+
+class UsageTarget(Protocol):
+    """An organization or enterprise (``exporter.config.Target`` is one)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def enterprise(self) -> str: ...
+
+    @property
+    def org(self) -> str: ...
+
+
+def is_final(day: date, today: date) -> bool:
+    """Whether ``day``'s report can no longer change: three full UTC days have passed since it ended."""
+    return today >= day + timedelta(days=1 + FINAL_AFTER_FULL_DAYS)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamFigures:
+    """A team's sums over its members found in the day's users report (GitHub's documented join)."""
+
+    team: str
+    #: Members that have a row in the users report (users with any Copilot activity that day).
+    users: int
+    #: Members with ``user_initiated_interaction_count > 0``, GitHub's definition of an active user.
+    active_users: int
+    interactions: int
+    acceptances: int
+    ai_credits_used: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserFigures:
+    login: str
+    ai_credits_used: float
+    interactions: int
+    acceptances: int
+    used_chat: bool
+    used_agent: bool
+    used_cli: bool
+    used_code_review: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSnapshot:
+    kind: str
+    name: str
+    enterprise: str
+    org: str
+    #: The newest day with a report.
+    day: date
+    #: True when ``day`` was final at the time of reading, so a later poll may keep this snapshot.
+    final: bool
+    #: The entity report's record for ``day``; None when the report held none.
+    entity: EntityDay | None
+    teams: tuple[TeamFigures, ...]
+    #: Most AI credits first (then most interactions, then login): the order a series cap keeps.
+    users: tuple[UserFigures, ...]
+    #: A digest of the download links the snapshot was read from: while GitHub answers the report
+    #: endpoints with the same links (a 304 to the ETag, say), the files are the same and are not read
+    #: again. A digest, because the signed links themselves grant access to the reports.
+    source_digest: str = ""
+
+    @property
+    def day_timestamp(self) -> float:
+        """00:00 UTC of ``day`` as Unix seconds."""
+        return datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC).timestamp()
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return self.enterprise, self.org

@@ -1,0 +1,111 @@
+"""The usage source: GitHub's daily Copilot usage-metrics reports, per organization or enterprise.
+
+It runs on its own interval (an hour by default: GitHub publishes a report a day) and fails on its
+own: a target whose reports cannot be read shows ``github_copilot_up{source="usage"} 0`` with a reason
+and a hint, while its seat series go on as before.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from prometheus_client.core import Metric
+
+from exporter.config import Config, Target
+from exporter.errors import CopilotUnavailableError, GitHubError, PermissionDeniedError
+from exporter.privacy import UserLabels
+from exporter.sources.usage.fetch import UsageClient, fetch_usage
+from exporter.sources.usage.metrics import usage_families
+from exporter.sources.usage.snapshot import UsageSnapshot
+
+ACCESS_HINT = (
+    'the "Copilot usage metrics" policy must be enabled for the organization or enterprise, and the '
+    'token must read Copilot metrics: organization owners or the fine-grained permission "View '
+    'Organization Copilot Metrics" (classic token: read:org); for enterprises, enterprise owners, '
+    'billing managers or "View Enterprise Copilot Metrics" (classic token: manage_billing:copilot or '
+    "read:enterprise)"
+)
+
+
+class UsageAccessError(GitHubError):
+    """GitHub refused the usage reports; keeps the refusal's reason, with the usage source's hint."""
+
+    hint = ACCESS_HINT
+
+    def __init__(self, cause: GitHubError) -> None:
+        super().__init__(str(cause), status=cause.status, url=cause.url)
+        self.reason = cause.reason
+
+
+class UsageSource:
+    name = "usage"
+
+    def __init__(
+        self,
+        config: Config,
+        client: UsageClient,
+        users: UserLabels,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.users = users
+        self._clock = clock
+        # Families built once per published set of snapshots: the values do not depend on the time of
+        # the scrape, and per-user series of a large enterprise are too many to build on every scrape.
+        self._cached: tuple[tuple[UsageSnapshot, ...], list[Metric]] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def interval(self) -> float:
+        return self.config.usage.poll_interval
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return self.config.targets
+
+    async def fetch(self, target: Target, previous: UsageSnapshot | None) -> UsageSnapshot:
+        usage = self.config.usage
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        try:
+            return await fetch_usage(
+                self.client,
+                target,
+                today=today,
+                known=previous,
+                max_days_back=usage.max_days_back,
+                top_n=usage.top_n,
+                max_file_bytes=usage.max_download_bytes,
+            )
+        except (PermissionDeniedError, CopilotUnavailableError) as exc:
+            raise UsageAccessError(exc) from None
+
+    def families(self, snapshots: Sequence[UsageSnapshot], now: float) -> Iterable[Metric]:
+        return self._families(tuple(snapshots))
+
+    def prepare(self, snapshots: Sequence[UsageSnapshot]) -> None:
+        self._families(tuple(snapshots))
+
+    def _families(self, snapshots: tuple[UsageSnapshot, ...]) -> list[Metric]:
+        with self._lock:
+            cached = self._cached
+            if cached is not None and _same_objects(cached[0], snapshots):
+                return cached[1]
+            user_label = self.users if self.users.enabled else None
+            families = list(
+                usage_families(snapshots, user_label=user_label, max_user_series=self.config.max_seat_series)
+            )
+            self._cached = (snapshots, families)
+            return families
+
+    def describe_snapshot(self, snapshot: UsageSnapshot) -> str:
+        state = "final" if snapshot.final else "not final yet"
+        return f"{snapshot.day.isoformat()} ({state}), {len(snapshot.users):,} users"
+
+
+def _same_objects(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
