@@ -49,7 +49,7 @@ def requests_to(fake: ServedFake, path: str) -> int:
 
 
 def failures(parsed: dict[str, Any], reason: str) -> float:
-    return value(parsed, "github_copilot_poll_failures_total", org="acme", reason=reason) or 0
+    return value(parsed, "github_copilot_poll_failures_total", source="seats", org="acme", reason=reason) or 0
 
 
 def one_seat_page(link: str) -> Fault:
@@ -84,7 +84,7 @@ def test_a_lone_surrogate_in_a_login_editor_or_team_never_fails_a_scrape(
                 response = await scrape(exporter, headers={"accept": accept, "accept-encoding": encoding})
                 assert response.status_code == 200
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
         editors = {dict(k)["editor"] for k in parsed["github_copilot_seats_by_editor"]}
         assert "vs\\ud800code" in editors
         if seat_metrics == "login":
@@ -129,7 +129,7 @@ def test_an_answer_over_the_decoded_limit_fails_as_malformed_unretried_and_uninf
         finally:
             tracemalloc.stop()
         parsed = await metrics(exporter)
-        assert value(parsed, "github_copilot_up", org="acme") == 0
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 0
         assert failures(parsed, "malformed_response") == 1
         assert failures(parsed, "connection") == 0
         # Never more than the limit is held (plus the fake's own copy of what it sends).
@@ -298,8 +298,8 @@ def test_a_slow_target_never_holds_up_the_others(dataset: Dataset, clock: Manual
                 # The slow org's first poll is still running or was cancelled; acme polled on regardless.
                 assert statuses[slow_org].polls <= 2 < statuses[acme].polls
                 parsed = await metrics(exporter)
-                assert value(parsed, "github_copilot_up", org="acme") == 1
-                assert value(parsed, "github_copilot_up", org="slow") == 0
+                assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
+                assert value(parsed, "github_copilot_up", source="seats", org="slow") == 0
             finally:
                 poller.cancel()
                 await asyncio.gather(poller, return_exceptions=True)

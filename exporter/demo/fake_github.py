@@ -212,6 +212,8 @@ class FakeGitHub:
             data, link = self._seat_list(base, path, params, ent.seats, users, None)
         elif self.billing is not None and (billed := self._billing_answer(base, path, params)) is not None:
             status, data, link = billed
+            if status != 200:
+                return self._error(status, data["message"])
         elif self.usage is not None and (found := self.usage.route(path, params, self._clock(), base)):
             status, data = found
             if status == 204:
