@@ -63,7 +63,7 @@ typecheck: dev-deps
 	$(BIN)/mypy
 
 pytest: dev-deps system-deps
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PROPERTY_EXAMPLES=150 $(BIN)/pytest $(PYTEST_ARGS)
 
 # The lowest version of each runtime dependency that pyproject.toml allows (tools/floors.py reads them),
 # in a virtualenv of its own, under the same suite: a lower bound that stops working fails here.
@@ -81,7 +81,7 @@ $(FLOORS_VENV)/.installed: pyproject.toml tools/floors.py
 
 test-floors: $(FLOORS_VENV)/.installed system-deps
 	$(FLOORS_BIN)/python tools/floors.py --installed
-	$(FLOORS_BIN)/pytest $(PYTEST_ARGS)
+	$(FLOORS_BIN)/pytest -m e2e $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 	$(MAKE) test-floors

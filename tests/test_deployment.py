@@ -775,6 +775,7 @@ def render_docs_overlay(
     return kustomize(overlay)
 
 
+@pytest.mark.e2e  # runs kubectl / promtool
 def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path, rendered: list[dict[str, Any]]) -> None:
     result = render_docs_overlay(tmp_path, "overlay: config.yaml", {})
     base = {(o["kind"], o["metadata"]["name"]) for o in rendered}
@@ -795,6 +796,7 @@ def test_kube_prometheus_stack_overlay_from_the_docs(tmp_path: Path, rendered: l
     assert configmap["metadata"]["name"] in {v["configMap"]["name"] for v in volumes}
 
 
+@pytest.mark.e2e  # runs kubectl / promtool
 def test_token_file_patch_from_the_docs(tmp_path: Path, rendered: list[dict[str, Any]]) -> None:
     result = render_docs_overlay(
         tmp_path, "overlay: token-file config.yaml", {"token-file.yaml": "overlay: token-file.yaml"}

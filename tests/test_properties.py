@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import json
 import math
+import os
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -47,8 +48,9 @@ SEAT_VALIDATOR = jsonschema.Draft202012Validator(SEAT_SCHEMA)
 BILLING_VALIDATOR = jsonschema.Draft202012Validator(BILLING_SCHEMA)
 NOW = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
 # No explain phase: on a failure it reruns hundreds of variants for minutes, the shrunk example suffices.
+# `make test` asks for 150 examples; the inner loop (pytest -m "not e2e") is content with fewer.
 PROPERTIES = settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],

@@ -164,6 +164,7 @@ def promtool_check(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e  # runs kubectl / promtool
 def test_promtool_and_the_exporter_accept_the_same_files(pki: PKI, password_hash: str) -> None:
     for name, data in valid_configs(pki, password_hash).items():
         path = write_web_config(pki.directory, data, f"{name}.yml")
@@ -180,6 +181,7 @@ def test_promtool_and_the_exporter_accept_the_same_files(pki: PKI, password_hash
     assert password_hash not in repr(everything)
 
 
+@pytest.mark.e2e  # runs kubectl / promtool
 def test_promtool_and_the_exporter_reject_the_same_files(pki: PKI, password_hash: str) -> None:
     for name, (data, key) in invalid_configs(pki, password_hash).items():
         path = write_web_config(pki.directory, data, f"bad-{name}.yml")
