@@ -54,6 +54,8 @@ from exporter.github.pacing import batch_spacing, paced_seconds
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"
+#: Seconds of idle CPU measured between poll 2 and poll 3 (every size leaves more than that idle).
+IDLE_WINDOW = 20.0
 EDITORS = (
     "vscode/1.95.3/copilot/1.245.0",
     "JetBrains-IU/2024.3/copilot-intellij/1.5.29",
@@ -262,6 +264,7 @@ class Result:
     secondary_limit_hits: int = 0
     memory: list[float] = field(default_factory=list)
     memory_peak_mib: float = 0.0
+    idle_cpu_per_hour: float = 0.0
 
 
 def poll_bound(pages: int, latency: float, concurrency: int, per_minute: float) -> float:
@@ -299,6 +302,8 @@ def run_size(seats: int, latency: float, scrapes: int, workdir: Path) -> Result:
         config.write_text(
             f"enterprises: [{ENTERPRISE}]\npoll_interval: {interval}m\n"
             f"github: {{api_url: '{fake_url}'}}\nseat_metrics: {{max_series: {seats}}}\n"
+            # The fake serves seats only; billing and usage have benchmarks of their own.
+            "billing: {enabled: false}\nusage: {enabled: 'false'}\n"
         )
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -367,6 +372,11 @@ def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> 
             "cpu": cpu_poll2 - cpu_before_poll2,
         }
     )
+
+    # Idle: between poll 2 and poll 3 the process only waits (and answers nothing).
+    idle_start = cpu_seconds(pid)
+    time.sleep(IDLE_WINDOW)
+    result.idle_cpu_per_hour = (cpu_seconds(pid) - idle_start) * 3600 / IDLE_WINDOW
 
     # Scrapes while poll 3 runs (for small sizes the poll ends before the scrapes do: counted apart).
     wait_for(lambda: fake_requests(client, fake_url) > 2 * pages, 3600, "poll 3", interval=0.05)
@@ -455,13 +465,16 @@ def report(results: list[Result], latency: float) -> str:
             )
     lines += [
         "",
-        "| seats | poll 2 CPU / poll 1 | 304 share | peak RSS MiB | peak in flight | secondary-limit hits |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| seats | CPU s per 1,000 pages, poll 1 / poll 2 | idle CPU s per hour | 304 share "
+        "| peak RSS MiB | peak in flight | secondary-limit hits |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         first, second = r.polls
+        per_1000 = 1000 / r.pages
         lines.append(
-            f"| {r.seats:,} | {second['cpu'] / first['cpu']:.1%} "
+            f"| {r.seats:,} | {first['cpu'] * per_1000:.2f} / {second['cpu'] * per_1000:.2f} "
+            f"| {r.idle_cpu_per_hour:.1f} "
             f"| {second['not_modified'] / second['requests']:.1%} | {r.peak_rss_mib:.0f} "
             f"| {r.peak_in_flight} | {r.secondary_limit_hits} |"
         )

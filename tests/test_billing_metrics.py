@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.registry import Collector
 
+from exporter.config import Target
 from exporter.demo.fake_billing import (
     DEMO_ENTERPRISE,
     DEMO_ORG,
@@ -23,12 +24,12 @@ from exporter.demo.fake_billing import (
 from exporter.errors import GitHubError, MalformedResponseError, NotFoundError, PermissionDeniedError
 from exporter.sources.billing.fetch import MAX_BUDGET_PAGES, fetch_billing
 from exporter.sources.billing.metrics import billing_families
-from exporter.sources.billing.snapshot import BillingSnapshot, BillingTarget
+from exporter.sources.billing.snapshot import BillingSnapshot
 
 NOW = datetime(2026, 7, 18, 15, 30, tzinfo=UTC).timestamp()
 API = "https://api.github.com"
-ORG = BillingTarget("org", DEMO_ORG)
-ENTERPRISE = BillingTarget("enterprise", DEMO_ENTERPRISE)
+ORG = Target("org", DEMO_ORG)
+ENTERPRISE = Target("enterprise", DEMO_ENTERPRISE)
 
 
 class FakeClient:
@@ -61,7 +62,7 @@ class FakeClient:
         return parse(body), self.link(link) if self.link else link
 
 
-def _fetch(target: BillingTarget, world: FakeBillingWorld | None = None, **kwargs: Any) -> BillingSnapshot:
+def _fetch(target: Target, world: FakeBillingWorld | None = None, **kwargs: Any) -> BillingSnapshot:
     client = FakeClient(world or demo_billing(NOW), **kwargs)
     return asyncio.run(fetch_billing(client, target, now=NOW))
 
@@ -272,7 +273,7 @@ def test_any_failed_request_fails_the_whole_enterprise_poll(failing: str) -> Non
 
 def test_an_org_billed_through_its_enterprise_and_a_forbidden_org_fail() -> None:
     with pytest.raises(NotFoundError):
-        _fetch(BillingTarget("org", "octodemo-web"))
+        _fetch(Target("org", "octodemo-web"))
     world = demo_billing(NOW)
     world.accounts[("org", DEMO_ORG)].billing_forbidden = True
     with pytest.raises(PermissionDeniedError):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from exporter.config import Target
 from exporter.errors import MalformedResponseError
 from exporter.sources.billing.model import (
     Budget,
@@ -26,7 +27,6 @@ from exporter.sources.billing.model import (
 from exporter.sources.billing.snapshot import (
     CREDITS_PER_SEAT,
     BillingSnapshot,
-    TargetLike,
     build_billing_snapshot,
 )
 
@@ -46,7 +46,7 @@ class BillingClient(Protocol):
     async def get(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]: ...
 
 
-def _prefix(target: TargetLike) -> tuple[str, str]:
+def _prefix(target: Target) -> tuple[str, str]:
     """The billing path prefix of a target and its endpoint label template."""
     if target.kind == "enterprise":
         return f"/enterprises/{quote(target.name, safe='')}", "/enterprises/{enterprise}"
@@ -78,7 +78,7 @@ def _next_page_url(first_url: str, link_header: str, page: int, has_next: bool |
     return url
 
 
-async def fetch_budgets(client: BillingClient, target: TargetLike) -> list[Budget]:
+async def fetch_budgets(client: BillingClient, target: Target) -> list[Budget]:
     """Every page of the target's budgets, following ``rel="next"`` links up to :data:`MAX_BUDGET_PAGES`."""
     prefix, endpoint = _prefix(target)
     first_url = f"{client.api_url}{prefix}/settings/billing/budgets?per_page={BUDGETS_PER_PAGE}"
@@ -95,7 +95,7 @@ async def fetch_budgets(client: BillingClient, target: TargetLike) -> list[Budge
 
 
 async def _usage(
-    client: BillingClient, target: TargetLike, report: str, params: Mapping[str, int | str]
+    client: BillingClient, target: Target, report: str, params: Mapping[str, int | str]
 ) -> UsageReport:
     prefix, endpoint = _prefix(target)
     url = f"{client.api_url}{prefix}/settings/billing/{report}?{urlencode(params)}"
@@ -106,7 +106,7 @@ async def _usage(
 
 async def fetch_billing(
     client: BillingClient,
-    target: TargetLike,
+    target: Target,
     *,
     now: float,
     seats_by_plan: Mapping[str, int] | None = None,

@@ -35,8 +35,8 @@ import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
+from exporter.config import Target
 from exporter.sources.billing.model import Budget, CostCenter, UsageItem, UsageReport
 
 #: Monthly AI credits included with each seat, by plan.
@@ -45,35 +45,6 @@ CREDITS_PER_SEAT: Mapping[str, float] = {"business": 1900, "enterprise": 3900}
 COPILOT_BUDGET_SKUS = frozenset({"copilot", "ai_credits", "premium_requests"})
 MONTH = "month"
 DAY = "day"
-
-
-class TargetLike(Protocol):
-    """What a billing snapshot needs of a target; ``exporter.config.Target`` has exactly this."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def enterprise(self) -> str: ...
-    @property
-    def org(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class BillingTarget:
-    """A target described by plain fields: ``kind`` is "org" or "enterprise"."""
-
-    kind: str
-    name: str
-
-    @property
-    def enterprise(self) -> str:
-        return self.name if self.kind == "enterprise" else ""
-
-    @property
-    def org(self) -> str:
-        return self.name if self.kind == "org" else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +178,7 @@ def _pools(
 
 
 def _budget_states(
-    target: TargetLike, budgets: Iterable[Budget], month_items: Iterable[LineItem]
+    target: Target, budgets: Iterable[Budget], month_items: Iterable[LineItem]
 ) -> tuple[BudgetState, ...]:
     items = list(month_items)
     own_scope = "organization" if target.kind == "org" else "enterprise"
@@ -235,7 +206,7 @@ def _covers(budget_sku: str, item: LineItem) -> bool:
 
 
 def build_billing_snapshot(
-    target: TargetLike,
+    target: Target,
     *,
     taken_at: float,
     now: float,

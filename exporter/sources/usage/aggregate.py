@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
+from exporter.config import Target
 from exporter.errors import MalformedResponseError
 from exporter.sources.usage.model import (
     BreakdownItem,
@@ -27,7 +28,7 @@ from exporter.sources.usage.model import (
     parse_user_record,
     parse_user_team_record,
 )
-from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UsageTarget, UserFigures
+from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UserFigures
 
 #: Label value standing for the languages and models beyond the top N.
 OTHER = "other"
@@ -93,7 +94,7 @@ class UsageAggregator:
         self._lines += 1
         return self._lines
 
-    def finish(self, target: UsageTarget, *, final: bool) -> UsageSnapshot:
+    def finish(self, target: Target, *, final: bool) -> UsageSnapshot:
         """The snapshot of everything fed; the aggregator should not be fed afterwards."""
         entity = self._entity
         if entity is not None:

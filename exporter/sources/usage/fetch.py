@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 
+from exporter.config import Target
 from exporter.errors import GitHubError, MalformedResponseError, NotFoundError
 from exporter.sources.usage.aggregate import DEFAULT_TOP_N, UsageAggregator
 from exporter.sources.usage.model import ReportLinks, parse_report_links
-from exporter.sources.usage.snapshot import UsageSnapshot, UsageTarget, is_final
+from exporter.sources.usage.snapshot import UsageSnapshot, is_final
 
 T = TypeVar("T")
 
@@ -60,7 +61,7 @@ class NoUsageReportError(GitHubError):
 
 async def fetch_usage(
     client: UsageClient,
-    target: UsageTarget,
+    target: Target,
     *,
     today: date,
     known: UsageSnapshot | None = None,
@@ -103,13 +104,11 @@ def _digest(*reports: ReportLinks | None) -> str:
     return hashed.hexdigest()
 
 
-def report_endpoint(target: UsageTarget, report: str) -> str:
+def report_endpoint(target: Target, report: str) -> str:
     return REPORT_PATHS[target.kind][report].replace("{name}", "{" + target.kind + "}")
 
 
-async def _report_links(
-    client: UsageClient, target: UsageTarget, report: str, day: date
-) -> ReportLinks | None:
+async def _report_links(client: UsageClient, target: Target, report: str, day: date) -> ReportLinks | None:
     """The links of one report of ``day``; None when GitHub has none (204, or 404 for enterprises)."""
     path = REPORT_PATHS[target.kind][report].format(name=target.name)
     url = f"{client.api_url}{path}?day={day.isoformat()}"
@@ -123,7 +122,7 @@ async def _report_links(
 
 
 async def _newest_report(
-    client: UsageClient, target: UsageTarget, today: date, max_days_back: int
+    client: UsageClient, target: Target, today: date, max_days_back: int
 ) -> tuple[date, ReportLinks]:
     """Walk back from ``today`` to the newest day whose entity report exists.
 

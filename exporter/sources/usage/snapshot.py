@@ -9,28 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
 
 from exporter.sources.usage.model import EntityDay
 
 #: GitHub: a day "typically finalizes within three full UTC days"; its numbers may change until then.
 FINAL_AFTER_FULL_DAYS = 3
-
-
-class UsageTarget(Protocol):
-    """An organization or enterprise (``exporter.config.Target`` is one)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def enterprise(self) -> str: ...
-
-    @property
-    def org(self) -> str: ...
 
 
 def is_final(day: date, today: date) -> bool:
