@@ -32,14 +32,13 @@ import os
 import platform
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +49,7 @@ import httpx
 import uvicorn
 
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
+from exporter.demo.serving import exporter_command, free_port, wait_until
 from exporter.github.pacing import batch_spacing, paced_seconds
 
 ENTERPRISE = "bench-enterprise"
@@ -175,23 +175,6 @@ def serve_fake(seats: int, latency: float, port: int, per_minute: int) -> None:
 # -- processes -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if check():
-                return
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 @contextlib.contextmanager
 def fake_process(seats: int, latency: float, per_minute: int = 900) -> Iterator[str]:
     port = free_port()
@@ -199,7 +182,7 @@ def fake_process(seats: int, latency: float, per_minute: int = 900) -> Iterator[
     process = subprocess.Popen(command)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: httpx.get(f"{url}/_bench/stats").status_code == 200, 120, "the fake GitHub")
+        wait_until(lambda: httpx.get(f"{url}/_bench/stats").status_code == 200, 120, 0.1, "the fake GitHub")
         yield url
     finally:
         process.terminate()
@@ -286,11 +269,6 @@ def scrape(client: httpx.Client, url: str, use_gzip: bool) -> tuple[float, int]:
     return time.perf_counter() - start, size
 
 
-def exporter_command() -> list[str]:
-    script = Path(sys.executable).with_name("github-copilot-exporter")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "exporter"]
-
-
 def run_size(seats: int, latency: float, scrapes: int, workdir: Path) -> Result:
     concurrency, per_minute = 4, 600.0  # the exporter's defaults, which the config below leaves alone
     pages = max(1, math.ceil(seats / 100))
@@ -332,13 +310,13 @@ def fake_requests(client: httpx.Client, fake_url: str) -> int:
 def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> None:
     pages = result.pages
     client = httpx.Client(timeout=120)
-    wait_for(lambda: client.get(f"{url}/healthz").status_code == 200, 60, "the exporter to listen")
+    wait_until(lambda: client.get(f"{url}/healthz").status_code == 200, 60, 0.1, "the exporter to listen")
     cpu_start = cpu_seconds(pid)
     # Watch the fake, not the exporter, while the pages come in: a probe of /readyz every 0.1 s would
     # add a thousand answered requests to the CPU time of a 100 s poll. Only the snapshot build after
     # the last page is watched at the exporter.
-    wait_for(lambda: fake_requests(client, fake_url) >= pages, 3600, "poll 1 pages", interval=0.2)
-    wait_for(lambda: client.get(f"{url}/readyz").status_code == 200, 600, "poll 1", interval=0.05)
+    wait_until(lambda: fake_requests(client, fake_url) >= pages, 3600, 0.2, "poll 1 pages")
+    wait_until(lambda: client.get(f"{url}/readyz").status_code == 200, 600, 0.05, "poll 1")
     # Read at once: a second later the collector starts laying out the per-seat exposition.
     cpu_poll1 = cpu_seconds(pid)
     # The first scrape after new data lays out the per-seat cache; it is reported on its own.
@@ -355,9 +333,9 @@ def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> 
     )
 
     # Poll 2: the same data, asked for with the ETags of poll 1.
-    wait_for(lambda: fake_requests(client, fake_url) > pages, 3600, "poll 2 to start", interval=0.05)
+    wait_until(lambda: fake_requests(client, fake_url) > pages, 3600, 0.05, "poll 2 to start")
     cpu_before_poll2 = cpu_seconds(pid)
-    wait_for(lambda: fake_requests(client, fake_url) >= 2 * pages, 3600, "poll 2", interval=0.2)
+    wait_until(lambda: fake_requests(client, fake_url) >= 2 * pages, 3600, 0.2, "poll 2")
     cpu_poll2 = settle_cpu(pid)
     text = client.get(f"{url}/metrics").text
     if metric(text, "github_copilot_polls_total") != 2:
@@ -379,7 +357,7 @@ def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> 
     result.idle_cpu_per_hour = (cpu_seconds(pid) - idle_start) * 3600 / IDLE_WINDOW
 
     # Scrapes while poll 3 runs (for small sizes the poll ends before the scrapes do: counted apart).
-    wait_for(lambda: fake_requests(client, fake_url) > 2 * pages, 3600, "poll 3", interval=0.05)
+    wait_until(lambda: fake_requests(client, fake_url) > 2 * pages, 3600, 0.05, "poll 3")
     for i in range(scrapes):
         use_gzip = i % 2 == 1
         seconds, size = scrape(client, f"{url}/metrics", use_gzip)

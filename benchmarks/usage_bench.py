@@ -37,6 +37,7 @@ import uvicorn
 
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
 from exporter.demo.fake_usage import assign_teams, make_users, user_row, user_team_rows
+from exporter.demo.serving import free_port
 from exporter.demo.usage_world import UsageEntity, UsageWorld, breakdowns, day_activity, totals
 
 ENTERPRISE = "bench-enterprise"
@@ -202,15 +203,6 @@ def serve_fake(users: int, api_port: int, download_port: int, ready_file: Path) 
 
 
 # -- the measurement --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

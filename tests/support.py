@@ -11,12 +11,9 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +25,9 @@ import pytest
 import uvicorn
 
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.serving import exporter_command as exporter_command
+from exporter.demo.serving import free_port as free_port
+from exporter.demo.serving import wait_until as wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -38,13 +38,6 @@ SHARED_SPEC = SHARED / "github-api" / "copilot-openapi.json"
 SPEC_PATH = SHARED_SPEC if SHARED_SPEC.exists() else VENDORED_SPEC
 TOKEN = "ghp_testTOKEN0123456789abcdefghijklmnopqrs"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def need_binary(name: str) -> str:
@@ -58,19 +51,6 @@ def need_binary(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def wait_until(
-    check: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1, what: str = ""
-) -> None:
-    """Poll ``check`` until it holds; a bounded wait for a process to reach a state, not a timing test."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
 
 
 # -- the fake GitHub, served on loopback -----------------------------------------------------------
@@ -304,11 +284,6 @@ def run_process(name: str, command: list[str], workdir: Path) -> Iterator[Proces
         yield Process(name, process, log_path)
     finally:
         stop_process(process)
-
-
-def exporter_command() -> list[str]:
-    script = Path(sys.executable).with_name("github-copilot-exporter")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "exporter"]
 
 
 def exporter_env(extra: dict[str, str] | None) -> dict[str, str]:
