@@ -19,9 +19,8 @@ class RequestPacer:
 
     Starts are released in batches of ``concurrency`` every ``concurrency`` request intervals rather
     than one per interval: the same requests per minute and the same bound on requests in flight, but
-    the event loop and the connection pool wake once per batch instead of once per request. On an
-    otherwise idle process each wake-up costs about as much CPU as the request itself, so batching
-    takes about a third off the CPU of a steady-state poll answered by 304s (docs/performance.md).
+    the event loop and the connection pool wake once per batch instead of once per request, and on an
+    otherwise idle process a wake-up costs about as much CPU as a request answered 304.
     """
 
     def __init__(
