@@ -46,6 +46,9 @@ def landing_page(config: Config, state: ExporterState, sources: Mapping[str, Sou
         )
         cells = (status.source, status.target.kind, status.target.name, data, age, _result(status))
         rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+    schedule = ", ".join(
+        f"{name} every {format_duration(source.interval)}" for name, source in sources.items()
+    )
     path = html.escape(config.telemetry_path)
     mode = " (demo data)" if config.demo else ""
     report = (
@@ -57,7 +60,7 @@ def landing_page(config: Config, state: ExporterState, sources: Mapping[str, Sou
 <html lang="en"><head><meta charset="utf-8"><title>GitHub Copilot Exporter</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}</style></head>
 <body><h1>GitHub Copilot Exporter</h1>
-<p>Version {html.escape(__version__)}{mode}. Polls seats every {format_duration(config.poll_interval)}.</p>
+<p>Version {html.escape(__version__)}{mode}. Polls {html.escape(schedule)}.</p>
 <p><a href="{path}">Metrics</a> &middot; <a href="/healthz">Health</a> &middot;
 <a href="/readyz">Readiness</a>{report}</p>
 <table><tr><th>Source</th><th>Kind</th><th>Target</th><th>Data</th><th>Last success</th>
