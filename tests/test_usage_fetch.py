@@ -166,3 +166,21 @@ def test_a_report_of_another_day_than_asked_is_malformed(world: UsageWorld) -> N
     client.get = wrong_day  # type: ignore[method-assign]
     with pytest.raises(MalformedResponseError):
         _fetch(client, Target("org", DEMO_ORG))
+
+
+class EmptyFiles(FakeClient):
+    """Answers every download link with an empty file."""
+
+    async def download_lines(self, url: str, endpoint: str, *, max_bytes: int) -> AsyncIterator[bytes]:
+        self.downloads.append(url)
+        empty: tuple[bytes, ...] = ()
+        for line in empty:
+            yield line
+
+
+def test_an_entity_report_without_a_record_of_the_day_fails_the_poll(world: UsageWorld) -> None:
+    # Empty files answered 200 are a broken report, not a day without activity.
+    client = EmptyFiles(world)
+    with pytest.raises(MalformedResponseError, match="no record of that day"):
+        _fetch(client, Target("org", DEMO_ORG))
+    assert client.downloads

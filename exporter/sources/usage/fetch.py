@@ -92,6 +92,10 @@ async def fetch_usage(
     if user_teams is not None:
         await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
     snapshot = aggregator.finish(target, final=is_final(day, today))
+    if snapshot.entity is None:
+        # The files were read but hold no record of the day: a truncated or empty report, never
+        # served as a day of zero activity.
+        raise MalformedResponseError(f"{target}: the {day} entity report has no record of that day")
     return dataclasses.replace(snapshot, source_digest=digest)
 
 
