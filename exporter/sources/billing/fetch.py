@@ -7,14 +7,15 @@ another: the client paces them, and a half-read target is discarded anyway.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 from exporter.config import Target
 from exporter.errors import MalformedResponseError
+from exporter.github.links import LinkHeaderError, parse_link_header, same_endpoint, with_page
+from exporter.github.text import quoted
 from exporter.sources.billing.model import (
     Budget,
     CostCenter,
@@ -34,7 +35,6 @@ T = TypeVar("T")
 #: Budgets are few (GitHub caps cost centers at 1,000); more pages than this means a looping Link.
 MAX_BUDGET_PAGES = 50
 BUDGETS_PER_PAGE = 100
-_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]*)"?')
 
 
 class BillingClient(Protocol):
@@ -55,26 +55,17 @@ def _prefix(target: Target) -> tuple[str, str]:
     raise ValueError(f"unknown target kind {target.kind!r}")
 
 
-def next_link(link_header: str) -> str | None:
-    for url, rels in _LINK.findall(link_header):
-        if "next" in rels.split():
-            return str(url)
-    return None
-
-
 def _next_page_url(first_url: str, link_header: str, page: int, has_next: bool | None) -> str | None:
     """The URL of the page after ``page``: the Link header's, else ``page + 1`` if the body says more."""
-    url = next_link(link_header)
+    try:
+        url = parse_link_header(link_header).get("next")
+    except LinkHeaderError as exc:
+        raise MalformedResponseError(f"budgets: {exc}") from None
     if url is None:
-        if not has_next:
-            return None
-        parts = urlsplit(first_url)
-        query = dict(parse_qsl(parts.query))
-        query["page"] = str(page + 1)
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        return with_page(first_url, page + 1) if has_next else None
     # The token goes wherever this URL points: never off the host, nor to another endpoint.
-    if urlsplit(url)[:3] != urlsplit(first_url)[:3]:
-        raise MalformedResponseError(f"budgets: next page link {url[:200]!r} leaves {first_url!r}")
+    if not same_endpoint(url, first_url):
+        raise MalformedResponseError(f"budgets: next page link {quoted(url)} leaves {first_url}")
     return url
 
 
@@ -109,14 +100,13 @@ async def fetch_billing(
     target: Target,
     *,
     now: float,
-    seats_by_plan: Mapping[str, int] | None = None,
     clock: Callable[[], float] | None = None,
     credits_per_seat: Mapping[str, float] = CREDITS_PER_SEAT,
 ) -> BillingSnapshot:
     """One target's billing snapshot: month to date as of ``now``, and the UTC day before ``now``'s.
 
-    ``seats_by_plan`` (assigned seats per plan, from the seats source) sizes the included AI credits;
-    without it the usage summary's seat SKUs are used. Any failed request propagates: no partial snapshot.
+    The included AI credits are sized from the seats the usage summary bills (the source stands alone,
+    without the seat source's counts). Any failed request propagates: no partial snapshot.
     """
     today = datetime.fromtimestamp(now, UTC).date()
     yesterday = today - timedelta(days=1)
@@ -150,6 +140,5 @@ async def fetch_billing(
         ai_credits_day=ai_day,
         cost_centers=cost_centers,
         budgets=budgets,
-        seats_by_plan=seats_by_plan,
         credits_per_seat=credits_per_seat,
     )
