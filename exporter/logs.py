@@ -122,7 +122,8 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> Redactin
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(_LEVELS[level])
-    # httpx logs every request at INFO; that belongs at debug for a poller.
-    logging.getLogger("httpx").setLevel(logging.WARNING if level != "debug" else logging.DEBUG)
+    # httpx logs every request with its whole URL, signed download links (short-lived credentials)
+    # among them; the exporter logs its own requests by endpoint template instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     return handler
