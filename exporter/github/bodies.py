@@ -9,6 +9,7 @@ is known to be too large.
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -23,6 +24,12 @@ class BodyError(ValueError):
 
 async def read_body(response: httpx.Response, limit: int) -> bytes:
     """The decoded body of ``response``; :class:`BodyError` once it exceeds ``limit`` bytes."""
+    return b"".join([piece async for piece in iter_body(response, limit)])
+
+
+async def iter_body(response: httpx.Response, limit: int, piece_size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """The decoded body of ``response`` in pieces of at most ``piece_size`` bytes; :class:`BodyError` once
+    more than ``limit`` bytes have been decoded."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         inflate = None
@@ -31,7 +38,6 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
         inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)
     else:
         raise BodyError(f"answer in an unsupported content encoding ({encoding[:40]})")
-    chunks: list[bytes] = []
     size = 0
     try:
         async for raw in response.aiter_raw():
@@ -40,16 +46,18 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
                 if inflate is None:
                     piece, pending = pending, b""
                 else:
-                    piece = inflate.decompress(pending, limit + 1 - size)
+                    piece = inflate.decompress(pending, min(piece_size, limit + 1 - size))
                     pending = inflate.unconsumed_tail
                 size += len(piece)
                 if size > limit:
                     raise BodyError(f"answer larger than {limit} bytes once decoded; not read further")
-                chunks.append(piece)
+                if piece:
+                    yield piece
         if inflate is not None:
-            chunks.append(inflate.flush())
-            if size + len(chunks[-1]) > limit:
+            tail = inflate.flush()
+            if size + len(tail) > limit:
                 raise BodyError(f"answer larger than {limit} bytes once decoded; not read further")
+            if tail:
+                yield tail
     except zlib.error:
         raise BodyError(f"answer is not valid {encoding}") from None
-    return b"".join(chunks)

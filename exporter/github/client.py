@@ -30,7 +30,6 @@ from exporter.errors import (
     RateLimitedError,
     RequestTimeoutError,
     TransportError,
-    UnexpectedStatusError,
 )
 from exporter.github.answers import (
     error_for,
@@ -42,6 +41,7 @@ from exporter.github.answers import (
 )
 from exporter.github.auth import TokenSource
 from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
+from exporter.github.downloads import MAX_DOWNLOAD_BYTES, stream_lines
 from exporter.github.links import LinkHeaderError, page_number, parse_link_header, same_endpoint, with_page
 from exporter.github.pacing import RequestPacer, Sleep
 from exporter.github.stats import ClientStats, RetryPolicy
@@ -56,8 +56,6 @@ USER_AGENT = f"github-copilot-exporter/{__version__}"
 #: parsing JSON costs many times its size in memory, so a much larger answer is refused unread.
 MAX_JSON_BYTES = 8 * 1024 * 1024
 #: A decoded NDJSON report file (usage metrics); read line by line, so only one line is held at once.
-MAX_DOWNLOAD_BYTES = 4 * 1024 * 1024 * 1024
-MAX_LINE_BYTES = 1024 * 1024
 
 T = TypeVar("T")
 
@@ -342,34 +340,9 @@ class GitHubClient:
         The links point at another host (GitHub's blob storage) and carry their own signature: the
         request goes out with no Authorization header, whatever the host, and is paced like the API.
         """
-        size = 0
-        pending = b""
-        try:
-            async with self.pacer.slot(), self._http.stream("GET", url) as response:
-                self.stats.count(endpoint, str(response.status_code))
-                if response.status_code != 200:
-                    raise UnexpectedStatusError(
-                        f"{endpoint}: download answered {response.status_code}", status=response.status_code
-                    )
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise MalformedResponseError(f"{endpoint}: download larger than {max_bytes} bytes")
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    if len(pending) > MAX_LINE_BYTES:
-                        raise MalformedResponseError(f"{endpoint}: a line longer than {MAX_LINE_BYTES} bytes")
-                    for line in lines:
-                        if line.strip():
-                            yield line
-        except httpx.TimeoutException:
-            self.stats.count(endpoint, "error")
-            raise RequestTimeoutError(f"{endpoint}: download timed out") from None
-        except httpx.HTTPError as exc:
-            self.stats.count(endpoint, "error")
-            raise TransportError(f"{endpoint}: download failed ({type(exc).__name__})") from None
-        if pending.strip():
-            yield pending
+        async with self.pacer.slot():
+            async for line in stream_lines(self._http, url, endpoint, self.stats, max_bytes=max_bytes):
+                yield line
 
     def _rate_limit_wait(
         self, status: int, headers: httpx.Headers, message: str, sent_at: float

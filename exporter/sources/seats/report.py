@@ -82,8 +82,8 @@ def build_report(
     """The rows of ``snapshots`` (in target order, then by organization and login).
 
     Idle time counts to each snapshot's own poll (``report_time``), not to the moment of the request
-    as the idle metric does at scrape time, so the same snapshot always gives the same report. With ``idle_days``, only seats idle longer than that many days are
-    kept, longest idle first.
+    as the idle metric does at scrape time, so the same snapshot always gives the same report. With
+    ``idle_days``, only seats idle longer than that many days are kept, longest idle first.
     """
     columns = columns_for([snapshot.target for snapshot in snapshots])
     keyed: list[tuple[float, Row]] = []
