@@ -170,9 +170,10 @@ def test_pagination_etags_and_exporter_health(exporter: RunningExporter, fake: S
     endpoint = "/orgs/{org}/copilot/billing/seats"
     assert value(parsed, "github_copilot_api_requests_total", endpoint=endpoint, code="200") == 3
     assert value(parsed, "github_copilot_api_rate_limit_limit", resource="core") == 5000
-    assert (
-        value(parsed, "github_copilot_api_rate_limit_remaining", resource="core") == fake.app.rate_remaining
-    )
+    # The reading of the latest answer; the billing source may have been answered since the scrape.
+    remaining = value(parsed, "github_copilot_api_rate_limit_remaining", resource="core")
+    assert remaining is not None
+    assert fake.app.rate_remaining <= remaining < 5000
     assert value(parsed, "github_copilot_api_rate_limit_reset_timestamp_seconds", resource="core") == (
         fake.app.rate_reset
     )
