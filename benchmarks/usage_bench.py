@@ -39,6 +39,7 @@ from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
 from exporter.demo.fake_usage import assign_teams, make_users, user_row, user_team_rows
 from exporter.demo.serving import free_port
 from exporter.demo.usage_world import UsageEntity, UsageWorld, breakdowns, day_activity, totals
+from exporter.sources.usage.model import COUNTER_FIELDS
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"
@@ -84,17 +85,6 @@ def build_files(users: int, now: datetime) -> tuple[date, dict[str, list[bytes]]
         "user_teams": [b"".join(team_rows)],
     }
     return day, files
-
-
-COUNTER_FIELDS = (
-    "user_initiated_interaction_count",
-    "code_generation_activity_count",
-    "code_acceptance_activity_count",
-    "loc_suggested_to_add_sum",
-    "loc_suggested_to_delete_sum",
-    "loc_added_sum",
-    "loc_deleted_sum",
-)
 
 
 def seats(users: int, now: datetime) -> list[FakeSeat]:

@@ -10,7 +10,7 @@ told apart by the ``Host`` header (demo mode, which has no sockets).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,12 +19,9 @@ from urllib.parse import parse_qsl
 from exporter.demo.fake_model import RecordedRequest
 from exporter.demo.fake_usage import download_route, usage_route
 from exporter.demo.usage_world import UsageWorld
+from exporter.web.asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGI = ASGIApp
 
 CHUNK_BYTES = 64 * 1024
 
@@ -59,7 +56,7 @@ class FakeDownloads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
@@ -92,17 +89,7 @@ class HostRouter:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), "")
         await self.hosts.get(host.lower(), self.default)(scope, receive, send)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -11,7 +11,7 @@ from exporter import exposition
 from exporter.config import Config
 from exporter.sources.base import Source
 from exporter.state import ExporterState
-from exporter.web.asgi import Receive, Scope, Send
+from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 from exporter.web.landing import landing_page
 from exporter.web.seat_report import SEAT_REPORT_PATHS, seat_report_response
 
@@ -43,13 +43,8 @@ class ExporterApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await serve_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
