@@ -42,7 +42,7 @@ def test_lines_of_a_gzip_file_are_streamed_without_the_authorization_header() ->
 
 
 def test_a_gzip_bomb_is_refused_without_being_inflated() -> None:
-    # 256 MiB of blank lines in a quarter of a MiB of gzip: refused at the 8 MiB limit, holding little memory.
+    # 256 MiB of blank lines in a quarter of a MiB of gzip: refused at an 8 MiB limit, holding little memory.
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     blank = b"\n" * (1 << 20)
     bomb = b"".join([packer.compress(blank) for _ in range(256)]) + packer.flush()

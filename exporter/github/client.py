@@ -52,9 +52,10 @@ API_VERSION = "2022-11-28"
 PER_PAGE = 100
 MAX_PAGES = 10_000
 USER_AGENT = f"github-copilot-exporter/{__version__}"
-#: The largest JSON answer, counted after content decoding: a page of 100 seats is about 200 KB, and
-#: parsing JSON costs many times its size in memory, so a much larger answer is refused unread.
-MAX_JSON_BYTES = 8 * 1024 * 1024
+#: The largest JSON answer, counted after content decoding. The largest the exporter asks for, a page of
+#: 100 seats, is about 250 KB; parsing JSON costs tens of times its size in memory (a body of small
+#: objects most), so an answer much larger than any real one is refused unread.
+MAX_JSON_BYTES = 2 * 1024 * 1024
 #: A decoded NDJSON report file (usage metrics); read line by line, so only one line is held at once.
 
 T = TypeVar("T")
