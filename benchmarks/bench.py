@@ -391,7 +391,11 @@ def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
     with fake_process(seats, 0.0, per_minute=1_000_000) as fake_url:
         config = build_config(
             {"enterprise": [ENTERPRISE], "api_url": fake_url},
-            {"seat_metrics": {"max_series": seats}},
+            {
+                "seat_metrics": {"max_series": seats},
+                "billing": {"enabled": False},
+                "usage": {"enabled": False},
+            },
             {"GITHUB_TOKEN": TOKEN},
         )
 
