@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -28,6 +28,7 @@ from exporter.sources.billing.snapshot import (
     BillingSnapshot,
     TargetLike,
     build_billing_snapshot,
+    day_snapshot,
 )
 
 T = TypeVar("T")
@@ -153,3 +154,13 @@ async def fetch_billing(
         seats_by_plan=seats_by_plan,
         credits_per_seat=credits_per_seat,
     )
+
+
+async def fetch_billing_day(
+    client: BillingClient, target: TargetLike, day: date, *, taken_at: float
+) -> BillingSnapshot:
+    """The ``period="day"`` figures of one past UTC ``day``: the AI-credit report of that day, as live."""
+    params: dict[str, int | str] = {"year": day.year, "month": day.month, "day": day.day}
+    report = await _usage(client, target, "ai_credit/usage", params)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    return day_snapshot(target, day_start=start, taken_at=taken_at, ai_credits_day=report)
