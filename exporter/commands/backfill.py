@@ -99,10 +99,15 @@ def _options(config: Config, plan: Plan, days: DayRange) -> dict[str, Any]:
 
 
 def run(config: Config, options: dict[str, Any], client: GitHubClient, *, today: date | None = None) -> int:
+    return _run(config, options, client, today or datetime.now(UTC).date())
+
+
+async def _walk_then_close(walk: DayWalk, days: list[date], client: GitHubClient) -> None:
+    # One event loop for the walk and the closing of its connections, which belong to that loop.
     try:
-        return _run(config, options, client, today or datetime.now(UTC).date())
+        await walk.run(days)
     finally:
-        asyncio.run(client.aclose())
+        await client.aclose()
 
 
 def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: date) -> int:
@@ -116,6 +121,7 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
         state = open_state(workdir, _options(config, plan, days), days.first.isoformat(),
                            resume=bool(options.get("resume")))  # fmt: skip
     except (DateRangeError, ResumeError) as exc:
+        asyncio.run(client.aclose())
         print(f"{PROG}: backfill: {exc}", file=sys.stderr)
         return 2
     writer = SpillWriter(workdir)
@@ -126,7 +132,7 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
     walk = DayWalk(client, billing_client(config, client), plan, writer, state, workdir, today=today,
                    progress=progress)  # fmt: skip
     try:
-        asyncio.run(walk.run(all_days))
+        asyncio.run(_walk_then_close(walk, all_days, client))
     except KeyboardInterrupt:
         progress.close()
         writer.close()
