@@ -101,6 +101,7 @@ def _blocks(source: Path, blocks: Path) -> None:
 
 def _dump(blocks: Path) -> list[str]:
     promtool = need_binary("promtool")
+    (blocks / "wal").mkdir(exist_ok=True)  # dump reads the head too, which a directory of blocks lacks
     done = subprocess.run(
         [promtool, "tsdb", "dump", str(blocks)], capture_output=True, text=True, check=False, timeout=600
     )
@@ -298,7 +299,8 @@ def test_a_failing_day_is_retried_then_reported_and_the_others_written(
     finally:
         fakes.faults.fail = None
     assert done.returncode == 1
-    assert f"usage of org {DEMO_ORG} on {bad.isoformat()} failed" in done.stderr, done.stderr
+    assert f"usage of org={DEMO_ORG} on {bad.isoformat()} failed" in done.stderr, done.stderr
+    assert f"days that failed: {bad.isoformat()}" in done.stderr
     assert fakes.faults.failed_requests == 3  # the day was tried three times
     text = output.read_text()
     stamps = re.findall(

@@ -163,9 +163,10 @@ def _finish(writer: SpillWriter, state: RunState, output: Path, workdir: Path, s
             file=sys.stderr,
         )
     if state.failures:
+        failed_days = sorted({failure.day for failure in state.failures})
         print(
-            f"{PROG}: backfill: {len(state.failures)} failed; write those days to another file "
-            "(--from DAY --to DAY --output OTHER) and turn it into blocks as well",
+            f"{PROG}: backfill: days that failed: {', '.join(failed_days)}; backfill each into another file "
+            "(the same flags with --from DAY --to DAY --output OTHER) and turn that into blocks as well",
             file=sys.stderr,
         )
         return 1
