@@ -12,9 +12,11 @@ a crash, :meth:`SpillWriter.restore` cuts every file back to it, so a half-writt
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,6 +26,8 @@ from prometheus_client.metrics_core import Metric
 from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, escape_label_value, go_float
 
 EOF_LINE = b"# EOF\n"
+#: Sample lines sorted in memory at once when a family's series are put together (about 100 MB).
+SORT_RUN_LINES = 500_000
 SUFFIX = ".om"
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
@@ -34,6 +38,11 @@ def header(family: Metric) -> bytes:
     encoder: Any = choose_encoder(OPENMETRICS_ACCEPT)[0]
     text: bytes = encoder(FamilyList([empty]))
     return text.removesuffix(EOF_LINE)
+
+
+def series_key(line: bytes) -> bytes:
+    """A sample line without its value and timestamp: the series it belongs to."""
+    return line.rsplit(b" ", 2)[0]
 
 
 def sample_lines(family: Metric, timestamp: float) -> bytes:
@@ -107,15 +116,39 @@ class SpillWriter:
         series: set[int] = set()
         with partial.open("wb") as out:
             for name in sorted(self._files):
-                with (self.directory / f"{name}{SUFFIX}").open("rb") as part:
-                    for line in part:
-                        if not line.startswith(b"#"):
-                            series.add(hash(line.rsplit(b" ", 2)[0]))
-                        out.write(line)
+                for line in self._series_ordered(self.directory / f"{name}{SUFFIX}"):
+                    if not line.startswith(b"#"):
+                        series.add(hash(series_key(line)))
+                    out.write(line)
             out.write(EOF_LINE)
             size = out.tell()
         os.replace(partial, output)
         return size, len(series)
+
+    def _series_ordered(self, path: Path) -> Iterator[bytes]:
+        """The lines of a family file with each series' samples together, still in time order.
+
+        OpenMetrics forbids interleaving series within a family. The file is in day order; runs of
+        :data:`SORT_RUN_LINES` lines are sorted by series (stably, so days stay in order) into files of
+        their own and merged, which keeps days in order too (earlier runs hold earlier days, and the
+        merge takes equal keys in run order): memory holds one run, whatever the number of days.
+        """
+        runs: list[Path] = []
+        with path.open("rb") as source:
+            header = [next(source), next(source)]
+            yield from header
+            while chunk := list(islice(source, SORT_RUN_LINES)):
+                chunk.sort(key=series_key)
+                run = path.with_suffix(f".run{len(runs)}")
+                run.write_bytes(b"".join(chunk))
+                runs.append(run)
+        files = [run.open("rb") for run in runs]
+        try:
+            yield from heapq.merge(*files, key=series_key)
+        finally:
+            for handle, run in zip(files, runs, strict=True):
+                handle.close()
+                run.unlink()
 
     def close(self) -> None:
         for handle in self._files.values():
