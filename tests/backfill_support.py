@@ -112,7 +112,7 @@ def net_ai_credit_spend(api: str, kind: str, name: str, day: date) -> float:
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
-    return sum(item["netAmount"] for item in answer.json()["usageItems"])
+    return float(sum(item["netAmount"] for item in answer.json()["usageItems"]))
 
 
 def days(first: date, last: date) -> list[date]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as strict_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.backfill.days import DateRangeError, check_range, sample_time
 from exporter.backfill import openmetrics
+from exporter.backfill.days import DateRangeError, check_range, sample_time
 from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.state import ResumeError, RunState, open_state
 
@@ -24,12 +26,16 @@ def _family(name: str, values: dict[str, float]) -> GaugeMetricFamily:
     return family
 
 
-def _parsed(text: str) -> list[tuple[str, dict[str, str], float, float]]:
-    from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
+def openmetrics_families(text: str) -> Iterator[Metric]:
+    families: Iterator[Metric] = strict_families(text)  # type: ignore[no-untyped-call]
+    return families
 
+
+def _parsed(text: str) -> list[tuple[str, dict[str, str], float, float]]:
+    """Read back with prometheus_client's strict OpenMetrics parser."""
     return [
         (s.name, s.labels, s.value, float(s.timestamp))  # type: ignore[arg-type]
-        for family in openmetrics(text)
+        for family in openmetrics_families(text)
         for s in family.samples
     ]
 
