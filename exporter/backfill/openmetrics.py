@@ -26,8 +26,8 @@ from prometheus_client.metrics_core import Metric
 from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, escape_label_value, go_float
 
 EOF_LINE = b"# EOF\n"
-#: Sample lines sorted in memory at once when a family's series are put together (about 100 MB).
-SORT_RUN_LINES = 500_000
+#: Sample lines sorted in memory at once when a family's series are put together (about 40 MB).
+SORT_RUN_LINES = 100_000
 SUFFIX = ".om"
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
