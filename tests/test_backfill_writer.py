@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.backfill import openmetrics
 from exporter.backfill.days import DateRangeError, check_range, sample_time
 from exporter.backfill.openmetrics import SpillWriter
+from exporter.backfill.progress import BarProgress, progress_for
 from exporter.backfill.state import ResumeError, RunState, open_state
 
 TODAY = date(2026, 12, 3)
@@ -159,3 +162,37 @@ def test_a_damaged_state_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("{not json")
     with pytest.raises(ResumeError, match="cannot resume"):
         RunState.load(tmp_path)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_log_lines_print_above_the_progress_bar_and_keep_their_handler() -> None:
+    terminal = _Terminal()
+    handler = logging.StreamHandler(terminal)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        progress = progress_for(3, 1, terminal)
+        assert isinstance(progress, BarProgress)
+        progress.day_done(date(2026, 11, 1), 12)
+        logging.getLogger("exporter.backfill").warning("a line for the operator")
+        progress.close()
+    finally:
+        root.removeHandler(handler)
+    assert handler.stream is terminal
+    text = terminal.getvalue()
+    assert "a line for the operator\n" in text
+    assert "2/3" in text
+
+
+def test_off_a_terminal_each_day_is_a_log_line_with_the_time_left(caplog: pytest.LogCaptureFixture) -> None:
+    progress = progress_for(3, 0, io.StringIO())
+    with caplog.at_level(logging.INFO, logger="exporter.backfill"):
+        progress.day_done(date(2026, 11, 1), 7)
+    (record,) = caplog.records
+    assert record.getMessage() == "day written"
+    assert (record.days_done, record.days_total, record.requests) == (1, 3, 7)  # type: ignore[attr-defined]
+    assert record.eta_seconds >= 0  # type: ignore[attr-defined]

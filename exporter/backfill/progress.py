@@ -15,11 +15,34 @@ from tqdm import tqdm
 log = logging.getLogger("exporter.backfill")
 
 
+class _AboveTheBar:
+    """A stream for log handlers that prints each line above the bar instead of through it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        tqdm.write(text.rstrip("\n"), file=self._stream)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 class BarProgress:
-    """A progress bar on standard error: days done, requests, and tqdm's rate and ETA."""
+    """A progress bar on standard error: days done, requests, and tqdm's rate and ETA.
+
+    Log lines (a day without a report, a retry) keep their handler and its redaction; only the stream
+    they are written to moves them above the bar.
+    """
 
     def __init__(self, total: int, done: int, stream: TextIO) -> None:
         self._bar = tqdm(total=total, initial=done, unit="day", file=stream, dynamic_ncols=True)
+        self._moved: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
+                self._moved.append((handler, handler.stream))
+                handler.setStream(_AboveTheBar(stream))
 
     def day_done(self, day: date, requests: int) -> None:
         self._bar.set_postfix_str(f"{day.isoformat()}, {requests:,} requests", refresh=False)
@@ -27,6 +50,8 @@ class BarProgress:
 
     def close(self) -> None:
         self._bar.close()
+        for handler, stream in self._moved:
+            handler.setStream(stream)
 
 
 class LogProgress:

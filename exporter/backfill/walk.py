@@ -115,7 +115,9 @@ class DayWalk:
             if day.isoformat() < self.state.next_day:
                 continue
             usage = [s for s in [await self._usage(day, t) for t in self._active("usage")] if s is not None]
-            billing = [s for s in [await self._billing(day, t) for t in self._active("billing")] if s]
+            billing = [
+                s for s in [await self._billing(day, t) for t in self._active("billing")] if s is not None
+            ]
             families: Iterable[Metric] = chain(
                 usage_families(
                     usage, user_label=self.plan.user_label, max_user_series=self.plan.max_user_series

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import shutil
 import sys
@@ -155,7 +156,7 @@ def _finish(writer: SpillWriter, state: RunState, output: Path, workdir: Path, s
     finally:
         writer.close()
     shutil.rmtree(workdir, ignore_errors=True)
-    report(Summary(**{**summary.__dict__, "series": series, "bytes": size}))
+    report(dataclasses.replace(summary, series=series, bytes=size))
     for failure in state.failures:
         print(
             f"{PROG}: backfill: {failure.source} of {failure.target} on {failure.day} failed: "
