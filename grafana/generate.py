@@ -131,6 +131,8 @@ class Panel:
     options: Json = field(default_factory=dict)
     overrides: list[Json] = field(default_factory=list)
     transformations: list[Json] = field(default_factory=list)
+    #: The panel's minimum step ("1d" for one point per report day); None: Grafana's default.
+    interval: str | None = None
 
     def render(self, panel_id: int, x: int, y: int) -> Json:
         defaults: Json = {"unit": self.unit, "color": {"mode": "thresholds"}, "thresholds": NEUTRAL}
@@ -148,7 +150,7 @@ class Panel:
         defaults.update(self.defaults)
         if custom:
             defaults["custom"] = custom
-        return {
+        out: Json = {
             "id": panel_id,
             "type": self.kind,
             "title": self.title,
@@ -160,6 +162,9 @@ class Panel:
             "targets": [t.render(chr(ord("A") + i)) for i, t in enumerate(self.targets)],
             "transformations": self.transformations,
         }
+        if self.interval is not None:
+            out["interval"] = self.interval
+        return out
 
 
 def stat(
@@ -204,6 +209,7 @@ def timeseries(
     *,
     width: int = 12,
     extra: Json | None = None,
+    interval: str | None = None,
 ) -> Panel:
     return Panel(
         "timeseries",
@@ -212,6 +218,7 @@ def timeseries(
         targets,
         unit,
         width,
+        interval=interval,
         defaults=extra or {},
         options={
             "legend": {
@@ -490,6 +497,7 @@ def dashboard(
     sections: list[Section],
     time_from: str,
     tags: list[str],
+    timezone: str = "browser",
 ) -> Json:
     panels: list[Json] = []
     y = 0
@@ -545,7 +553,7 @@ def dashboard(
         "templating": {"list": [DATASOURCE_VARIABLE, *variables]},
         "time": {"from": time_from, "to": "now"},
         "timepicker": {},
-        "timezone": "browser",
+        "timezone": timezone,
         "title": DASHBOARDS[uid],
         "uid": uid,
         "version": 1,
@@ -1100,10 +1108,23 @@ USAGE_VARIABLES = [
 ]
 USER_KEY = "instance, job, enterprise, org, user"
 TOP_USERS = f"topk(25, github_copilot_user_ai_credits_used{{{USAGE}}})"
+TEAM_CREDITS = f"github_copilot_usage_team_ai_credits_used{{{USAGE}}}"
 ACCEPTANCE = (
     f"sum(github_copilot_usage_code_acceptances{{{USAGE}}})"
     f" / sum(github_copilot_usage_code_generations{{{USAGE}}})"
 )
+
+
+def daily(selector: str) -> str:
+    """One value per report day for a panel whose step is 1d: at 00:00 UTC, the last value of the day
+    before, which is the report day the live exporter showed that day or the sample backfill stamped
+    for it (23:59:59 UTC of the day after the report day): each day once, whichever wrote it."""
+    return f"last_over_time({selector}[1d])"
+
+
+def usage_daily(family: str, matcher: str = "") -> str:
+    extra = f", {matcher}" if matcher else ""
+    return f"sum({daily(f'github_copilot_usage_{family}{{{USAGE}{extra}}}')})"
 
 
 def usage_active(family: str, window: str) -> str:
@@ -1165,42 +1186,77 @@ def usage() -> Json:
     history = [
         timeseries(
             "Active users against assigned seats",
-            "Users active within 1, 7 and 28 days of each report day, and the seats assigned.",
+            "Users active within 1, 7 and 28 days of each report day, and the seats assigned. One point "
+            "per day, backfilled days and live ones alike (docs/history.md).",
             [
                 Target(
-                    f"sum by (window) (github_copilot_usage_active_users{{{USAGE}}})",
+                    f"sum by (window) ({daily(f'github_copilot_usage_active_users{{{USAGE}}}')})",
                     "active within {{window}}",
                 ),
-                Target(f"sum(github_copilot_seats{{{SEAT}}})", "assigned seats"),
+                Target(f"sum({daily(f'github_copilot_seats{{{SEAT}}}')})", "assigned seats"),
             ],
             "short",
+            interval="1d",
         ),
         timeseries(
             "Feature adoption",
             "Users of chat, agent mode and Copilot code review within 28 days, and of the CLI on the day.",
             [
-                Target(usage_active("chat_active_users", "28d"), "chat (28 days)"),
-                Target(usage_active("agent_active_users", "28d"), "agent (28 days)"),
-                Target(usage_active("code_review_active_users", "28d"), "code review (28 days)"),
-                Target(usage_active("cli_active_users", "1d"), "CLI (day)"),
+                Target(usage_daily("chat_active_users", 'window="28d"'), "chat (28 days)"),
+                Target(usage_daily("agent_active_users", 'window="28d"'), "agent (28 days)"),
+                Target(usage_daily("code_review_active_users", 'window="28d"'), "code review (28 days)"),
+                Target(usage_daily("cli_active_users", 'window="1d"'), "CLI (day)"),
             ],
             "short",
+            interval="1d",
         ),
         timeseries(
             "Acceptance rate",
             "Code acceptances divided by code generations, per report day.",
-            [Target(ACCEPTANCE, "acceptance rate")],
+            [
+                Target(
+                    f"{usage_daily('code_acceptances')} / {usage_daily('code_generations')}",
+                    "acceptance rate",
+                )
+            ],
             "percentunit",
+            interval="1d",
         ),
         timeseries(
             "Lines of code",
             "Lines Copilot suggested adding, and lines it added and deleted, per report day.",
             [
-                Target(f"sum(github_copilot_usage_lines_suggested_added{{{USAGE}}})", "suggested"),
-                Target(f"sum(github_copilot_usage_lines_added{{{USAGE}}})", "added"),
-                Target(f"sum(github_copilot_usage_lines_deleted{{{USAGE}}})", "deleted"),
+                Target(usage_daily("lines_suggested_added"), "suggested"),
+                Target(usage_daily("lines_added"), "added"),
+                Target(usage_daily("lines_deleted"), "deleted"),
             ],
             "short",
+            interval="1d",
+        ),
+        timeseries(
+            "Prompts per day",
+            "Prompts users sent to Copilot on each report day.",
+            [
+                Target(
+                    f"sum by (enterprise, org) ({daily(f'github_copilot_usage_interactions{{{USAGE}}}')})",
+                    "{{enterprise}}{{org}}",
+                )
+            ],
+            "short",
+            interval="1d",
+        ),
+        timeseries(
+            "AI credits used per day",
+            "AI credits the users' Copilot activity used on each report day (a usage signal; the spend "
+            "dashboard has the billed amount).",
+            [
+                Target(
+                    f"sum by (enterprise, org) ({daily(TEAM_CREDITS)})",
+                    "{{enterprise}}{{org}} (teams)",
+                )
+            ],
+            "short",
+            interval="1d",
         ),
     ]
     activity = [
@@ -1342,6 +1398,8 @@ def usage() -> Json:
         ],
         "now-30d",
         ["usage"],
+        # GitHub's report days are UTC days: a 1d step aligned to UTC midnight sees each one once.
+        timezone="utc",
     )
 
 
@@ -1559,6 +1617,7 @@ BILL = 'enterprise=~"$enterprise", org=~"$org"'
 MONTH = f'{BILL}, period="month"'
 NET_MONTH = f"github_copilot_billing_net_amount_usd{{{MONTH}}}"
 NET_DAY = f'github_copilot_billing_net_amount_usd{{{BILL}, period="day"}}'
+GROSS_DAY_BY_MODEL = f'github_copilot_billing_gross_amount_usd{{{BILL}, period="day", model!=""}}'
 MONTH_START = f"github_copilot_billing_period_start_timestamp_seconds{{{MONTH}}}"
 # The part of the UTC month gone by, at least a day's worth (as in the recording rules).
 ELAPSED = f"(clamp_min(time() - max({MONTH_START}), {DAY}) / ({DAY} * max(days_in_month({MONTH_START}))))"
@@ -1686,6 +1745,26 @@ def spend_by() -> list[Panel]:
             [Target(f"sum by (enterprise, org) ({NET_MONTH})", TARGET_NAME)],
             usd,
             width=24,
+        ),
+        timeseries(
+            "Net spend per day",
+            "AI-credit spend billed for each UTC day, after included credits: one point per day, "
+            "backfilled days and live ones alike (docs/history.md).",
+            [Target(f"sum by (enterprise, org) ({daily(NET_DAY)})", TARGET_NAME)],
+            usd,
+            interval="1d",
+        ),
+        timeseries(
+            "AI credits per day by model",
+            "AI credits used on each UTC day by model, at list price, before included credits.",
+            [
+                Target(
+                    f"sum by (model) ({daily(GROSS_DAY_BY_MODEL)})",
+                    "{{model}}",
+                )
+            ],
+            usd,
+            interval="1d",
         ),
     ]
 
@@ -1817,6 +1896,7 @@ def spend() -> Json:
         ],
         "now-7d",
         ["billing"],
+        timezone="utc",
     )
 
 

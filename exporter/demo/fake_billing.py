@@ -251,13 +251,17 @@ def fake_account(
     plan: str = "business",
     cost_centers: Iterable[tuple[FakeCostCenter, int]] = (),
     credits_per_seat_day: float = 80.0,
+    first_day: date | None = None,
 ) -> FakeBillingAccount:
-    """An account with usage generated from ``seed``; ``cost_centers`` pairs each center with its seats."""
+    """An account with usage generated from ``seed``; ``cost_centers`` pairs each center with its seats.
+
+    Usage starts on ``first_day``, by default the first day of the previous month.
+    """
     centers = list(cost_centers)
     rng = random.Random(f"{seed}:{kind}:{name}")
     shares = [("", seats - sum(n for _, n in centers))] + [(c.id, n) for c, n in centers]
     today = datetime.fromtimestamp(now, UTC).date()
-    start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    start = first_day or (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     rows = generate_usage(rng, start, today, plan, shares, credits_per_seat_day)
     return FakeBillingAccount(
         kind, name, plan=plan, rows=rows, cost_centers=[c for c, _ in centers], seat_shares=dict(shares)

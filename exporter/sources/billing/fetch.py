@@ -8,7 +8,7 @@ another: the client paces them, and a half-read target is discarded anyway.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -29,6 +29,7 @@ from exporter.sources.billing.snapshot import (
     CREDITS_PER_SEAT,
     BillingSnapshot,
     build_billing_snapshot,
+    day_snapshot,
 )
 
 T = TypeVar("T")
@@ -142,3 +143,13 @@ async def fetch_billing(
         budgets=budgets,
         credits_per_seat=credits_per_seat,
     )
+
+
+async def fetch_billing_day(
+    client: BillingClient, target: TargetLike, day: date, *, taken_at: float
+) -> BillingSnapshot:
+    """The ``period="day"`` figures of one past UTC ``day``: the AI-credit report of that day, as live."""
+    params: dict[str, int | str] = {"year": day.year, "month": day.month, "day": day.day}
+    report = await _usage(client, target, "ai_credit/usage", params)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    return day_snapshot(target, day_start=start, taken_at=taken_at, ai_credits_day=report)

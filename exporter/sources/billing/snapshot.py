@@ -241,3 +241,24 @@ def build_billing_snapshot(
         pools=_pools(cost_centers, seats, month, credits_per_seat),
         budgets=_budget_states(target, budgets, month),
     )
+
+
+def day_snapshot(
+    target: TargetLike, *, day_start: float, taken_at: float, ai_credits_day: UsageReport
+) -> BillingSnapshot:
+    """A snapshot of one past UTC day's figures alone (``period="day"``), for ``backfill``.
+
+    The items are those of the live snapshot's day period, built by the same rules; month figures,
+    pools and budgets describe the present and have no history, so the snapshot has none.
+    """
+    return BillingSnapshot(
+        kind=target.kind,
+        name=target.name,
+        enterprise=target.enterprise,
+        org=target.org,
+        taken_at=taken_at,
+        period_starts={DAY: day_start},
+        items=tuple(_merged(DAY, [("", ai_credits_day)], ai_credits=True)),
+        pools=(),
+        budgets=(),
+    )

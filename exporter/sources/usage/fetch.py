@@ -99,6 +99,34 @@ async def fetch_usage(
     return dataclasses.replace(snapshot, source_digest=digest)
 
 
+async def fetch_day(
+    client: UsageClient,
+    target: UsageTarget,
+    day: date,
+    *,
+    today: date,
+    top_n: int = DEFAULT_TOP_N,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> UsageSnapshot | None:
+    """The snapshot of ``target``'s reports of one given ``day``; None when GitHub has no entity report.
+
+    The same reading as :func:`fetch_usage` (every file read to the end, or the error propagates), for
+    a day chosen by the caller: ``backfill`` walks the days of a range with it.
+    """
+    entity = await _report_links(client, target, "entity", day)
+    if entity is None:
+        return None
+    users = await _report_links(client, target, "users", day)
+    user_teams = await _report_links(client, target, "user_teams", day)
+    aggregator = UsageAggregator(day, top_n=top_n)
+    await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
+    if users is not None:
+        await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
+    if user_teams is not None:
+        await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
+    return aggregator.finish(target, final=is_final(day, today))
+
+
 def _digest(*reports: ReportLinks | None) -> str:
     hashed = hashlib.sha256()
     for report in reports:

@@ -1,0 +1,103 @@
+"""The days a backfill may read: GitHub's retention, finality, and when each day's samples are stamped.
+
+Timestamps. The live exporter serves the newest report day's figures at every scrape, and GitHub
+publishes day d during day d+1; the billing source's ``period="day"`` is likewise day d throughout day
+d+1. A backfilled day is therefore stamped 23:59:59 UTC of the day after it: the last moment at which
+the live exporter would have shown it. Queried as ``last_over_time(x[1d])`` at 00:00 UTC of each day,
+live and backfilled data then both give day d at the midnight that ends day d+1, once each
+(docs/history.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from exporter.errors import ExporterError
+from exporter.sources.usage.snapshot import FINAL_AFTER_FULL_DAYS
+
+#: GitHub keeps usage reports from 2025-10-10, for up to a year.
+USAGE_FIRST_DAY = date(2025, 10, 10)
+USAGE_RETENTION_DAYS = 365
+#: Billing usage is kept for 24 months.
+BILLING_RETENTION_YEARS = 2
+DAY_SECONDS = 86400
+
+
+class DateRangeError(ExporterError):
+    """A date or range the backfill cannot read; the message says which and why."""
+
+
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD date (UTC); ValueError otherwise."""
+    if len(text) != 10:
+        raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+    return date.fromisoformat(text)
+
+
+def newest_final_day(today: date) -> date:
+    """The newest day GitHub will no longer revise: three full UTC days have passed since it ended."""
+    return today - timedelta(days=1 + FINAL_AFTER_FULL_DAYS)
+
+
+def oldest_usage_day(today: date) -> date:
+    return max(USAGE_FIRST_DAY, today - timedelta(days=USAGE_RETENTION_DAYS))
+
+
+def oldest_billing_day(today: date) -> date:
+    try:
+        return today.replace(year=today.year - BILLING_RETENTION_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - BILLING_RETENTION_YEARS, day=28)
+
+
+def sample_time(day: date) -> float:
+    """Unix time at which the samples of ``day`` are stamped: 23:59:59 UTC of the following day."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    return start + 2 * DAY_SECONDS - 1
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    first: date
+    last: date
+    #: Days of the asked range after ``last``: not final yet, left to the live exporter.
+    not_final: int
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+
+def check_range(first: date, last: date | None, today: date, *, usage: bool, billing: bool) -> DayRange:
+    """The days to read from ``first`` to ``last`` (default: the newest final day), or DateRangeError."""
+    final = newest_final_day(today)
+    if first > today or (last is not None and last > today):
+        raise DateRangeError(f"dates in the future: today is {today} (UTC)")
+    wanted = final if last is None else last
+    if first > wanted:
+        if last is None:
+            raise DateRangeError(
+                f"--from {first} is after the newest final day {final}: days within three full UTC days "
+                "of today may still change and are left to the live exporter"
+            )
+        raise DateRangeError(f"--from {first} is after --to {last}")
+    if usage and first < oldest_usage_day(today):
+        raise DateRangeError(
+            f"--from {first} is beyond GitHub's retention of usage reports: the oldest day is "
+            f"{oldest_usage_day(today)} (reports exist from {USAGE_FIRST_DAY}, for a year); "
+            "pass a later --from, or --usage.enabled=false to backfill billing alone"
+        )
+    if billing and first < oldest_billing_day(today):
+        raise DateRangeError(
+            f"--from {first} is beyond GitHub's 24 months of billing usage: the oldest day is "
+            f"{oldest_billing_day(today)}"
+        )
+    end = min(wanted, final)
+    not_final = (wanted - end).days
+    if first > end:
+        raise DateRangeError(
+            f"no final day in {first}..{wanted}: the newest final day is {final}; newer days may still "
+            "change and are left to the live exporter"
+        )
+    return DayRange(first, end, not_final)

@@ -1,0 +1,174 @@
+"""``backfill``: past days of usage reports and billing as OpenMetrics text for ``promtool``.
+
+The same configuration, credentials, pacing and privacy mode as the exporter. Exit status: 0 when
+every day was written, 1 when a day failed (each is named in the log) or the output cannot be
+written, 2 for bad arguments, dates beyond GitHub's retention, or a work directory that cannot be
+resumed; 130 when interrupted (``--resume`` continues). See docs/history.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import shutil
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from exporter.backfill.days import DateRangeError, DayRange, check_range, parse_day
+from exporter.backfill.openmetrics import SpillWriter
+from exporter.backfill.progress import Summary, progress_for, report
+from exporter.backfill.state import ResumeError, RunState, open_state
+from exporter.backfill.walk import DayWalk, Plan
+from exporter.config import Config
+from exporter.errors import ConfigError
+from exporter.github.client import GitHubClient
+from exporter.privacy import UserLabels
+from exporter.web.server import billing_client
+
+HELP = "write past days of usage reports and billing as OpenMetrics for promtool's TSDB blocks"
+DESCRIPTION = (
+    "Read, for each target and each day from --from to --to, the 1-day usage reports (entity, users, "
+    "user-teams) and the billing usage of the day, and write OpenMetrics text with timestamps for "
+    "`promtool tsdb create-blocks-from openmetrics FILE DIR`: the exporter's own metric names and "
+    "labels. Takes every flag of the exporter. Exit status: 0 when every day was written, 1 when a day "
+    "failed, 2 for bad arguments or dates, 130 when interrupted (--resume continues). See docs/history.md."
+)
+PROG = "github-copilot-exporter"
+log = logging.getLogger("exporter.backfill")
+
+
+def _day(text: str) -> date:
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD (UTC), got {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="from_day", metavar="DATE", type=_day, required=True, help="first day")
+    parser.add_argument(
+        "--to", dest="to_day", metavar="DATE", type=_day, help="last day; default the newest final day"
+    )
+    parser.add_argument("--output", dest="output", metavar="FILE", required=True, help="OpenMetrics file")
+    parser.add_argument(
+        "--resume", dest="resume", action="store_true", help="continue the interrupted run of FILE.partial/"
+    )
+    parser.add_argument(
+        "--no-per-user", dest="no_per_user", action="store_true", help="leave out the per-user series"
+    )
+
+
+def check_config(config: Config) -> None:
+    if config.demo:
+        raise ConfigError("demo", "backfill reads GitHub; the demo has no history to read")
+    if not config.targets:
+        raise ConfigError("targets", "no organization or enterprise to backfill (--org, --enterprise)")
+
+
+def plan_for(config: Config, *, no_per_user: bool) -> Plan:
+    users = UserLabels(config)
+    return Plan(
+        targets=config.targets,
+        usage=config.usage.active(config.api_url),
+        billing=config.billing.enabled != "false",
+        billing_auto=config.billing.enabled == "auto",
+        user_label=users if users.enabled and not no_per_user else None,
+        max_user_series=config.max_seat_series,
+        top_n=config.usage.top_n,
+        max_file_bytes=config.usage.max_download_bytes,
+    )
+
+
+def _options(config: Config, plan: Plan, days: DayRange) -> dict[str, Any]:
+    """What must not change between a run and its resumption."""
+    return {
+        "api_url": config.api_url,
+        "targets": [str(t) for t in plan.targets],
+        "from": days.first.isoformat(),
+        "to": days.last.isoformat(),
+        "usage": plan.usage,
+        "billing": plan.billing,
+        "per_user": config.seat_metrics if plan.user_label is not None else "off",
+        "max_user_series": plan.max_user_series,
+        "top_n": plan.top_n,
+    }
+
+
+def run(config: Config, options: dict[str, Any], client: GitHubClient, *, today: date | None = None) -> int:
+    return _run(config, options, client, today or datetime.now(UTC).date())
+
+
+async def _walk_then_close(walk: DayWalk, days: list[date], client: GitHubClient) -> None:
+    # One event loop for the walk and the closing of its connections, which belong to that loop.
+    try:
+        await walk.run(days)
+    finally:
+        await client.aclose()
+
+
+def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: date) -> int:
+    started = time.monotonic()
+    plan = plan_for(config, no_per_user=bool(options.get("no_per_user")))
+    output = Path(options["output"])
+    workdir = output.with_name(output.name + ".partial")
+    try:
+        days = check_range(options["from_day"], options.get("to_day"), today, usage=plan.usage,
+                           billing=plan.billing)  # fmt: skip
+        state = open_state(workdir, _options(config, plan, days), days.first.isoformat(),
+                           resume=bool(options.get("resume")))  # fmt: skip
+    except (DateRangeError, ResumeError) as exc:
+        asyncio.run(client.aclose())
+        print(f"{PROG}: backfill: {exc}", file=sys.stderr)
+        return 2
+    writer = SpillWriter(workdir)
+    if options.get("resume"):
+        writer.restore(state.sizes)
+    all_days = days.days
+    progress = progress_for(len(all_days), state.days_done)
+    walk = DayWalk(client, billing_client(config, client), plan, writer, state, workdir, today=today,
+                   progress=progress)  # fmt: skip
+    try:
+        asyncio.run(_walk_then_close(walk, all_days, client))
+    except KeyboardInterrupt:
+        progress.close()
+        writer.close()
+        print(f"{PROG}: backfill interrupted; continue with the same flags and --resume", file=sys.stderr)
+        return 130
+    progress.close()
+    return _finish(writer, state, output, workdir, Summary(
+        days=state.days_done, no_report=state.no_report, not_final=days.not_final,
+        failed=len(state.failures), series=0, samples=state.samples, bytes=0,
+        requests=walk.requests(), seconds=time.monotonic() - started,
+    ))  # fmt: skip
+
+
+def _finish(writer: SpillWriter, state: RunState, output: Path, workdir: Path, summary: Summary) -> int:
+    try:
+        size, series = writer.assemble(output)
+    except OSError as exc:
+        print(f"{PROG}: backfill: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        return 1
+    finally:
+        writer.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+    report(dataclasses.replace(summary, series=series, bytes=size))
+    for failure in state.failures:
+        print(
+            f"{PROG}: backfill: {failure.source} of {failure.target} on {failure.day} failed: "
+            f"{failure.reason}",
+            file=sys.stderr,
+        )
+    if state.failures:
+        failed_days = sorted({failure.day for failure in state.failures})
+        print(
+            f"{PROG}: backfill: days that failed: {', '.join(failed_days)}; backfill each into another file "
+            "(the same flags with --from DAY --to DAY --output OTHER) and turn that into blocks as well",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,119 @@
+"""Backfill tests' support: a fake GitHub with months of usage reports and billing, faults by day, and
+the figures the backfilled series must have, computed from the fake's answers over HTTP.
+
+Nothing here imports the exporter's parsing or aggregation: each expected value is read from the
+report files and billing bodies as a person would read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from exporter.demo.fake_billing import FakeBillingWorld, fake_account
+from exporter.demo.fake_downloads import FakeDownloads, Receive, Scope, Send, UsageReports
+from exporter.demo.fake_github import FakeGitHub
+from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
+from exporter.demo.world import demo_github
+from tests.support import TOKEN, ServedApp
+
+
+@dataclass
+class DayFaults:
+    """Download requests of a day held until released (an interrupted run), or answered 500."""
+
+    downloads: FakeDownloads
+    hold: str | None = None
+    fail: str | None = None
+    released: threading.Event = field(default_factory=threading.Event)
+    failed_requests: int = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if self.fail is not None and self.fail in path:
+            self.failed_requests += 1
+            await send({"type": "http.response.start", "status": 500, "headers": []})
+            await send({"type": "http.response.body", "body": b"<Error><Code>InternalError</Code></Error>"})
+            return
+        if self.hold is not None and self.hold in path:
+            # The event is set from the test's thread: wait for it without blocking the fake's loop.
+            await asyncio.to_thread(self.released.wait)
+        await self.downloads(scope, receive, send)
+
+
+@dataclass
+class HistoryFakes:
+    github: FakeGitHub
+    downloads: FakeDownloads
+    faults: DayFaults
+    api: str
+
+
+def history_fakes(now: float, first_day: date, org_first_report: date) -> Iterator[HistoryFakes]:
+    """The demo organization and enterprise with reports and billing from ``first_day`` (the org's
+    reports only from ``org_first_report``), the API on 127.0.0.1 and the report files on 127.0.0.2."""
+    world = demo_usage(now)
+    for entity in world.entities.values():
+        entity.first_day = org_first_report if entity.kind == "org" else first_day
+    billing = FakeBillingWorld(now=now)
+    billing.add(fake_account("org", DEMO_ORG, now=now, seed=7, seats=320, first_day=first_day))
+    billing.add(
+        fake_account("enterprise", DEMO_ENTERPRISE, now=now, seed=7, seats=140, plan="enterprise",
+                     first_day=first_day, credits_per_seat_day=150)
+    )  # fmt: skip
+    demo = demo_github(now)
+    github = FakeGitHub(
+        demo.orgs.values(), demo.enterprises.values(), token=TOKEN, clock=lambda: now, billing=billing
+    )
+    downloads = FakeDownloads(world, clock=lambda: now)
+    faults = DayFaults(downloads)
+    with ServedApp(faults, "127.0.0.2").running() as served_downloads:
+        github.usage = UsageReports(world, served_downloads.url)
+        with ServedApp(github).running() as served_api:
+            yield HistoryFakes(github, downloads, faults, served_api.url)
+            faults.released.set()
+
+
+def day_stamp(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def entity_record(api: str, kind: str, name: str, day: date) -> dict[str, Any] | None:
+    """The entity report's record of ``day``, read through the report endpoint and its link."""
+    prefix, report = ("orgs", "organization-1-day") if kind == "org" else ("enterprises", "enterprise-1-day")
+    with httpx.Client(timeout=30) as http:
+        answer = http.get(
+            f"{api}/{prefix}/{name}/copilot/metrics/reports/{report}",
+            params={"day": day.isoformat()},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        if answer.status_code in (204, 404):
+            return None
+        (link,) = answer.json()["download_links"]
+        (line,) = http.get(link).content.splitlines()
+        record: dict[str, Any] = json.loads(line)
+        return record
+
+
+def net_ai_credit_spend(api: str, kind: str, name: str, day: date) -> float:
+    """The day's AI-credit items' net amount, from the billing endpoint of that day."""
+    prefix = "organizations" if kind == "org" else "enterprises"
+    answer = httpx.get(
+        f"{api}/{prefix}/{name}/settings/billing/ai_credit/usage",
+        params={"year": day.year, "month": day.month, "day": day.day},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return float(sum(item["netAmount"] for item in answer.json()["usageItems"]))
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
