@@ -36,10 +36,10 @@ from benchmarks.usage_bench import (
     Send,
     _answer,
     build_files,
-    free_port,
 )
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub
+from exporter.demo.serving import free_port
 
 
 class DailyReports:

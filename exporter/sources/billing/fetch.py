@@ -146,7 +146,7 @@ async def fetch_billing(
 
 
 async def fetch_billing_day(
-    client: BillingClient, target: TargetLike, day: date, *, taken_at: float
+    client: BillingClient, target: Target, day: date, *, taken_at: float
 ) -> BillingSnapshot:
     """The ``period="day"`` figures of one past UTC ``day``: the AI-credit report of that day, as live."""
     params: dict[str, int | str] = {"year": day.year, "month": day.month, "day": day.day}

@@ -244,7 +244,7 @@ def build_billing_snapshot(
 
 
 def day_snapshot(
-    target: TargetLike, *, day_start: float, taken_at: float, ai_credits_day: UsageReport
+    target: Target, *, day_start: float, taken_at: float, ai_credits_day: UsageReport
 ) -> BillingSnapshot:
     """A snapshot of one past UTC day's figures alone (``period="day"``), for ``backfill``.
 

@@ -101,7 +101,7 @@ async def fetch_usage(
 
 async def fetch_day(
     client: UsageClient,
-    target: UsageTarget,
+    target: Target,
     day: date,
     *,
     today: date,
