@@ -131,7 +131,10 @@ def run(users: int, days: int) -> dict[str, Any]:
             last = datetime.now(UTC).date() - timedelta(days=4)
             first = last - timedelta(days=days - 1)
             config = Path(tmp) / "config.yml"
-            config.write_text("github:\n  requests_per_minute: 900\n")
+            config.write_text(
+                "github:\n  requests_per_minute: 900\n"
+                f"usage:\n  allowed_download_hosts: ['http://127.0.0.2:{download_port}']\n"
+            )
             output = Path(tmp) / "history.om"
             script = Path(sys.executable).with_name("github-copilot-exporter")
             started = time.monotonic()

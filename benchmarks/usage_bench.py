@@ -235,9 +235,13 @@ def run(users: int) -> dict[str, Any]:
                 time.sleep(0.5)
             built = json.loads(ready.read_text())
             script = Path(sys.executable).with_name("github-copilot-exporter")
+            config = Path(tmp) / "config.yml"
+            config.write_text(f"usage:\n  allowed_download_hosts: ['http://127.0.0.2:{download_port}']\n")
             exporter = subprocess.Popen(
                 [
                     str(script),
+                    "--config",
+                    str(config),
                     "--enterprise",
                     ENTERPRISE,
                     "--github.api-url",
@@ -252,7 +256,7 @@ def run(users: int) -> dict[str, Any]:
             )
             try:
                 measured = measure(exporter, f"http://127.0.0.1:{exporter_port}")
-                unpaced = asyncio.run(fetch_unpaced(f"http://127.0.0.1:{api_port}"))
+                unpaced = asyncio.run(fetch_unpaced(f"http://127.0.0.1:{api_port}", download_port))
                 return {"users": users, **built, **measured, "download_and_parse_seconds": unpaced}
             finally:
                 exporter.terminate()
@@ -262,15 +266,19 @@ def run(users: int) -> dict[str, Any]:
             fake.wait(30)
 
 
-async def fetch_unpaced(api_url: str) -> float:
+async def fetch_unpaced(api_url: str, download_port: int) -> float:
     """The usage poll alone, in this process, without pacing: requests, downloads and parsing."""
     from exporter.config import Target
     from exporter.github.auth import StaticToken
     from exporter.github.client import GitHubClient
+    from exporter.github.downloads import DownloadLimits
     from exporter.github.pacing import RequestPacer
     from exporter.sources.usage.fetch import fetch_usage
 
-    client = GitHubClient(api_url, StaticToken(TOKEN), pacer=RequestPacer(concurrency=4, per_minute=0))
+    links = DownloadLimits.for_api(api_url, ("http", "127.0.0.2", download_port))
+    client = GitHubClient(
+        api_url, StaticToken(TOKEN), pacer=RequestPacer(concurrency=4, per_minute=0), downloads=links
+    )
     try:
         started = time.monotonic()
         await fetch_usage(client, Target("enterprise", ENTERPRISE), today=datetime.now(UTC).date())

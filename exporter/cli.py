@@ -18,10 +18,11 @@ import httpx
 from exporter import __version__, malloc
 from exporter.commands import Command, backfill, report
 from exporter.config import Config, build_config, format_duration, load_file
-from exporter.demo.world import DEMO_TARGETS, demo_app
+from exporter.demo.world import DEMO_DOWNLOAD_HOST, DEMO_TARGETS, demo_app
 from exporter.errors import ConfigError
 from exporter.github.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
 from exporter.github.client import GitHubClient, http_client
+from exporter.github.downloads import DownloadLimits, limits_for
 from exporter.github.pacing import RequestPacer
 from exporter.github.stats import RetryPolicy
 from exporter.logs import setup_logging
@@ -137,7 +138,8 @@ def config_from_args(args: dict[str, Any]) -> Config:
 def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
     if config.demo and transport is None:
         demo = http_client(transport=httpx.ASGITransport(demo_app()))
-        return GitHubClient("http://github.demo", StaticToken(None), http=demo)
+        links = DownloadLimits.for_api("http://github.demo", ("http", DEMO_DOWNLOAD_HOST, 80))
+        return GitHubClient("http://github.demo", StaticToken(None), http=demo, downloads=links)
     http = http_client(timeout=config.request_timeout, transport=transport)
     return GitHubClient(
         config.api_url,
@@ -147,6 +149,7 @@ def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = No
         # Waiting out a rate limit longer than the poll interval only delays every target's next poll;
         # failing the poll keeps the schedule and shows the throttling on github_copilot_up.
         retry=RetryPolicy(max_rate_limit_wait=min(900.0, config.poll_interval)),
+        downloads=limits_for(config),
     )
 
 

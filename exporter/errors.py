@@ -107,6 +107,16 @@ class MalformedResponseError(GitHubError):
     hint = "GitHub's answer did not have the documented shape"
 
 
+class DownloadRefusedError(MalformedResponseError):
+    """A report link points somewhere the exporter does not download from; nothing was sent there."""
+
+    reason = "download_refused"
+    hint = (
+        "report links are followed only to GitHub's report hosts for github.api_url; if GitHub moved "
+        "them to a host of its own, add it to usage.allowed_download_hosts"
+    )
+
+
 class InconsistentDataError(GitHubError):
     """The pages of one poll contradict each other, e.g. ``total_seats`` changed mid-poll."""
 

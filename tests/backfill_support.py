@@ -55,6 +55,8 @@ class HistoryFakes:
     downloads: FakeDownloads
     faults: DayFaults
     api: str
+    #: The origin of the report files, for usage.allowed_download_hosts.
+    download_url: str
 
 
 def history_fakes(now: float, first_day: date, org_first_report: date) -> Iterator[HistoryFakes]:
@@ -78,7 +80,7 @@ def history_fakes(now: float, first_day: date, org_first_report: date) -> Iterat
     with ServedApp(faults, "127.0.0.2").running() as served_downloads:
         github.usage = UsageReports(world, served_downloads.url)
         with ServedApp(github).running() as served_api:
-            yield HistoryFakes(github, downloads, faults, served_api.url)
+            yield HistoryFakes(github, downloads, faults, served_api.url, served_downloads.url)
             faults.released.set()
 
 

@@ -19,6 +19,7 @@ import httpx
 from exporter.config import Config, build_config
 from exporter.github.auth import StaticToken, TokenSource
 from exporter.github.client import GitHubClient
+from exporter.github.downloads import limits_for
 from exporter.github.pacing import RequestPacer
 from exporter.github.stats import RetryPolicy
 from exporter.web.server import Exporter
@@ -78,6 +79,7 @@ def make_exporter(
         pacer=RequestPacer(concurrency=4, per_minute=0),
         sleep=clock.sleep,
         clock=clock,
+        downloads=limits_for(config),
     )
     return Exporter(config, client)
 

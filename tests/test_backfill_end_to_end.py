@@ -64,7 +64,7 @@ def fakes() -> Iterator[HistoryFakes]:
     yield from history_fakes(NOW, FIRST - timedelta(days=40), ORG_FIRST_REPORT)
 
 
-def _config(tmp: Path) -> Path:
+def _config(tmp: Path, fakes: HistoryFakes) -> Path:
     config = tmp / "config.yml"
     config.write_text(
         yaml.safe_dump(
@@ -72,6 +72,7 @@ def _config(tmp: Path) -> Path:
                 "organizations": [DEMO_ORG],
                 "enterprises": [DEMO_ENTERPRISE],
                 "github": {"requests_per_minute": 900, "max_concurrency": 50},
+                "usage": {"allowed_download_hosts": [fakes.download_url]},
             }
         )
     )
@@ -80,8 +81,9 @@ def _config(tmp: Path) -> Path:
 
 def _args(fakes: HistoryFakes, tmp: Path, first: date, last: date, output: Path) -> list[str]:
     return [
-        "backfill", "--config", str(_config(tmp)), "--github.api-url", fakes.api, "--usage.enabled=true",
-        "--from", first.isoformat(), "--to", last.isoformat(), "--output", str(output),
+        "backfill", "--config", str(_config(tmp, fakes)), "--github.api-url", fakes.api,
+        "--usage.enabled=true", "--from", first.isoformat(), "--to", last.isoformat(),
+        "--output", str(output),
     ]  # fmt: skip
 
 

@@ -50,7 +50,11 @@ def _exporter(
     config = tmp / "config.yml"
     config.write_text(
         yaml.safe_dump(
-            {"organizations": [DEMO_ORG], "enterprises": [DEMO_ENTERPRISE], "usage": {"top_n": TOP_N}}
+            {
+                "organizations": [DEMO_ORG],
+                "enterprises": [DEMO_ENTERPRISE],
+                "usage": {"top_n": TOP_N, "allowed_download_hosts": [fakes.download_url]},
+            }
         )
     )
     args = ["--config", str(config), "--github.api-url", fakes.api, "--usage.enabled=true", *extra]

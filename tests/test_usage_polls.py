@@ -46,7 +46,10 @@ def fakes(clock: ManualClock) -> Iterator[UsageFakes]:
 
 
 def _exporter(fakes: UsageFakes, clock: ManualClock) -> Exporter:
-    config = make_config({"org": [DEMO_ORG], "enterprise": [DEMO_ENTERPRISE], "usage_enabled": "true"})
+    config = make_config(
+        {"org": [DEMO_ORG], "enterprise": [DEMO_ENTERPRISE], "usage_enabled": "true"},
+        {"usage": {"allowed_download_hosts": [fakes.download_url]}},
+    )
     exporter = make_exporter(fakes.api, config, clock=clock)
     users = UserLabels(config)
     sources: list[Source] = [

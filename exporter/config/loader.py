@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from exporter.config import values
+from exporter.config.downloads import DOWNLOAD_KEYS, download_settings
 from exporter.config.durations import parse_duration
 from exporter.config.model import (
     BILLING_MODES,
@@ -68,7 +69,7 @@ GITHUB_KEYS = (
 WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
-USAGE_KEYS = ("enabled", "poll_interval", "top_n", "max_days_back", "max_download_bytes")
+USAGE_KEYS = ("enabled", "poll_interval", "top_n", "max_days_back", "max_download_bytes", *DOWNLOAD_KEYS)
 #: Largest accepted usage.max_download_bytes: a users report of 100,000 users is well under 2 GiB.
 MAX_USAGE_DOWNLOAD_BYTES = 16 << 30
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
@@ -386,6 +387,7 @@ def _usage(src: _Sources, usage: Mapping[str, Any]) -> UsageConfig:
         max_download_bytes=_whole(
             usage, "max_download_bytes", default.max_download_bytes, 1 << 20, MAX_USAGE_DOWNLOAD_BYTES
         ),
+        **download_settings(usage),
     )
 
 

@@ -103,6 +103,11 @@ class UsageConfig:
     max_days_back: int = 7
     #: Largest report file accepted, counted after decoding.
     max_download_bytes: int = 2 << 30
+    #: Longest a report file may take to download, and the least it must send per second.
+    download_timeout: float = 1800.0
+    download_min_rate: int = 16 * 1024
+    #: Origins (scheme, host, port) report links may point at beyond GitHub's own report hosts.
+    allowed_download_hosts: tuple[tuple[str, str, int], ...] = ()
 
     def active(self, api_url: str) -> bool:
         if self.enabled == "auto":

@@ -9,7 +9,7 @@ is known to be too large.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
@@ -27,9 +27,16 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
     return b"".join([piece async for piece in iter_body(response, limit)])
 
 
-async def iter_body(response: httpx.Response, limit: int, piece_size: int = 1 << 20) -> AsyncIterator[bytes]:
+async def iter_body(
+    response: httpx.Response,
+    limit: int,
+    piece_size: int = 1 << 20,
+    *,
+    on_raw: Callable[[int], None] | None = None,
+) -> AsyncIterator[bytes]:
     """The decoded body of ``response`` in pieces of at most ``piece_size`` bytes; :class:`BodyError` once
-    more than ``limit`` bytes have been decoded."""
+    more than ``limit`` bytes have been decoded. ``on_raw`` is told the size of each chunk as it
+    arrives, before it is decoded (a chunk may decode to nothing), and may raise to stop reading."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         inflate = None
@@ -41,6 +48,8 @@ async def iter_body(response: httpx.Response, limit: int, piece_size: int = 1 <<
     size = 0
     try:
         async for raw in response.aiter_raw():
+            if on_raw is not None:
+                on_raw(len(raw))
             pending = raw
             while pending:
                 if inflate is None:

@@ -41,7 +41,7 @@ from exporter.github.answers import (
 )
 from exporter.github.auth import TokenSource
 from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
-from exporter.github.downloads import MAX_DOWNLOAD_BYTES, stream_lines
+from exporter.github.downloads import MAX_DOWNLOAD_BYTES, DownloadLimits, stream_lines
 from exporter.github.links import LinkHeaderError, page_number, parse_link_header, same_endpoint, with_page
 from exporter.github.pacing import RequestPacer, Sleep
 from exporter.github.stats import ClientStats, RetryPolicy
@@ -56,7 +56,6 @@ USER_AGENT = f"github-copilot-exporter/{__version__}"
 #: 100 seats, is about 250 KB; parsing JSON costs tens of times its size in memory (a body of small
 #: objects most), so an answer much larger than any real one is refused unread.
 MAX_JSON_BYTES = 2 * 1024 * 1024
-#: A decoded NDJSON report file (usage metrics); read line by line, so only one line is held at once.
 
 T = TypeVar("T")
 
@@ -106,6 +105,7 @@ class GitHubClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
         max_json_bytes: int = MAX_JSON_BYTES,
+        downloads: DownloadLimits | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         split = urlsplit(self.api_url)
@@ -119,6 +119,10 @@ class GitHubClient:
         self._sleep = sleep
         self._clock = clock
         self._max_json_bytes = max_json_bytes
+        self.downloads = downloads or DownloadLimits.for_api(self.api_url)
+        # Downloads go to another host and may take minutes: they are bounded by slots of their own,
+        # never holding the pacer's, which the API requests of every target need.
+        self._download_slots = asyncio.Semaphore(self.pacer.concurrency)
         self._cache: dict[str, _Cached] = {}
         # Once GitHub says "rate limited", no request of any target goes out before this time (clock()).
         self._resume_at = 0.0
@@ -142,6 +146,7 @@ class GitHubClient:
             sleep=self._sleep,
             clock=self._clock,
             max_json_bytes=self._max_json_bytes,
+            downloads=self.downloads,
         )
 
     async def aclose(self) -> None:
@@ -338,11 +343,17 @@ class GitHubClient:
     ) -> AsyncIterator[bytes]:
         """Stream a report file from a signed download link, line by line, WITHOUT the API token.
 
-        The links point at another host (GitHub's blob storage) and carry their own signature: the
-        request goes out with no Authorization header, whatever the host, and is paced like the API.
+        The links carry their own signature: the request goes out with no Authorization header, and
+        only to an origin :attr:`downloads` allows. GitHub's API limits do not apply to the report
+        host, so downloads are not paced; they take one of their own slots, with a deadline and a
+        minimum rate, so that a trickling file cannot stall the API requests of other targets.
         """
-        async with self.pacer.slot():
-            async for line in stream_lines(self._http, url, endpoint, self.stats, max_bytes=max_bytes):
+        self.downloads.check(url, endpoint)
+        async with self._download_slots:
+            lines = stream_lines(
+                self._http, url, endpoint, self.stats, max_bytes=max_bytes, limits=self.downloads
+            )
+            async for line in lines:
                 yield line
 
     def _rate_limit_wait(
