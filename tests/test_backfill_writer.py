@@ -145,7 +145,7 @@ def test_billing_alone_may_go_back_further_than_the_usage_reports() -> None:
 def test_a_run_resumes_only_with_the_options_it_was_started_with(tmp_path: Path) -> None:
     options = {"from": "2026-11-01", "targets": ["org=a"]}
     state = open_state(tmp_path / "w", options, "2026-11-01", resume=False)
-    (tmp_path / "w").mkdir()
+    assert (tmp_path / "w").stat().st_mode & 0o777 == 0o700  # made by open_state, for its owner only
     state.next_day = "2026-11-05"
     state.save(tmp_path / "w")
 

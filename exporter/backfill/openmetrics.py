@@ -12,6 +12,7 @@ a crash, :meth:`SpillWriter.restore` cuts every file back to it, so a half-writt
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any, BinaryIO
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
+from exporter.backfill.files import create, open_existing, replace_create
 from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, escape_label_value, go_float
 
 EOF_LINE = b"# EOF\n"
@@ -61,7 +63,7 @@ class SpillWriter:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._files: dict[str, BinaryIO] = {}
 
     def write(self, families: Iterable[Metric], timestamp: float) -> int:
@@ -80,9 +82,8 @@ class SpillWriter:
             if not _NAME.fullmatch(family.name):
                 raise ValueError(f"not a metric name: {family.name!r}")
             path = self.directory / f"{family.name}{SUFFIX}"
-            handle = self._files[family.name] = path.open("ab")
-            if handle.tell() == 0:
-                handle.write(header(family))
+            handle = self._files[family.name] = create(path, append=True)
+            handle.write(header(family))
         return handle
 
     def sizes(self) -> dict[str, int]:
@@ -100,10 +101,10 @@ class SpillWriter:
             if name not in sizes:
                 path.unlink()
                 continue
-            with path.open("r+b") as handle:
+            with open_existing(path, append=False) as handle:
                 handle.truncate(sizes[name])
         for name in sizes:
-            self._files[name] = (self.directory / f"{name}{SUFFIX}").open("ab")
+            self._files[name] = open_existing(self.directory / f"{name}{SUFFIX}", append=True)
 
     def assemble(self, output: Path) -> tuple[int, int]:
         """Write the families in name order and ``# EOF`` to ``output`` (atomically).
@@ -114,7 +115,7 @@ class SpillWriter:
         self.sizes()
         partial = output.with_name(output.name + ".tmp")
         series: set[int] = set()
-        with partial.open("wb") as out:
+        with replace_create(partial) as out:
             for name in sorted(self._files):
                 for line in self._series_ordered(self.directory / f"{name}{SUFFIX}"):
                     if not line.startswith(b"#"):
@@ -140,7 +141,8 @@ class SpillWriter:
             while chunk := list(islice(source, SORT_RUN_LINES)):
                 chunk.sort(key=series_key)
                 run = path.with_suffix(f".run{len(runs)}")
-                run.write_bytes(b"".join(chunk))
+                with replace_create(run) as out:
+                    out.write(b"".join(chunk))
                 runs.append(run)
         files = [run.open("rb") for run in runs]
         try:
@@ -151,6 +153,9 @@ class SpillWriter:
                 run.unlink()
 
     def close(self) -> None:
+        """Close every file. A flush that fails here (a full disk) loses only lines past the last
+        checkpoint, which a resumed run cuts anyway; the write that failed first has been reported."""
         for handle in self._files.values():
-            handle.close()
+            with contextlib.suppress(OSError):
+                handle.close()
         self._files.clear()

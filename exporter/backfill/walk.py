@@ -33,6 +33,7 @@ from exporter.errors import (
     RateLimitedError,
 )
 from exporter.github.client import GitHubClient
+from exporter.logs import redact
 from exporter.sources.billing.fetch import fetch_billing_day
 from exporter.sources.billing.metrics import billing_families
 from exporter.sources.billing.snapshot import BillingSnapshot
@@ -202,7 +203,7 @@ class DayWalk:
         return isinstance(exc, ACCESS_ERRORS) or (source == "billing" and isinstance(exc, NotFoundError))
 
     def _failed(self, day: date, target: Target, source: str, exc: GitHubError) -> object:
-        message = " ".join(str(exc).split())
+        message = redact(" ".join(str(exc).split()))
         self.state.failures.append(Failure(day.isoformat(), str(target), source, f"{exc.reason}: {message}"))
         log.error(
             "day failed",
@@ -219,7 +220,7 @@ class DayWalk:
                 extra={"target": str(target)},
             )
             return _MISSING
-        message = " ".join(str(exc).split())
+        message = redact(" ".join(str(exc).split()))
         reason = f"{exc.reason}: {message} (every later day of the {source} source left out)"
         self.state.failures.append(Failure(day.isoformat(), str(target), source, reason))
         log.error(

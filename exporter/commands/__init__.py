@@ -6,10 +6,20 @@ Each is a module with this shape, so that :mod:`exporter.cli` dispatches to it w
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, Protocol
 
 from exporter.config import Config
 from exporter.github.client import GitHubClient
+from exporter.logs import redact
+
+PROG = "github-copilot-exporter"
+
+
+def complain(message: str) -> None:
+    """One line on standard error, through the same masking as the log: reasons quote GitHub's
+    answers, and an answer may echo a credential."""
+    print(f"{PROG}: {redact(' '.join(message.split()))}", file=sys.stderr)
 
 
 class Command(Protocol):

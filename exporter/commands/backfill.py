@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import logging
 import shutil
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.progress import Summary, progress_for, report
 from exporter.backfill.state import ResumeError, RunState, open_state
 from exporter.backfill.walk import DayWalk, Plan
+from exporter.commands import complain
 from exporter.config import Config
 from exporter.errors import ConfigError
 from exporter.github.client import GitHubClient
@@ -123,11 +123,16 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
                            resume=bool(options.get("resume")))  # fmt: skip
     except (DateRangeError, ResumeError) as exc:
         asyncio.run(client.aclose())
-        print(f"{PROG}: backfill: {exc}", file=sys.stderr)
+        complain(f"backfill: {exc}")
         return 2
     writer = SpillWriter(workdir)
-    if options.get("resume"):
-        writer.restore(state.sizes)
+    try:
+        if options.get("resume"):
+            writer.restore(state.sizes)
+    except OSError as exc:
+        asyncio.run(client.aclose())
+        complain(f"backfill: cannot resume from {workdir}: {exc.strerror or exc}")
+        return 2
     all_days = days.days
     progress = progress_for(len(all_days), state.days_done)
     walk = DayWalk(client, billing_client(config, client), plan, writer, state, workdir, today=today,
@@ -137,8 +142,16 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
     except KeyboardInterrupt:
         progress.close()
         writer.close()
-        print(f"{PROG}: backfill interrupted; continue with the same flags and --resume", file=sys.stderr)
+        complain("backfill interrupted; continue with the same flags and --resume")
         return 130
+    except OSError as exc:
+        # Disk full, a file size limit, a directory gone: the day being written is lost, the ones
+        # before it are saved, and --resume continues once there is room.
+        progress.close()
+        writer.close()
+        where = exc.filename or workdir
+        complain(f"backfill: cannot write {where}: {exc.strerror or exc}; --resume continues once fixed")
+        return 1
     progress.close()
     return _finish(writer, state, output, workdir, Summary(
         days=state.days_done, no_report=state.no_report, not_final=days.not_final,
@@ -151,24 +164,19 @@ def _finish(writer: SpillWriter, state: RunState, output: Path, workdir: Path, s
     try:
         size, series = writer.assemble(output)
     except OSError as exc:
-        print(f"{PROG}: backfill: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        complain(f"backfill: cannot write {output}: {exc.strerror or exc}")
         return 1
     finally:
         writer.close()
     shutil.rmtree(workdir, ignore_errors=True)
     report(dataclasses.replace(summary, series=series, bytes=size))
     for failure in state.failures:
-        print(
-            f"{PROG}: backfill: {failure.source} of {failure.target} on {failure.day} failed: "
-            f"{failure.reason}",
-            file=sys.stderr,
-        )
+        complain(f"backfill: {failure.source} of {failure.target} on {failure.day} failed: {failure.reason}")
     if state.failures:
         failed_days = sorted({failure.day for failure in state.failures})
-        print(
-            f"{PROG}: backfill: days that failed: {', '.join(failed_days)}; backfill each into another file "
-            "(the same flags with --from DAY --to DAY --output OTHER) and turn that into blocks as well",
-            file=sys.stderr,
+        complain(
+            f"backfill: days that failed: {', '.join(failed_days)}; backfill each into another file "
+            "(the same flags with --from DAY --to DAY --output OTHER) and turn that into blocks as well"
         )
         return 1
     return 0

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from exporter.commands import complain
 from exporter.config import Config
 from exporter.errors import ConfigError, ExporterError
 from exporter.github.client import GitHubClient
@@ -75,7 +76,7 @@ def run(config: Config, options: dict[str, Any], client: GitHubClient) -> int:
     try:
         report = asyncio.run(poll_report(config, client, idle_days=options.get("idle_days")))
     except ReportFailedError as exc:
-        print(f"{PROG}: report failed: {exc}", file=sys.stderr)
+        complain(f"report failed: {exc}")
         return 1
     except KeyboardInterrupt:
         return 130
@@ -88,7 +89,7 @@ def run(config: Config, options: dict[str, Any], client: GitHubClient) -> int:
     try:
         Path(output).write_bytes(body)
     except OSError as exc:
-        print(f"{PROG}: report failed: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        complain(f"report failed: cannot write {output}: {exc.strerror}")
         return 1
     return 0
 
