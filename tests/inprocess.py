@@ -108,3 +108,20 @@ async def metrics(exporter: Exporter) -> dict[str, dict[Labels, float]]:
     response = await scrape(exporter)
     assert response.status_code == 200, response.text
     return parse_exposition(response.text)
+
+
+def usage_exporter(api_url: str, orgs: list[str], enterprises: list[str], clock: ManualClock) -> Exporter:
+    """Seat and usage sources for ``orgs`` and ``enterprises``, on ``clock`` (the fakes' clock too)."""
+    from exporter.privacy import UserLabels
+    from exporter.sources.base import Source
+    from exporter.sources.seats import SeatSource
+    from exporter.sources.usage.source import UsageSource
+
+    config = make_config({"org": orgs, "enterprise": enterprises, "usage_enabled": "true"})
+    exporter = make_exporter(api_url, config, clock=clock)
+    users = UserLabels(config)
+    sources: list[Source] = [
+        SeatSource(config, exporter.client, users, clock=clock),
+        UsageSource(config, exporter.client, users, clock=clock),
+    ]
+    return Exporter(config, exporter.client, sources)
