@@ -110,14 +110,23 @@ async def metrics(exporter: Exporter) -> dict[str, dict[Labels, float]]:
     return parse_exposition(response.text)
 
 
-def usage_exporter(api_url: str, orgs: list[str], enterprises: list[str], clock: ManualClock) -> Exporter:
-    """Seat and usage sources for ``orgs`` and ``enterprises``, on ``clock`` (the fakes' clock too)."""
+def usage_exporter(
+    api_url: str,
+    orgs: list[str],
+    enterprises: list[str],
+    clock: ManualClock,
+    *,
+    usage: Mapping[str, Any] | None = None,
+) -> Exporter:
+    """Seat and usage sources for ``orgs`` and ``enterprises``, on ``clock`` (the fakes' clock too),
+    with the configuration file's ``usage`` section."""
     from exporter.privacy import UserLabels
     from exporter.sources.base import Source
     from exporter.sources.seats import SeatSource
     from exporter.sources.usage.source import UsageSource
 
-    config = make_config({"org": orgs, "enterprise": enterprises, "usage_enabled": "true"})
+    flags = {"org": orgs, "enterprise": enterprises, "usage_enabled": "true"}
+    config = make_config(flags, {"usage": usage} if usage else None)
     exporter = make_exporter(api_url, config, clock=clock)
     users = UserLabels(config)
     sources: list[Source] = [

@@ -97,12 +97,15 @@ class UsageConfig:
     #: auto: on, except against GitHub Enterprise Server, which has no usage-metrics reports.
     enabled: str = "auto"
     poll_interval: float = 3600.0
-    #: Languages and models beyond the top N by volume are summed under "other".
+    #: IDEs, features, languages, models and comment types beyond the top N by volume: summed as "other".
     top_n: int = 20
     #: How many days back from today to look for the newest report.
     max_days_back: int = 7
     #: Largest report file accepted, counted after decoding.
     max_download_bytes: int = 2 << 30
+    #: Most distinct files one report may list, and most records (lines) one report may hold.
+    max_files_per_report: int = 100
+    max_records_per_report: int = 1_000_000
 
     def active(self, api_url: str) -> bool:
         if self.enabled == "auto":

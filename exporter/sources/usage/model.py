@@ -115,7 +115,7 @@ class Counters:
 
     @property
     def volume(self) -> int:
-        """Activity events (not lines): what ranks languages and models for the top-N cut."""
+        """Activity events (not lines): what ranks IDEs, features, languages and models for the top-N cut."""
         return self.interactions + self.generations + self.acceptances
 
 
@@ -252,7 +252,8 @@ def parse_report_links(body: Any) -> ReportLinks | None:
         parts = urlsplit(link) if isinstance(link, str) else None
         if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
             raise MalformedResponseError(f"{where}: a download link is not an http(s) URL")
-    return ReportLinks(_day(raw, "report_day", where), tuple(links))
+    # A link listed twice is one file: read twice, its records would count twice.
+    return ReportLinks(_day(raw, "report_day", where), tuple(dict.fromkeys(links)))
 
 
 def parse_line(line: bytes, where: str) -> Mapping[str, Any] | None:
