@@ -117,16 +117,18 @@ def usage_exporter(
     clock: ManualClock,
     *,
     usage: Mapping[str, Any] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Exporter:
     """Seat and usage sources for ``orgs`` and ``enterprises``, on ``clock`` (the fakes' clock too),
-    with the configuration file's ``usage`` section."""
+    with the configuration file's ``usage`` section and more ``flags``."""
     from exporter.privacy import UserLabels
     from exporter.sources.base import Source
     from exporter.sources.seats import SeatSource
     from exporter.sources.usage.source import UsageSource
 
-    flags = {"org": orgs, "enterprise": enterprises, "usage_enabled": "true"}
-    config = make_config(flags, {"usage": usage} if usage else None)
+    flags = {"org": orgs, "enterprise": enterprises, "usage_enabled": "true", **(flags or {})}
+    config = make_config(flags, {"usage": usage} if usage else None, env)
     exporter = make_exporter(api_url, config, clock=clock)
     users = UserLabels(config)
     sources: list[Source] = [

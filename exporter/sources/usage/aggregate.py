@@ -18,6 +18,7 @@ from datetime import date
 
 from exporter.config import Target
 from exporter.errors import MalformedResponseError
+from exporter.privacy import unique_labels
 from exporter.sources.usage.model import (
     BreakdownItem,
     Counters,
@@ -136,14 +137,14 @@ class UsageAggregator:
         )
 
     def _team_figures(self) -> tuple[TeamFigures, ...]:
-        slugs = Counter(slug for slug, _ in self._teams.values())
+        # Enterprise reports mix teams of several organizations, whose slugs may repeat.
+        names = unique_labels([((), slug, team_id) for team_id, (slug, _) in self._teams.items()])
         teams = []
-        for team_id, (slug, members) in self._teams.items():
+        for name, (_, members) in zip(names, self._teams.values(), strict=True):
             found = [self._users[m] for m in members if m in self._users]
             teams.append(
                 TeamFigures(
-                    # Enterprise reports mix teams of several organizations, whose slugs may repeat.
-                    team=slug if slugs[slug] == 1 else f"{slug}#{team_id}",
+                    team=name,
                     users=len(found),
                     active_users=sum(1 for u in found if u.interactions > 0),
                     interactions=sum(u.interactions for u in found),
@@ -156,6 +157,7 @@ class UsageAggregator:
 
 def _user_figures(record: UserDay) -> UserFigures:
     return UserFigures(
+        user_id=record.user_id,
         login=record.login,
         ai_credits_used=record.ai_credits_used,
         interactions=record.counters.interactions,
@@ -169,6 +171,7 @@ def _user_figures(record: UserDay) -> UserFigures:
 
 def _merged(a: UserFigures, b: UserFigures) -> UserFigures:
     return UserFigures(
+        user_id=b.user_id,
         login=b.login,
         ai_credits_used=a.ai_credits_used + b.ai_credits_used,
         interactions=a.interactions + b.interactions,

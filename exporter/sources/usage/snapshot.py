@@ -38,6 +38,7 @@ class TeamFigures:
 
 @dataclass(frozen=True, slots=True)
 class UserFigures:
+    user_id: int
     login: str
     ai_credits_used: float
     interactions: int
