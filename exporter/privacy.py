@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
 
 from exporter.config import Config
 
@@ -29,3 +31,33 @@ class UserLabels:
             return login
         digest = hmac.new(self._key, login.lower().encode(), hashlib.sha256).hexdigest()
         return f"u{digest[:16]}"
+
+
+def unique_labels(
+    entries: Sequence[tuple[Hashable, str, object]], label: Callable[[str], str] = str
+) -> list[str]:
+    """The label of each ``(scope, name, id)`` entry, never the same for two ids of one scope.
+
+    A label that entries of different ids would share (a renamed account and its successor, two
+    logins cut to the same 256 characters, logins equal but for case under hashing, team slugs of two
+    organizations) goes to none of them: each gets the label of ``name#id`` instead, the same whichever
+    order the entries come in, so that a user's seat and usage series still join. Should even that
+    label be taken (GitHub's names have no ``#``, hostile data may), ``#2``, ``#3``… follow.
+    """
+    labels = [label(name) for _, name, _ in entries]
+    ids: defaultdict[tuple[Hashable, str], set[object]] = defaultdict(set)
+    for (scope, _, ident), text in zip(entries, labels, strict=True):
+        ids[(scope, text)].add(ident)
+    shared = {key for key, found in ids.items() if len(found) > 1}
+    if not shared:
+        return labels
+    taken = {key for key in ids if key not in shared}
+    out = []
+    for (scope, name, ident), text in zip(entries, labels, strict=True):
+        if (scope, text) in shared:
+            text, suffix = label(f"{name}#{ident}"), 2
+            while (scope, text) in taken:
+                text, suffix = label(f"{name}#{ident}#{suffix}"), suffix + 1
+            taken.add((scope, text))
+        out.append(text)
+    return out

@@ -110,3 +110,35 @@ async def metrics(exporter: Exporter) -> dict[str, dict[Labels, float]]:
     response = await scrape(exporter)
     assert response.status_code == 200, response.text
     return parse_exposition(response.text)
+
+
+def usage_exporter(
+    api_url: str,
+    orgs: list[str],
+    enterprises: list[str],
+    clock: ManualClock,
+    *,
+    usage: Mapping[str, Any] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    download_url: str | None = None,
+) -> Exporter:
+    """Seat and usage sources for ``orgs`` and ``enterprises``, on ``clock`` (the fakes' clock too),
+    with the configuration file's ``usage`` section and more ``flags``; report links may point at
+    ``download_url`` (the fake download host) beside GitHub's own report hosts."""
+    from exporter.privacy import UserLabels
+    from exporter.sources.base import Source
+    from exporter.sources.seats import SeatSource
+    from exporter.sources.usage.source import UsageSource
+
+    flags = {"org": orgs, "enterprise": enterprises, "usage_enabled": "true", **(flags or {})}
+    if download_url is not None:
+        usage = {"allowed_download_hosts": [download_url], **(usage or {})}
+    config = make_config(flags, {"usage": usage} if usage else None, env)
+    exporter = make_exporter(api_url, config, clock=clock)
+    users = UserLabels(config)
+    sources: list[Source] = [
+        SeatSource(config, exporter.client, users, clock=clock),
+        UsageSource(config, exporter.client, users, clock=clock),
+    ]
+    return Exporter(config, exporter.client, sources)

@@ -130,6 +130,8 @@ def _with(body: dict[str, Any], value: Any, *path: str | int) -> dict[str, Any]:
         _with(AI_BODY, True, "usageItems", 0, "grossQuantity"),
         _with(AI_BODY, float("nan"), "usageItems", 0, "netAmount"),
         _with(AI_BODY, float("inf"), "usageItems", 0, "grossAmount"),
+        _with(AI_BODY, 10**400, "usageItems", 0, "grossAmount"),
+        _with(AI_BODY, -1e300, "usageItems", 0, "netAmount"),
         _with(AI_BODY, 5, "usageItems", 0, "sku"),
         _with(AI_BODY, {"id": "x"}, "costCenter"),
     ],

@@ -76,17 +76,21 @@ def test_entity_figures_are_the_entity_record(files: dict[str, list[bytes]]) -> 
 
 
 @pytest.mark.parametrize("top_n", [0, 3, 10, 100])
-def test_languages_beyond_the_top_n_are_summed_as_other(files: dict[str, list[bytes]], top_n: int) -> None:
+def test_languages_and_features_beyond_the_top_n_are_summed_as_other(
+    files: dict[str, list[bytes]], top_n: int
+) -> None:
     (row,) = _rows(files, "entity")
-    volume: dict[str, int] = defaultdict(int)
-    for item in row["totals_by_language_feature"]:
-        volume[item["language"]] += sum(_values(item)[:3])
-    top = sorted(volume, key=lambda language: (-volume[language], language))[:top_n]
+    top = {}
+    for key in ("language", "feature"):
+        volume: dict[str, int] = defaultdict(int)
+        for item in row["totals_by_language_feature"]:
+            volume[item[key]] += sum(_values(item)[:3])
+        top[key] = sorted(volume, key=lambda name: (-volume[name], name))[:top_n]
     expected: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(COUNTERS))
     for item in row["totals_by_language_feature"]:
-        language = item["language"] if item["language"] in top else OTHER
+        language, feature = (item[key] if item[key] in top[key] else OTHER for key in ("language", "feature"))
         for index, value in enumerate(_values(item)):
-            expected[(language, item["feature"])][index] += value
+            expected[(language, feature)][index] += value
     snapshot = _aggregate(files, top_n=top_n)
     assert snapshot.entity is not None
     got = {
@@ -94,7 +98,7 @@ def test_languages_beyond_the_top_n_are_summed_as_other(files: dict[str, list[by
         for item in snapshot.entity.breakdowns["totals_by_language_feature"]
     }
     assert got == dict(expected)
-    assert len({keys[0] for keys in got} - {OTHER}) == min(top_n, len(volume))
+    assert len({keys[0] for keys in got} - {OTHER}) == len(top["language"])
 
 
 def test_models_are_cut_the_same_way(files: dict[str, list[bytes]]) -> None:

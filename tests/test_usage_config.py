@@ -24,6 +24,7 @@ def test_usage_is_on_by_default_hourly_with_the_documented_limits() -> None:
     usage = _config().usage
     assert usage == UsageConfig()
     assert (usage.enabled, usage.poll_interval, usage.top_n, usage.max_days_back) == ("auto", 3600.0, 20, 7)
+    assert (usage.max_files_per_report, usage.max_records_per_report) == (100, 1_000_000)
     assert usage.active("https://api.github.com")
     assert usage.active("https://api.acme.ghe.com")
 
@@ -67,6 +68,10 @@ def test_the_usage_source_is_built_only_when_enabled() -> None:
         ({"max_days_back": 0}, "usage.max_days_back"),
         ({"max_days_back": True}, "usage.max_days_back"),
         ({"max_download_bytes": 10}, "usage.max_download_bytes"),
+        ({"max_files_per_report": 0}, "usage.max_files_per_report"),
+        ({"max_files_per_report": 10_001}, "usage.max_files_per_report"),
+        ({"max_records_per_report": 99}, "usage.max_records_per_report"),
+        ({"max_records_per_report": "1e6"}, "usage.max_records_per_report"),
         ({"colour": "blue"}, "usage.colour"),
     ],
 )

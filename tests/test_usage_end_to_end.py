@@ -132,8 +132,8 @@ def test_every_usage_aggregate_matches_a_computation_over_the_same_ndjson(
     for family, field in usage_support.COUNTERS.items():
         assert value(parsed, f"github_copilot_usage_{family}", **target) == entity[field], family
         for breakdown, suffix, keys, top_n in (
-            ("totals_by_ide", "by_ide", ("ide",), None),
-            ("totals_by_feature", "by_feature", ("feature",), None),
+            ("totals_by_ide", "by_ide", ("ide",), TOP_N),
+            ("totals_by_feature", "by_feature", ("feature",), TOP_N),
             ("totals_by_language_feature", "by_language_feature", ("language", "feature"), TOP_N),
             ("totals_by_model_feature", "by_model_feature", ("model", "feature"), TOP_N),
         ):

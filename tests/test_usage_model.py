@@ -74,7 +74,9 @@ def test_absent_figures_count_as_zero() -> None:
     assert all(items == () for items in record.breakdowns.values())
 
 
-@pytest.mark.parametrize("value", [-1, "3", True, None, float("inf"), float("nan"), -0.5])
+@pytest.mark.parametrize(
+    "value", [-1, "3", True, None, float("inf"), float("nan"), -0.5, 2**53 + 1, 1e308, 10**400]
+)
 def test_a_figure_that_is_not_a_finite_non_negative_number_is_malformed(value: Any) -> None:
     raw = {"day": "2026-07-01", "code_acceptance_activity_count": value}
     if value is None:

@@ -16,13 +16,9 @@ import pytest
 from exporter.demo.fake_github import Fault
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
 from exporter.errors import MalformedResponseError
-from exporter.privacy import UserLabels
-from exporter.sources.base import Source
-from exporter.sources.seats import SeatSource
 from exporter.sources.usage.model import parse_report_links
-from exporter.sources.usage.source import UsageSource
 from exporter.web.server import Exporter
-from tests.inprocess import ManualClock, make_config, make_exporter, metrics
+from tests.inprocess import ManualClock, metrics, usage_exporter
 from tests.support import Labels, value
 from tests.usage_support import UsageFakes, usage_fakes
 
@@ -45,20 +41,6 @@ def fakes(clock: ManualClock) -> Iterator[UsageFakes]:
     yield from usage_fakes(demo_usage(START), clock)
 
 
-def _exporter(fakes: UsageFakes, clock: ManualClock) -> Exporter:
-    config = make_config(
-        {"org": [DEMO_ORG], "enterprise": [DEMO_ENTERPRISE], "usage_enabled": "true"},
-        {"usage": {"allowed_download_hosts": [fakes.download_url]}},
-    )
-    exporter = make_exporter(fakes.api, config, clock=clock)
-    users = UserLabels(config)
-    sources: list[Source] = [
-        SeatSource(config, exporter.client, users, clock=clock),
-        UsageSource(config, exporter.client, users, clock=clock),
-    ]
-    return Exporter(config, exporter.client, sources)
-
-
 async def _poll(exporter: Exporter) -> Parsed:
     await exporter.poller.poll_once()
     return await metrics(exporter)
@@ -66,7 +48,9 @@ async def _poll(exporter: Exporter) -> Parsed:
 
 def _run(fakes: UsageFakes, clock: ManualClock, scenario: Callable[[Exporter], Awaitable[None]]) -> None:
     async def main() -> None:
-        exporter = _exporter(fakes, clock)
+        exporter = usage_exporter(
+            fakes.api, [DEMO_ORG], [DEMO_ENTERPRISE], clock, download_url=fakes.download_url
+        )
         try:
             await scenario(exporter)
         finally:

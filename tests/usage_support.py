@@ -89,26 +89,22 @@ def fetch_reports(api: str, token: str, kind: str, name: str, day: str) -> Repor
 def breakdown(
     entity: Row, name: str, keys: tuple[str, ...], field: str, top_n: int | None
 ) -> dict[tuple[str, ...], int]:
-    """Sums of ``field`` by ``keys`` over a breakdown; with ``top_n``, the first key cut to the top N."""
+    """Sums of ``field`` by ``keys`` over a breakdown; with ``top_n``, each key cut to its top N."""
     items = entity.get(name, [])
+    kept: list[set[str]] = []
     if top_n is not None:
-        volume: Counter[str] = Counter()
-        for item in items:
-            volume[item[keys[0]]] += sum(
-                item.get(f, 0)
-                for f in (
-                    COUNTERS["interactions"],
-                    COUNTERS["code_generations"],
-                    COUNTERS["code_acceptances"],
-                )
-            )
-        kept = set(sorted(volume, key=lambda k: (-volume[k], k))[:top_n])
+        activity = (COUNTERS["interactions"], COUNTERS["code_generations"], COUNTERS["code_acceptances"])
+        for key in keys:
+            volume: Counter[str] = Counter()
+            for item in items:
+                volume[item[key]] += sum(item.get(f, 0) for f in activity)
+            kept.append(set(sorted(volume, key=lambda k: (-volume[k], k))[:top_n]))
     sums: Counter[tuple[str, ...]] = Counter()
     for item in items:
-        key = tuple(item[k] for k in keys)
-        if top_n is not None and key[0] not in kept:
-            key = ("other", *key[1:])
-        sums[key] += item.get(field, 0)
+        values = tuple(item[k] for k in keys)
+        if top_n is not None:
+            values = tuple(v if v in kept[i] else "other" for i, v in enumerate(values))
+        sums[values] += item.get(field, 0)
     return dict(sums)
 
 

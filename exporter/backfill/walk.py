@@ -70,6 +70,8 @@ class Plan:
     max_user_series: int
     top_n: int
     max_file_bytes: int
+    max_files: int
+    max_records: int
 
 
 class _Stopped(Exception):
@@ -149,6 +151,8 @@ class DayWalk:
                 today=self.today,
                 top_n=plan.top_n,
                 max_file_bytes=plan.max_file_bytes,
+                max_files=plan.max_files,
+                max_records=plan.max_records,
             )
 
         found = await self._attempt(day, target, "usage", fetch)

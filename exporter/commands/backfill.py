@@ -81,6 +81,8 @@ def plan_for(config: Config, *, no_per_user: bool) -> Plan:
         max_user_series=config.max_seat_series,
         top_n=config.usage.top_n,
         max_file_bytes=config.usage.max_download_bytes,
+        max_files=config.usage.max_files_per_report,
+        max_records=config.usage.max_records_per_report,
     )
 
 

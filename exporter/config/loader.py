@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ GITHUB_KEYS = (
 WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
-USAGE_KEYS = ("enabled", "poll_interval", "top_n", "max_days_back", "max_download_bytes", *DOWNLOAD_KEYS)
+USAGE_KEYS = tuple(f.name for f in fields(UsageConfig))
 #: Largest accepted usage.max_download_bytes: a users report of 100,000 users is well under 2 GiB.
 MAX_USAGE_DOWNLOAD_BYTES = 16 << 30
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
@@ -388,6 +388,10 @@ def _usage(src: _Sources, usage: Mapping[str, Any]) -> UsageConfig:
             usage, "max_download_bytes", default.max_download_bytes, 1 << 20, MAX_USAGE_DOWNLOAD_BYTES
         ),
         **download_settings(usage),
+        max_files_per_report=_whole(usage, "max_files_per_report", default.max_files_per_report, 1, 10_000),
+        max_records_per_report=_whole(
+            usage, "max_records_per_report", default.max_records_per_report, 100, 100_000_000
+        ),
     )
 
 

@@ -97,7 +97,7 @@ class UsageConfig:
     #: auto: on, except against GitHub Enterprise Server, which has no usage-metrics reports.
     enabled: str = "auto"
     poll_interval: float = 3600.0
-    #: Languages and models beyond the top N by volume are summed under "other".
+    #: IDEs, features, languages, models and comment types beyond the top N by volume: summed as "other".
     top_n: int = 20
     #: How many days back from today to look for the newest report.
     max_days_back: int = 7
@@ -108,6 +108,9 @@ class UsageConfig:
     download_min_rate: int = 16 * 1024
     #: Origins (scheme, host, port) report links may point at beyond GitHub's own report hosts.
     allowed_download_hosts: tuple[tuple[str, str, int], ...] = ()
+    #: Most distinct files one report may list, and most records (lines) one report may hold.
+    max_files_per_report: int = 100
+    max_records_per_report: int = 1_000_000
 
     def active(self, api_url: str) -> bool:
         if self.enabled == "auto":

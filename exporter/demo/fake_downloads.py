@@ -48,6 +48,9 @@ class FakeDownloads:
         self.requests: list[RecordedRequest] = []
         #: Answer every download with this status instead (a broken blob store), when set.
         self.fail_status: int | None = None
+        #: A hostile blob store, when set: the body of every successful download is what this makes of
+        #: (path, body).
+        self.rewrite: Callable[[str, bytes], bytes] | None = None
 
     @property
     def authorized_requests(self) -> list[RecordedRequest]:
@@ -65,6 +68,8 @@ class FakeDownloads:
         status, body = answer if answer is not None else (404, b"<Error><Code>BlobNotFound</Code></Error>")
         if self.fail_status is not None:
             status, body = self.fail_status, b"<Error><Code>ServerBusy</Code></Error>"
+        elif status == 200 and self.rewrite is not None:
+            body = self.rewrite(scope["path"], body)
         self.requests.append(RecordedRequest(scope["method"], scope["path"], query, headers, status))
         content_type = b"application/x-ndjson" if status == 200 else b"application/xml"
         await send(

@@ -28,6 +28,35 @@ log = logging.getLogger("exporter.github")
 
 T = TypeVar("T")
 
+#: The range of every number taken from a GitHub answer (counts, amounts, quantities, prices): at most
+#: 2**53 in size, the largest integer a float64 (a Prometheus sample) holds exactly, counts from 0. A
+#: JSON integer of 400 digits or ``1e308`` is valid JSON but no real figure; bounding every input also
+#: keeps every sum the exporter makes (at most a report's records, bounded too) far from overflowing.
+MAX_NUMBER = 2**53
+
+
+def json_number(value: Any, where: str, key: str, *, signed: bool = False) -> int | float:
+    """``value`` (field ``key`` of the object at ``where``) when it is a JSON number within
+    :data:`MAX_NUMBER`, and not negative unless ``signed``.
+
+    Anything else, ``NaN`` and infinities included, is a :class:`MalformedResponseError` naming the
+    field. An int stays an int, so counts stay exact.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedResponseError(f"{where}.{key}: expected a number, got {_brief(value)}")
+    low = -MAX_NUMBER if signed else 0
+    if not low <= value <= MAX_NUMBER:  # False for NaN too
+        accepted = "-2**53..2**53" if signed else "0..2**53"
+        raise MalformedResponseError(f"{where}.{key}: {_brief(value)} is outside the accepted {accepted}")
+    return value
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        # Not str(value): beyond 4,300 digits Python refuses to convert it.
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    return f"{value!r:.40}"
+
 
 def int_header(headers: httpx.Headers, name: str) -> int | None:
     value = headers.get(name)

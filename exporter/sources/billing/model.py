@@ -1,7 +1,8 @@
 """Strict parsing of GitHub's billing answers (usage reports, budgets, cost centers) into immutable records.
 
 Unlike the seat list, these bodies are small and every figure in them becomes a sample, so a body that
-lacks a field the schema requires, or holds a number that is not finite, is rejected as a whole with a
+lacks a field the schema requires, or holds a number that is not finite or beyond 2**53 in size
+(:func:`~exporter.github.answers.json_number`), is rejected as a whole with a
 :class:`~exporter.errors.MalformedResponseError` saying where; fields the schema marks optional may be
 missing. Every string taken from GitHub becomes a label value: it is made encodable as UTF-8 (lone
 surrogates, which JSON allows, are replaced) and cut to :data:`MAX_TEXT` characters here, once.
@@ -9,12 +10,12 @@ surrogates, which JSON allows, are replaced) and cut to :data:`MAX_TEXT` charact
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.errors import MalformedResponseError
+from exporter.github.answers import json_number
 
 #: Longest string kept from GitHub; label values longer than this would only bloat every scrape.
 MAX_TEXT = 256
@@ -124,13 +125,8 @@ def _string(body: Mapping[str, Any], key: str, where: str, *, required: bool = T
 
 
 def _number(body: Mapping[str, Any], key: str, where: str) -> float:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedResponseError(f"{where}.{key}: expected a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise MalformedResponseError(f"{where}.{key}: {number} is not a finite number")
-    return number
+    # Signed: GitHub's amounts are positive, but a refund or correction line need not be.
+    return float(json_number(body.get(key), where, key, signed=True))
 
 
 def _optional_number(body: Mapping[str, Any], key: str, where: str) -> float | None:

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.config import Config, format_duration
 from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, LaidOutFamily, render
-from exporter.privacy import UserLabels
+from exporter.privacy import UserLabels, unique_labels
 from exporter.sources.seats.model import BILLING_STATES, POLICY_FIELDS
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.sources.seats.table import (
@@ -205,18 +205,13 @@ class SeatMetrics:
 
     def _seat_rows(self, snapshots: Sequence[TargetSnapshot]) -> tuple[list[SeatRow], int]:
         budget = self.config.max_seat_series
-        rows: list[SeatRow] = []
-        dropped = 0
-        for snapshot in snapshots:
-            enterprise = snapshot.target.enterprise
-            for seat in snapshot.seats:
-                if not seat.login:
-                    continue  # no user to name: counted in the aggregates only
-                if len(rows) >= budget:
-                    dropped += 1
-                    continue
-                rows.append((enterprise, seat, self.users(seat.login)))
-        return rows, dropped
+        # Seats without a login have no user to name: they are counted in the aggregates only.
+        named = [(s.target.enterprise, seat) for s in snapshots for seat in s.seats if seat.login]
+        labels = unique_labels([((e, seat.org), seat.login, seat.user_id) for e, seat in named], self.users)
+        rows: list[SeatRow] = [
+            (e, seat, label) for (e, seat), label in zip(named[:budget], labels, strict=False)
+        ]
+        return rows, len(named) - len(rows)
 
 
 def _same_objects(old: tuple[object, ...], new: tuple[object, ...]) -> bool:

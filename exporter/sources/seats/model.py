@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporter.errors import MalformedResponseError
+from exporter.github.answers import json_number
 from exporter.github.text import clean_text, quoted
 from exporter.github.timestamps import parse_timestamp
 
@@ -114,6 +115,7 @@ def parse_seat_page(body: Any, *, where: str = "page") -> SeatPage:
     seats = body.get("seats")
     if isinstance(total, bool) or not isinstance(total, int) or total < 0:
         raise MalformedResponseError(f"{where}: total_seats is missing or not a count ({quoted(total)})")
+    json_number(total, where, "total_seats")
     if not isinstance(seats, Sequence) or isinstance(seats, str | bytes):
         raise MalformedResponseError(f"{where}: seats is missing or not a list")
     return SeatPage(total, tuple(parse_seat(s, where=f"{where} seat {i}") for i, s in enumerate(seats)))
@@ -126,7 +128,7 @@ def parse_org_billing(body: Any) -> OrgBilling:
     if not isinstance(breakdown, Mapping):
         raise MalformedResponseError("billing: seat_breakdown is missing or not an object")
     counts = {
-        state: value
+        state: int(json_number(value, "billing: seat_breakdown", state, signed=True))
         for state in BILLING_STATES
         if isinstance(value := breakdown.get(state), int) and not isinstance(value, bool)
     }

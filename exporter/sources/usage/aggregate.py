@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from exporter.config import Target
 from exporter.errors import MalformedResponseError
+from exporter.privacy import unique_labels
 from exporter.sources.usage.model import (
     BreakdownItem,
     Counters,
@@ -30,25 +31,29 @@ from exporter.sources.usage.model import (
 )
 from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UserFigures
 
-#: Label value standing for the languages and models beyond the top N.
+#: Label value standing for the IDEs, features, languages, models and comment types beyond the top N.
 OTHER = "other"
 DEFAULT_TOP_N = 20
-#: Breakdowns whose first key (language, model) is cut to the top N by volume.
-CAPPED_BREAKDOWNS = ("totals_by_language_feature", "totals_by_model_feature")
+#: Records (non-blank lines) one report may hold: what a report keeps in memory is bounded by it.
+DEFAULT_MAX_RECORDS = 1_000_000
 
 
 class UsageAggregator:
     """Folds the NDJSON lines of one target's entity, users and user-teams reports of ``day``.
 
     Records of another day are skipped: the join is on (user, day), and a report of one day should
-    hold no others.
+    hold no others. A report of more than ``max_records`` records (skipped ones included) fails.
     """
 
-    def __init__(self, day: date, *, top_n: int = DEFAULT_TOP_N) -> None:
+    def __init__(
+        self, day: date, *, top_n: int = DEFAULT_TOP_N, max_records: int = DEFAULT_MAX_RECORDS
+    ) -> None:
         if top_n < 0:
             raise ValueError("top_n must not be negative")
         self.day = day
         self.top_n = top_n
+        self.max_records = max_records
+        self._records: Counter[str] = Counter()
         self._entity: EntityDay | None = None
         self._users: dict[int, UserFigures] = {}
         self._teams: dict[int, tuple[str, set[int]]] = {}
@@ -58,6 +63,7 @@ class UsageAggregator:
         raw = parse_line(line, f"entity report line {self._next_line()}")
         if raw is None:
             return
+        self._count("entity")
         record = parse_entity_record(raw, f"entity report line {self._lines}")
         if record.day != self.day:
             return
@@ -69,6 +75,7 @@ class UsageAggregator:
         raw = parse_line(line, f"users report line {self._next_line()}")
         if raw is None:
             return
+        self._count("users")
         record = parse_user_record(raw, f"users report line {self._lines}")
         if record.day != self.day:
             return
@@ -82,6 +89,7 @@ class UsageAggregator:
         raw = parse_line(line, f"user-teams report line {self._next_line()}")
         if raw is None:
             return
+        self._count("user-teams")
         record = parse_user_team_record(raw, f"user-teams report line {self._lines}")
         if record.day != self.day:
             return
@@ -89,6 +97,13 @@ class UsageAggregator:
         if team is None:
             team = self._teams[record.team_id] = (record.slug, set())
         team[1].add(record.user_id)
+
+    def _count(self, report: str) -> None:
+        self._records[report] += 1
+        if self._records[report] > self.max_records:
+            raise MalformedResponseError(
+                f"{report} report: more than usage.max_records_per_report ({self.max_records:,}) records"
+            )
 
     def _next_line(self) -> int:
         self._lines += 1
@@ -98,12 +113,16 @@ class UsageAggregator:
         """The snapshot of everything fed; the aggregator should not be fed afterwards."""
         entity = self._entity
         if entity is not None:
-            # Repeated keys are summed too: two series with the same labels would break the exposition.
-            breakdowns = {
-                name: top_n_with_other(items, self.top_n) if name in CAPPED_BREAKDOWNS else sum_by_keys(items)
-                for name, items in entity.breakdowns.items()
-            }
-            entity = dataclasses.replace(entity, breakdowns=breakdowns)
+            # Every label of a breakdown is open-ended (one report line can name thousands of IDEs), so
+            # every one is cut; repeated keys are summed too, as two series with the same labels would
+            # break the exposition.
+            entity = dataclasses.replace(
+                entity,
+                breakdowns={
+                    name: top_n_with_other(items, self.top_n) for name, items in entity.breakdowns.items()
+                },
+                suggestions_by_comment_type=top_comment_types(entity.suggestions_by_comment_type, self.top_n),
+            )
         users = sorted(self._users.values(), key=lambda u: (-u.ai_credits_used, -u.interactions, u.login))
         return UsageSnapshot(
             kind=target.kind,
@@ -118,14 +137,14 @@ class UsageAggregator:
         )
 
     def _team_figures(self) -> tuple[TeamFigures, ...]:
-        slugs = Counter(slug for slug, _ in self._teams.values())
+        # Enterprise reports mix teams of several organizations, whose slugs may repeat.
+        names = unique_labels([((), slug, team_id) for team_id, (slug, _) in self._teams.items()])
         teams = []
-        for team_id, (slug, members) in self._teams.items():
+        for name, (_, members) in zip(names, self._teams.values(), strict=True):
             found = [self._users[m] for m in members if m in self._users]
             teams.append(
                 TeamFigures(
-                    # Enterprise reports mix teams of several organizations, whose slugs may repeat.
-                    team=slug if slugs[slug] == 1 else f"{slug}#{team_id}",
+                    team=name,
                     users=len(found),
                     active_users=sum(1 for u in found if u.interactions > 0),
                     interactions=sum(u.interactions for u in found),
@@ -138,6 +157,7 @@ class UsageAggregator:
 
 def _user_figures(record: UserDay) -> UserFigures:
     return UserFigures(
+        user_id=record.user_id,
         login=record.login,
         ai_credits_used=record.ai_credits_used,
         interactions=record.counters.interactions,
@@ -151,6 +171,7 @@ def _user_figures(record: UserDay) -> UserFigures:
 
 def _merged(a: UserFigures, b: UserFigures) -> UserFigures:
     return UserFigures(
+        user_id=b.user_id,
         login=b.login,
         ai_credits_used=a.ai_credits_used + b.ai_credits_used,
         interactions=a.interactions + b.interactions,
@@ -163,22 +184,40 @@ def _merged(a: UserFigures, b: UserFigures) -> UserFigures:
 
 
 def top_n_with_other(items: Iterable[BreakdownItem], n: int) -> tuple[BreakdownItem, ...]:
-    """Items whose first key is among the ``n`` largest by volume; the rest summed under ``other``.
+    """Each key (IDE, feature, language, model) cut to its ``n`` largest values by volume, the rest
+    summed under ``other``.
 
-    The remaining keys (the feature) are kept, so the ``other`` rows still split by feature, and every
-    item lands in exactly one row: the sum over a family equals the sum before the cut.
+    Every key is cut on its own, within the breakdown: ``(language, feature)`` holds at most
+    ``(n + 1)**2`` items however many names a report makes up. Every item lands in exactly one row,
+    so the sum over a family equals the sum before the cut.
     """
     items = list(items)
-    volume: Counter[str] = Counter()
-    for item in items:
-        volume[item.keys[0]] += item.counters.volume
-    # Ties break by name so the cut does not depend on the order of the lines.
-    ranked = sorted(volume, key=lambda key: (-volume[key], key))
-    kept = set(ranked[:n])
+    width = len(items[0].keys) if items else 0
+    kept = [_top(((item.keys[i], item.counters.volume) for item in items), n) for i in range(width)]
     return sum_by_keys(
-        item if item.keys[0] in kept else BreakdownItem((OTHER, *item.keys[1:]), item.counters)
+        BreakdownItem(tuple(k if k in kept[i] else OTHER for i, k in enumerate(item.keys)), item.counters)
         for item in items
     )
+
+
+def top_comment_types(by_type: Mapping[str, tuple[int, int]], n: int) -> dict[str, tuple[int, int]]:
+    """Comment types beyond the ``n`` with the most suggestions (applied or not) summed under ``other``."""
+    kept = _top(((kind, sum(counts)) for kind, counts in by_type.items()), n)
+    cut: dict[str, tuple[int, int]] = {}
+    for kind, (suggested, applied) in by_type.items():
+        name = kind if kind in kept else OTHER
+        old = cut.get(name, (0, 0))
+        cut[name] = (old[0] + suggested, old[1] + applied)
+    return cut
+
+
+def _top(volumes: Iterable[tuple[str, int]], n: int) -> set[str]:
+    """The ``n`` names with the largest total volume; ties break by name, so that the cut does not
+    depend on the order of the lines."""
+    volume: Counter[str] = Counter()
+    for name, amount in volumes:
+        volume[name] += amount
+    return set(sorted(volume, key=lambda name: (-volume[name], name))[:n])
 
 
 def sum_by_keys(items: Iterable[BreakdownItem]) -> tuple[BreakdownItem, ...]:

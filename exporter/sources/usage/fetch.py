@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from exporter.config import Target
 from exporter.errors import GitHubError, MalformedResponseError, NotFoundError
-from exporter.sources.usage.aggregate import DEFAULT_TOP_N, UsageAggregator
+from exporter.sources.usage.aggregate import DEFAULT_MAX_RECORDS, DEFAULT_TOP_N, UsageAggregator
 from exporter.sources.usage.model import ReportLinks, parse_report_links
 from exporter.sources.usage.snapshot import UsageSnapshot, is_final
 
@@ -25,6 +25,8 @@ T = TypeVar("T")
 DEFAULT_MAX_DAYS_BACK = 7
 #: Per downloaded file. A users report of 100,000 users is a few hundred megabytes.
 DEFAULT_MAX_FILE_BYTES = 2 << 30
+#: Distinct files one report may list (GitHub splits a large report over a few).
+DEFAULT_MAX_FILES = 100
 ENDPOINT_DOWNLOAD = "usage report download"
 #: Report -> endpoint path template, per target kind.
 REPORT_PATHS = {
@@ -68,23 +70,25 @@ async def fetch_usage(
     max_days_back: int = DEFAULT_MAX_DAYS_BACK,
     top_n: int = DEFAULT_TOP_N,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_files: int = DEFAULT_MAX_FILES,
+    max_records: int = DEFAULT_MAX_RECORDS,
 ) -> UsageSnapshot:
     """The snapshot of ``target``'s newest reported day, at most ``max_days_back`` days before ``today``.
 
     ``known`` is the previous snapshot: when it is of the same day and that day was already final then,
     GitHub will not change it again and it is returned without downloading anything.
     """
-    day, entity = await _newest_report(client, target, today, max_days_back)
+    day, entity = await _newest_report(client, target, today, max_days_back, max_files)
     same_target = known is not None and (known.kind, known.name, known.day) == (target.kind, target.name, day)
     if known is not None and same_target and known.final:
         return known
-    users = await _report_links(client, target, "users", day)
-    user_teams = await _report_links(client, target, "user_teams", day)
+    users = await _report_links(client, target, "users", day, max_files)
+    user_teams = await _report_links(client, target, "user_teams", day, max_files)
     digest = _digest(entity, users, user_teams)
     if known is not None and same_target and known.source_digest == digest:
         # The same files as last time: nothing to download, but the day may have become final since.
         return dataclasses.replace(known, final=is_final(day, today))
-    aggregator = UsageAggregator(day, top_n=top_n)
+    aggregator = UsageAggregator(day, top_n=top_n, max_records=max_records)
     await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
     # A day with an entity report but no users or user-teams report has no user or team rows to give.
     if users is not None:
@@ -107,18 +111,20 @@ async def fetch_day(
     today: date,
     top_n: int = DEFAULT_TOP_N,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_files: int = DEFAULT_MAX_FILES,
+    max_records: int = DEFAULT_MAX_RECORDS,
 ) -> UsageSnapshot | None:
     """The snapshot of ``target``'s reports of one given ``day``; None when GitHub has no entity report.
 
     The same reading as :func:`fetch_usage` (every file read to the end, or the error propagates), for
     a day chosen by the caller: ``backfill`` walks the days of a range with it.
     """
-    entity = await _report_links(client, target, "entity", day)
+    entity = await _report_links(client, target, "entity", day, max_files)
     if entity is None:
         return None
-    users = await _report_links(client, target, "users", day)
-    user_teams = await _report_links(client, target, "user_teams", day)
-    aggregator = UsageAggregator(day, top_n=top_n)
+    users = await _report_links(client, target, "users", day, max_files)
+    user_teams = await _report_links(client, target, "user_teams", day, max_files)
+    aggregator = UsageAggregator(day, top_n=top_n, max_records=max_records)
     await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
     if users is not None:
         await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
@@ -140,8 +146,13 @@ def report_endpoint(target: Target, report: str) -> str:
     return REPORT_PATHS[target.kind][report].replace("{name}", "{" + target.kind + "}")
 
 
-async def _report_links(client: UsageClient, target: Target, report: str, day: date) -> ReportLinks | None:
-    """The links of one report of ``day``; None when GitHub has none (204, or 404 for enterprises)."""
+async def _report_links(
+    client: UsageClient, target: Target, report: str, day: date, max_files: int
+) -> ReportLinks | None:
+    """The links of one report of ``day``; None when GitHub has none (204, or 404 for enterprises).
+
+    More than ``max_files`` distinct links fail the poll before any is downloaded.
+    """
     path = REPORT_PATHS[target.kind][report].format(name=target.name)
     url = f"{client.api_url}{path}?day={day.isoformat()}"
     try:
@@ -150,11 +161,16 @@ async def _report_links(client: UsageClient, target: Target, report: str, day: d
         return None
     if links is not None and links.day != day:
         raise MalformedResponseError(f"{report_endpoint(target, report)}: asked for {day}, got {links.day}")
+    if links is not None and len(links.links) > max_files:
+        raise MalformedResponseError(
+            f"{report_endpoint(target, report)}: the {day} report lists {len(links.links)} files, more "
+            f"than usage.max_files_per_report ({max_files})"
+        )
     return links
 
 
 async def _newest_report(
-    client: UsageClient, target: Target, today: date, max_days_back: int
+    client: UsageClient, target: Target, today: date, max_days_back: int, max_files: int
 ) -> tuple[date, ReportLinks]:
     """Walk back from ``today`` to the newest day whose entity report exists.
 
@@ -164,7 +180,7 @@ async def _newest_report(
     """
     for back in range(max_days_back):
         day = today - timedelta(days=back)
-        links = await _report_links(client, target, "entity", day)
+        links = await _report_links(client, target, "entity", day, max_files)
         if links is not None:
             return day, links
     raise NoUsageReportError(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from exporter.privacy import unique_labels
 from exporter.sources.usage.model import PULL_REQUEST_COUNTS, PULL_REQUEST_MEDIANS
 from exporter.sources.usage.snapshot import UsageSnapshot, UserFigures
 
@@ -237,8 +238,8 @@ def _user_families(
     )
     kept: dict[tuple[str, str], int] = {}
     if user_label is not None:
-        for snap, figures in _capped(snapshots, max_user_series):
-            labels = [*snap.labels, user_label(figures.login)]
+        for snap, figures, user_value in _capped(snapshots, max_user_series, user_label):
+            labels = [*snap.labels, user_value]
             credits.add_metric(labels, figures.ai_credits_used)
             interactions.add_metric(labels, figures.interactions)
             acceptances.add_metric(labels, figures.acceptances)
@@ -253,9 +254,12 @@ def _user_families(
     yield from (credits, interactions, acceptances, info, dropped)
 
 
-def _capped(snapshots: list[UsageSnapshot], limit: int) -> Iterator[tuple[UsageSnapshot, UserFigures]]:
-    """The ``limit`` users with the most AI credits over all targets (each snapshot is sorted so)."""
-    streams = [_paired(snap) for snap in snapshots]
+def _capped(
+    snapshots: list[UsageSnapshot], limit: int, user_label: Callable[[str], str]
+) -> Iterator[tuple[UsageSnapshot, UserFigures, str]]:
+    """The ``limit`` users with the most AI credits over all targets (each snapshot is sorted so), each
+    with its ``user`` label: unique within the target, as the seats' (see :func:`unique_labels`)."""
+    streams = [_paired(snap, user_label) for snap in snapshots]
     merged = heapq.merge(
         *streams, key=lambda pair: (-pair[1].ai_credits_used, -pair[1].interactions, pair[1].login)
     )
@@ -265,7 +269,10 @@ def _capped(snapshots: list[UsageSnapshot], limit: int) -> Iterator[tuple[UsageS
         yield pair
 
 
-def _paired(snap: UsageSnapshot) -> Iterator[tuple[UsageSnapshot, UserFigures]]:
+def _paired(
+    snap: UsageSnapshot, user_label: Callable[[str], str]
+) -> Iterator[tuple[UsageSnapshot, UserFigures, str]]:
     # A function, not a nested generator expression, which would see only the last snapshot.
-    for user in snap.users:
-        yield snap, user
+    labels = unique_labels([(snap.labels, u.login, u.user_id) for u in snap.users], user_label)
+    for user, label in zip(snap.users, labels, strict=True):
+        yield snap, user, label

@@ -3,8 +3,9 @@
 The report endpoints answer ``{"download_links": [...], "report_day": "YYYY-MM-DD"}``; the links lead to
 newline-delimited JSON, one record per line. GitHub documents the records only by example, so a field
 that is absent counts as zero (GitHub omits e.g. ``daily_active_cli_users`` on days without CLI use), but
-a field that is present must have the documented type: a number that is negative, infinite or not a
-number at all fails the whole report rather than skewing a sum.
+a field that is present must have the documented type: a number that is negative, beyond 2**53 (see
+:func:`~exporter.github.answers.json_number`), infinite or not a number at all fails the whole report
+rather than skewing a sum.
 
 Every string that becomes a label value is made encodable (lone surrogates, which ``json.loads`` lets
 through, would break the exposition) and cut to :data:`MAX_TEXT` characters here, once.
@@ -13,7 +14,6 @@ through, would break the exposition) and cut to :data:`MAX_TEXT` characters here
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from exporter.errors import MalformedResponseError
+from exporter.github.answers import json_number
 
 MAX_TEXT = 256
 #: The activity counters of every level and breakdown item, in the order of :class:`Counters`.
@@ -114,7 +115,7 @@ class Counters:
 
     @property
     def volume(self) -> int:
-        """Activity events (not lines): what ranks languages and models for the top-N cut."""
+        """Activity events (not lines): what ranks IDEs, features, languages and models for the top-N cut."""
         return self.interactions + self.generations + self.acceptances
 
 
@@ -198,27 +199,21 @@ def _dimension(raw: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def _number(value: Any, where: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedResponseError(f"{where}: {key} is not a number ({value!r:.40})")
-    if not math.isfinite(value) or value < 0:
-        raise MalformedResponseError(f"{where}: {key} is negative or not finite ({value!r})")
-    return float(value)
+    return float(json_number(value, where, key))
 
 
 def _count(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = raw.get(key)
     if value is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return round(_number(value, where, key))
+    return round(json_number(value, where, key))
 
 
 def _integer_id(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int):
         raise MalformedResponseError(f"{where}: {key} is missing or not an id ({value!r:.40})")
-    return value
+    return int(json_number(value, where, key))
 
 
 def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
@@ -257,7 +252,8 @@ def parse_report_links(body: Any) -> ReportLinks | None:
         parts = urlsplit(link) if isinstance(link, str) else None
         if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
             raise MalformedResponseError(f"{where}: a download link is not an http(s) URL")
-    return ReportLinks(_day(raw, "report_day", where), tuple(links))
+    # A link listed twice is one file: read twice, its records would count twice.
+    return ReportLinks(_day(raw, "report_day", where), tuple(dict.fromkeys(links)))
 
 
 def parse_line(line: bytes, where: str) -> Mapping[str, Any] | None:

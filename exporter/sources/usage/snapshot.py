@@ -1,8 +1,9 @@
 """The immutable result of reading one target's usage reports for one day.
 
 A snapshot holds only what the metrics need: the entity's own figures with its breakdowns cut to the
-top languages and models, one small record per team and per user. It is built by
-:class:`~exporter.sources.usage.aggregate.UsageAggregator` and read, never changed, at scrape time.
+top N of each label (IDE, feature, language, model, comment type), one small record per team and per
+user. It is built by :class:`~exporter.sources.usage.aggregate.UsageAggregator` and read, never
+changed, at scrape time.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class TeamFigures:
 
 @dataclass(frozen=True, slots=True)
 class UserFigures:
+    user_id: int
     login: str
     ai_credits_used: float
     interactions: int

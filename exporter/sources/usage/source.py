@@ -80,6 +80,8 @@ class UsageSource:
                 max_days_back=usage.max_days_back,
                 top_n=usage.top_n,
                 max_file_bytes=usage.max_download_bytes,
+                max_files=usage.max_files_per_report,
+                max_records=usage.max_records_per_report,
             )
         except (PermissionDeniedError, CopilotUnavailableError) as exc:
             raise UsageAccessError(exc) from None
