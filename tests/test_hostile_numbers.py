@@ -129,7 +129,9 @@ def test_a_giant_usage_number_fails_the_poll_as_malformed_and_every_scrape_still
         assert all(v == v and abs(v) != float("inf") for family in parsed.values() for v in family.values())
 
     async def main() -> None:
-        exporter = usage_exporter(fakes.api, [DEMO_ORG], [DEMO_ENTERPRISE], clock, download_url=fakes.download_url)
+        exporter = usage_exporter(
+            fakes.api, [DEMO_ORG], [DEMO_ENTERPRISE], clock, download_url=fakes.download_url
+        )
         try:
             await scenario(exporter)
         finally:

@@ -47,7 +47,9 @@ def _run(
     **usage: Any,
 ) -> None:
     async def main() -> None:
-        exporter = usage_exporter(fakes.api, [DEMO_ORG], [DEMO_ENTERPRISE], clock, usage=usage, download_url=fakes.download_url)
+        exporter = usage_exporter(
+            fakes.api, [DEMO_ORG], [DEMO_ENTERPRISE], clock, usage=usage, download_url=fakes.download_url
+        )
         try:
             await scenario(exporter)
         finally:

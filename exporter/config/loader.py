@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from exporter.config import values
-from exporter.config.downloads import DOWNLOAD_KEYS, download_settings
+from exporter.config.downloads import download_settings
 from exporter.config.durations import parse_duration
 from exporter.config.model import (
     BILLING_MODES,
