@@ -291,7 +291,15 @@ def test_backfill_fails_a_day_with_a_giant_number_cleanly_and_writes_the_others(
     first = LAST - timedelta(days=2)
     bad = first + timedelta(days=1)
     config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump({"organizations": [DEMO_ORG], "billing": {"enabled": False}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "organizations": [DEMO_ORG],
+                "billing": {"enabled": False},
+                "usage": {"allowed_download_hosts": [history.download_url]},
+            }
+        )
+    )
     output = tmp_path / "out.om"
     args = ["backfill", "--config", str(config), "--github.api-url", history.api, "--usage.enabled=true",
             "--from", first.isoformat(), "--to", LAST.isoformat(), "--output", str(output)]  # fmt: skip
