@@ -282,3 +282,22 @@ def test_an_org_billed_through_its_enterprise_and_a_forbidden_org_fail() -> None
     world.accounts[("org", DEMO_ORG)].billing_forbidden = True
     with pytest.raises(PermissionDeniedError):
         _fetch(ORG, world)
+
+
+@pytest.mark.parametrize("target", [ORG, ENTERPRISE])
+def test_the_real_spellings_give_the_same_figures_as_the_schemas(target: Target) -> None:
+    schema, real = demo_billing(NOW), demo_billing(NOW)
+    real.form = "real"
+    before, after = _fetch(target, schema), _fetch(target, real)
+    for period in ("month", "day"):
+        for figure in ("net_amount_usd", "gross_amount_usd", "gross_quantity"):
+            sums = [sum(getattr(i, figure) for i in s.items if i.period == period) for s in (before, after)]
+            assert sums[0] == pytest.approx(sums[1])
+    pools = [[x for p in s.pools for x in (p.included_credits, p.used_credits)] for s in (before, after)]
+    assert pools[0] == pytest.approx(pools[1])
+    assert [(b.budget.id, b.consumed_usd) for b in before.budgets] == [
+        (b.budget.id, b.consumed_usd) for b in after.budgets
+    ]
+    assert {i.sku for i in after.items} >= {
+        "copilot_for_business" if target is ORG else "copilot_for_enterprise"
+    }

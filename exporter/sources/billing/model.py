@@ -240,21 +240,23 @@ def _budget_skus(body: Mapping[str, Any], where: str) -> tuple[str, ...]:
     return tuple(skus)
 
 
-def _budget(
-    body: Mapping[str, Any], where: str, skus: tuple[str, ...], effective: Mapping[str, Any]
-) -> Budget:
+def _budget(body: Mapping[str, Any], where: str, skus: tuple[str, ...], page: Mapping[str, Any]) -> Budget:
     alerting = _object(body.get("budget_alerting"), f"{where}.budget_alerting")
     budget_id = _string(body, "id", where)
     consumed = _optional_number(body, "consumed_amount", where)
-    if consumed is None and effective.get("id") == budget_id:
+    effective = page.get("effective_budget")
+    if consumed is None and isinstance(effective, Mapping) and effective.get("id") == budget_id:
         consumed = _optional_number(effective, "consumed_amount", "budgets.effective_budget")
+    scope = _string(body, "budget_scope", where)
+    # A page filtered by user names the user once, beside the budgets.
+    page_user = _string(page, "user", "budgets", required=False) if scope == "user" else ""
     return Budget(
         id=budget_id,
         # Not checked against the two documented values: GitHub's own examples return "BundlePricing".
         budget_type=_string(body, "budget_type", where),
-        scope=_string(body, "budget_scope", where),
+        scope=scope,
         entity_name=_string(body, "budget_entity_name", where, required=False),
-        user=_string(body, "user", where, required=False),
+        user=_string(body, "user", where, required=False) or page_user,
         product_skus=skus,
         amount_usd=_number(body, "budget_amount", where),
         consumed_usd=consumed,
@@ -278,15 +280,15 @@ def parse_budgets_page(body: Any, *, where: str = "budgets") -> BudgetPage:
     has_next = page.get("has_next_page")
     if has_next is not None and not isinstance(has_next, bool):
         raise MalformedResponseError(f"{where}.has_next_page: expected true or false, got {has_next!r:.40}")
-    effective = page.get("effective_budget")
-    effective = {} if effective is None else _object(effective, f"{where}.effective_budget")
+    if page.get("effective_budget") is not None:
+        _object(page["effective_budget"], f"{where}.effective_budget")
     kept = []
     for i, value in enumerate(budgets):
         at = f"{where}.budgets[{i}]"
         budget = _object(value, at)
         skus = _budget_skus(budget, at)
         if any(budget_sku_is_copilot(sku) for sku in skus):
-            kept.append(_budget(budget, at, skus, effective))
+            kept.append(_budget(budget, at, skus, page))
     return BudgetPage(
         budgets=tuple(kept),
         has_next_page=has_next,
