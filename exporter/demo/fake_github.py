@@ -37,6 +37,7 @@ from exporter.demo.fake_model import (
     IssuedToken,
     RecordedRequest,
 )
+from exporter.demo.fake_recorded_usage import RecordedReports
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 
 __all__ = [
@@ -93,7 +94,7 @@ class FakeGitHub:
         self.secondary_limit_hits = 0
         self._recent: dict[str, deque[float]] = {}
         #: The usage-metrics report endpoints, when served (see exporter.demo.fake_downloads).
-        self.usage: UsageReports | None = None
+        self.usage: UsageReports | RecordedReports | None = None
 
     # -- ASGI ------------------------------------------------------------------------------------
 
