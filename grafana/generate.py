@@ -1644,6 +1644,19 @@ def none_named(expr: str, label: str, name: str) -> str:
     return f'label_replace({expr}, "{label}", "{name}", "{label}", "")'
 
 
+#: A cost center in a legend: its name and its id, since two cost centers may share a name.
+COST_CENTER_NAME = f"{TARGET_NAME} {{{{cost_center}}}} {{{{cost_center_id}}}}"
+
+
+def cost_center_named(expr: str) -> str:
+    """``expr`` with the series of no cost center (the shared pool) named "(none)" by name and id.
+
+    Grouped by id as well as name, so that two cost centers of one name stay apart; both labels
+    named, so that every query of a table has the same columns.
+    """
+    return none_named(none_named(expr, "cost_center", "(none)"), "cost_center_id", "(none)")
+
+
 def spend_stats() -> list[Panel]:
     usd = "currencyUSD"
     return [
@@ -1709,8 +1722,8 @@ def spend_by() -> list[Panel]:
             "Net spend this month by cost center (enterprises; AI credits are reported for the whole "
             "enterprise, under no cost center).",
             Target(
-                none_named(f"sum by (enterprise, org, cost_center) ({NET_MONTH})", "cost_center", "(none)"),
-                f"{TARGET_NAME} {{{{cost_center}}}}",
+                cost_center_named(f"sum by (enterprise, org, cost_center_id, cost_center) ({NET_MONTH})"),
+                COST_CENTER_NAME,
             ),
             usd,
         ),
@@ -1770,7 +1783,7 @@ def spend_by() -> list[Panel]:
 
 
 def spend_pools() -> list[Panel]:
-    keys = ["enterprise", "org", "cost_center"]
+    keys = ["enterprise", "org", "cost_center_id", "cost_center"]
     by = f"sum by ({', '.join(keys)})"
     included = f"{by} (github_copilot_ai_credits_included{{{BILL}}})"
     used = f"{by} (github_copilot_ai_credits_used{{{BILL}}})"
@@ -1782,11 +1795,11 @@ def spend_pools() -> list[Panel]:
             'shared pool is cost center "(none)").',
             keys,
             [
-                Column("Included", none_named(included, "cost_center", "(none)")),
-                Column("Used", none_named(used, "cost_center", "(none)")),
+                Column("Included", cost_center_named(included)),
+                Column("Used", cost_center_named(used)),
                 Column(
                     "Used of included",
-                    none_named(used_ratio, "cost_center", "(none)"),
+                    cost_center_named(used_ratio),
                     "percentunit",
                     BUDGET_STEPS,
                 ),
@@ -1797,7 +1810,7 @@ def spend_pools() -> list[Panel]:
         bars(
             "Pool used",
             "AI credits used this month as a share of each pool.",
-            Target(none_named(used_ratio, "cost_center", "(none)"), f"{TARGET_NAME} {{{{cost_center}}}}"),
+            Target(cost_center_named(used_ratio), COST_CENTER_NAME),
             "percentunit",
             width=10,
         ),

@@ -96,9 +96,9 @@ def test_ai_credit_spend_by_model_equals_the_reports_figures() -> None:
     day = _route(world, f"/organizations/{DEMO_ORG}/settings/billing/ai_credit/usage", day="17")
     for period, body in (("month", month), ("day", day)):
         for item in body["usageItems"]:
-            labels = {"enterprise": "", "org": DEMO_ORG, "cost_center": "", "period": period,
-                      "product": "Copilot", "sku": "Copilot AI Credits", "model": item["model"],
-                      "unit_type": "credits"}  # fmt: skip
+            labels = {"enterprise": "", "org": DEMO_ORG, "cost_center": "", "cost_center_id": "",
+                      "period": period, "product": "Copilot", "sku": "Copilot AI Credits",
+                      "model": item["model"], "unit_type": "credits"}  # fmt: skip
             net = registry.get_sample_value("github_copilot_billing_net_amount_usd", labels)
             assert net == pytest.approx(item["netAmount"])
             quantity = registry.get_sample_value("github_copilot_billing_quantity", labels)
@@ -125,21 +125,25 @@ def test_pools_and_budgets_of_the_enterprise() -> None:
     registry = _registry(_fetch(ENTERPRISE, world))
     account = world.accounts[("enterprise", DEMO_ENTERPRISE)]
     centers = _route(world, f"/enterprises/{DEMO_ENTERPRISE}/settings/billing/cost-centers")["costCenters"]
-    pools = {c["name"]: c["ai_credit_pool_state"] for c in centers if c["ai_credit_pool_enabled"]}
+    pools = {(c["id"], c["name"]): c["ai_credit_pool_state"] for c in centers if c["ai_credit_pool_enabled"]}
     target = {"enterprise": DEMO_ENTERPRISE, "org": ""}
-    for name, pool in pools.items():
-        labels = {**target, "cost_center": name}
+    for (center_id, name), pool in pools.items():
+        labels = {**target, "cost_center": name, "cost_center_id": center_id}
         assert (
             registry.get_sample_value("github_copilot_ai_credits_included", labels) == pool["target_amount"]
         )
         assert registry.get_sample_value("github_copilot_ai_credits_used", labels) == pool["current_amount"]
     # Seat SKUs of the summary give the seats when the seats source does not: 140 Enterprise seats.
-    shared = registry.get_sample_value("github_copilot_ai_credits_included", {**target, "cost_center": ""})
+    own = {**target, "cost_center": "", "cost_center_id": ""}
+    shared = registry.get_sample_value("github_copilot_ai_credits_included", own)
     assert shared == 140 * 3900 - sum(p["target_amount"] for p in pools.values())
     used = sum(r.quantity for r in account.rows if r.sku == "Copilot AI Credits" and r.day.month == 7)
     total_used = sum(
-        registry.get_sample_value("github_copilot_ai_credits_used", {**target, "cost_center": c}) or 0.0
-        for c in ["", *pools]
+        registry.get_sample_value(
+            "github_copilot_ai_credits_used", {**target, "cost_center": n, "cost_center_id": i}
+        )
+        or 0.0
+        for i, n in [("", ""), *pools]
     )
     assert total_used == pytest.approx(used)
     budget = {
@@ -278,3 +282,22 @@ def test_an_org_billed_through_its_enterprise_and_a_forbidden_org_fail() -> None
     world.accounts[("org", DEMO_ORG)].billing_forbidden = True
     with pytest.raises(PermissionDeniedError):
         _fetch(ORG, world)
+
+
+@pytest.mark.parametrize("target", [ORG, ENTERPRISE])
+def test_the_real_spellings_give_the_same_figures_as_the_schemas(target: Target) -> None:
+    schema, real = demo_billing(NOW), demo_billing(NOW)
+    real.form = "real"
+    before, after = _fetch(target, schema), _fetch(target, real)
+    for period in ("month", "day"):
+        for figure in ("net_amount_usd", "gross_amount_usd", "gross_quantity"):
+            sums = [sum(getattr(i, figure) for i in s.items if i.period == period) for s in (before, after)]
+            assert sums[0] == pytest.approx(sums[1])
+    pools = [[x for p in s.pools for x in (p.included_credits, p.used_credits)] for s in (before, after)]
+    assert pools[0] == pytest.approx(pools[1])
+    assert [(b.budget.id, b.consumed_usd) for b in before.budgets] == [
+        (b.budget.id, b.consumed_usd) for b in after.budgets
+    ]
+    assert {i.sku for i in after.items} >= {
+        "copilot_for_business" if target is ORG else "copilot_for_enterprise"
+    }

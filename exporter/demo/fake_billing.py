@@ -2,8 +2,14 @@
 
 The world keeps usage as one row per day, cost center, SKU and model; every report is summed from these
 rows, so a month's figures are always the sum of its days. Included AI credits show as GitHub shows
-them: as discounts, applied day by day until the month's allowance is spent. Bodies follow the schemas
-of the billing OpenAPI description (not GitHub's examples, which fail them).
+them: as discounts, applied day by day until the month's allowance is spent.
+
+Where GitHub's schemas and its real answers disagree the world answers in either form, chosen per
+world (``form``): "schema" follows the billing OpenAPI description (``budget_product_sku``, AI credits
+as "Copilot AI Credits" in ``credits``, seats as "Copilot Business"); "real" answers as GitHub's
+documented examples and live captures do (``budget_product_skus`` arrays, ``copilot_ai_unit`` in
+``ai-units`` in the usage summary, ``ai-credits`` in the AI-credit report, ``copilot_for_business``
+seats). An account may also serve recorded bodies as they are (``recorded``, by endpoint).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from exporter.demo.fake_billing_usage import (
     ai_credit_body,
     generate_usage,
     month_rows,
+    real_form_item,
     summary_body,
 )
 
@@ -73,6 +80,10 @@ class FakeBillingAccount:
     billing_forbidden: bool = False
     #: Seats by cost center id ("" for none).
     seat_shares: dict[str, int] = field(default_factory=dict)
+    #: Bodies served as they are, by endpoint ("usage/summary", "ai_credit/usage", "budgets",
+    #: "cost-centers"), whatever else the query says, or by "endpoint?cost_center_id=ID" for one cost
+    #: center: recorded answers of the real GitHub.
+    recorded: dict[str, Any] = field(default_factory=dict)
 
     def seats(self, cost_center_id: str | None = None) -> int:
         """Seats of the account, or of one cost center ("" for none)."""
@@ -86,6 +97,8 @@ class FakeBillingWorld:
     now: float
     api_url: str = "https://api.github.com"
     accounts: dict[tuple[str, str], FakeBillingAccount] = field(default_factory=dict)
+    #: "schema" or "real": which of GitHub's two spellings the bodies use (see the module docstring).
+    form: str = "schema"
 
     def add(self, account: FakeBillingAccount) -> FakeBillingAccount:
         self.accounts[(account.kind, account.name.lower())] = account
@@ -126,6 +139,11 @@ def billing_route(world: FakeBillingWorld, path: str, params: dict[str, str]) ->
     if account.billing_forbidden:
         return _error(403, "You must be an admin or billing manager to view billing information.")
     endpoint = match[3]
+    recorded = account.recorded.get(f"{endpoint}?cost_center_id={params.get('cost_center_id')}")
+    if recorded is None:
+        recorded = account.recorded.get(endpoint)
+    if recorded is not None:
+        return 200, recorded, ""
     try:
         if endpoint == "budgets":
             return _budgets(world, account, path, params)
@@ -157,8 +175,12 @@ def _usage(
     if center is not None:
         head["costCenter"] = {"id": center.id, "name": center.name}
     if endpoint == "usage/summary":
-        return 200, summary_body(head, rows, params), ""
-    return 200, ai_credit_body(head, rows, params), ""
+        body = summary_body(head, rows, params)
+    else:
+        body = ai_credit_body(head, rows, params)
+    if world.form == "real":
+        body["usageItems"] = [real_form_item(item, endpoint) for item in body["usageItems"]]
+    return 200, body, ""
 
 
 def _budgets(
@@ -176,18 +198,19 @@ def _budgets(
         links.append(f'<{world.api_url}{path}?page={page + 1}&per_page={per_page}{extra}>; rel="next"')
         links.append(f'<{world.api_url}{path}?page={last}&per_page={per_page}{extra}>; rel="last"')
     body = {
-        "budgets": [_budget_body(b) for b in chosen],
+        "budgets": [_budget_body(b, world.form) for b in chosen],
         "has_next_page": page < last,
         "total_count": len(budgets),
     }
     return 200, body, ", ".join(links)
 
 
-def _budget_body(budget: FakeBudget) -> dict[str, Any]:
+def _budget_body(budget: FakeBudget, form: str) -> dict[str, Any]:
+    skus = {"budget_product_skus": [budget.product_sku]} if form == "real" else {}
     body: dict[str, Any] = {
         "id": budget.id,
         "budget_type": budget.budget_type,
-        "budget_product_sku": budget.product_sku,
+        **(skus or {"budget_product_sku": budget.product_sku}),
         "budget_scope": budget.scope,
         "budget_amount": budget.amount,
         "prevent_further_usage": budget.prevent_further_usage,

@@ -173,3 +173,20 @@ def ai_credit_body(head: Mapping[str, Any], rows: Iterable[FakeUsageRow], params
     filters = {k: v for k, v in (("product", product), ("model", model)) if v is not None}
     items = [_item(group, model=key[2]) for key, group in _grouped(kept, by_model=True).items()]
     return {**head, **filters, "usageItems": items}
+
+
+#: The real answers' spelling of the schema's SKUs, by report: (sku, unit) for (schema sku).
+_REAL_SPELLING = {
+    "usage/summary": {
+        AI_CREDITS_SKU: ("copilot_ai_unit", "ai-units"),
+        "Copilot Business": ("copilot_for_business", "user-months"),
+        "Copilot Enterprise": ("copilot_for_enterprise", "user-months"),
+    },
+    "ai_credit/usage": {AI_CREDITS_SKU: (AI_CREDITS_SKU, "ai-credits")},
+}
+
+
+def real_form_item(item: Mapping[str, Any], report: str) -> dict[str, Any]:
+    """``item`` spelled as GitHub's real answers spell it in ``report`` (figures unchanged)."""
+    sku, unit = _REAL_SPELLING[report].get(item["sku"], (item["sku"], item["unitType"]))
+    return {**item, "sku": sku, "unitType": unit}

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from exporter.demo.fake_apps import installation_body, jwt_problem
@@ -37,6 +37,7 @@ from exporter.demo.fake_model import (
     IssuedToken,
     RecordedRequest,
 )
+from exporter.demo.fake_recorded_usage import RecordedReports
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 DOCS = "https://docs.github.com/rest/copilot/copilot-user-management"
+T = TypeVar("T")
 
 
 class FakeGitHub:
@@ -92,7 +94,7 @@ class FakeGitHub:
         self.secondary_limit_hits = 0
         self._recent: dict[str, deque[float]] = {}
         #: The usage-metrics report endpoints, when served (see exporter.demo.fake_downloads).
-        self.usage: UsageReports | None = None
+        self.usage: UsageReports | RecordedReports | None = None
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -189,18 +191,26 @@ class FakeGitHub:
             org = self.orgs.get(m.group(1).lower())
             if org is None:
                 return self._error(404, "Not Found")
-            data = org_billing_body(org, datetime.fromtimestamp(self._clock(), UTC))
+            data = org.recorded.get("billing") or org_billing_body(
+                org, datetime.fromtimestamp(self._clock(), UTC)
+            )
         elif m := re.fullmatch(r"/orgs/([^/]+)/copilot/billing/seats", path):
             org = self.orgs.get(m.group(1).lower())
             if org is None:
                 return self._error(404, "Not Found")
-            data, link = self._seat_list(base, path, params, org.seats, len(org.seats), org)
+            if "seats" in org.recorded:
+                data, link = self._recorded_seats(base, path, params, org.recorded["seats"])
+            else:
+                data, link = self._seat_list(base, path, params, org.seats, len(org.seats), org)
         elif m := re.fullmatch(r"/enterprises/([^/]+)/copilot/billing/seats", path):
             ent = self.enterprises.get(m.group(1).lower())
             if ent is None:
                 return self._error(404, "Not Found")
-            users = len({seat.user_id for seat in ent.seats})
-            data, link = self._seat_list(base, path, params, ent.seats, users, None)
+            if "seats" in ent.recorded:
+                data, link = self._recorded_seats(base, path, params, ent.recorded["seats"])
+            else:
+                users = len({seat.user_id for seat in ent.seats})
+                data, link = self._seat_list(base, path, params, ent.seats, users, None)
         elif self.billing is not None and (billed := self._billing_answer(base, path, params)) is not None:
             status, data, link = billed
             if status != 200:
@@ -293,6 +303,13 @@ class FakeGitHub:
 
     # -- bodies ----------------------------------------------------------------------------------
 
+    def _recorded_seats(
+        self, base: str, path: str, params: dict[str, str], body: dict[str, Any]
+    ) -> tuple[dict[str, Any], str]:
+        """A recorded seat list, its entries paged as GitHub pages them and otherwise as recorded."""
+        chunk, link = self._page(base, path, params, body["seats"])
+        return {**body, "seats": chunk}, link
+
     def _seat_list(
         self,
         base: str,
@@ -302,10 +319,15 @@ class FakeGitHub:
         total: int,
         org: FakeOrg | None,
     ) -> tuple[dict[str, Any], str]:
+        chunk, link = self._page(base, path, params, seats)
+        return {"total_seats": total, "seats": [seat_body(seat, org) for seat in chunk]}, link
+
+    def _page(self, base: str, path: str, params: dict[str, str], items: list[T]) -> tuple[list[T], str]:
+        """The requested page of ``items`` and its ``Link`` header."""
         per_page = min(100, max(1, _int(params.get("per_page"), 50)))
         page = max(1, _int(params.get("page"), 1))
-        last = max(1, -(-len(seats) // per_page))
-        chunk = seats[(page - 1) * per_page : page * per_page]
+        last = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page : page * per_page]
         links = []
 
         def url(n: int) -> str:
@@ -318,8 +340,7 @@ class FakeGitHub:
             links.append(url(last) + '"last"')
         if page > 1:
             links.append(url(1) + '"first"')
-        body = {"total_seats": total, "seats": [seat_body(seat, org) for seat in chunk]}
-        return body, ", ".join(links)
+        return chunk, ", ".join(links)
 
     # -- helpers ---------------------------------------------------------------------------------
 

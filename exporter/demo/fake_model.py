@@ -42,6 +42,9 @@ class FakeOrg:
             "public_code_suggestions": "block",
         }
     )
+    #: Bodies of the real GitHub served as they are instead of ``seats`` and the billing summary, by
+    #: endpoint ("seats": a whole seat list, paged here; "billing": ``/copilot/billing``).
+    recorded: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +53,8 @@ class FakeEnterprise:
     id: int
     #: One entry per grant: a user granted through two orgs appears twice.
     seats: list[FakeSeat] = field(default_factory=list)
+    #: As :attr:`FakeOrg.recorded` ("seats" only).
+    recorded: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Callable, Sequence
 
 import uvicorn
@@ -51,17 +52,25 @@ def billing_client(config: Config, client: GitHubClient) -> GitHubClient:
 
 
 class Exporter:
-    def __init__(self, config: Config, client: GitHubClient, sources: Sequence[Source] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        client: GitHubClient,
+        sources: Sequence[Source] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.client = client
         self.sources = list(sources) if sources is not None else build_sources(config, client)
         self.state = ExporterState((s.name, t) for s in self.sources for t in s.targets)
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(SourcesCollector(self.sources, self.state))
+        # The clock of scrape-time figures (idle seconds, activity windows) and of poll times.
+        self.registry.register(SourcesCollector(self.sources, self.state, clock=clock))
         self.registry.register(HealthCollector(self.state, client.stats))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.poller = Poller(self.sources, self.state)
+        self.poller = Poller(self.sources, self.state, clock=clock)
         self.app = ExporterApp(config, self.state, self.registry, self.sources)
         web = config.web_config
         #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.

@@ -27,7 +27,9 @@ from exporter.sources.billing.model import (
 )
 from exporter.sources.billing.snapshot import (
     CREDITS_PER_SEAT,
+    NO_COST_CENTER,
     BillingSnapshot,
+    CostCenterKey,
     build_billing_snapshot,
     day_snapshot,
 )
@@ -113,7 +115,7 @@ async def fetch_billing(
     yesterday = today - timedelta(days=1)
     month: dict[str, int | str] = {"year": today.year, "month": today.month}
     day: dict[str, int | str] = {"year": yesterday.year, "month": yesterday.month, "day": yesterday.day}
-    summaries: list[tuple[str, UsageReport]] = []
+    summaries: list[tuple[CostCenterKey, UsageReport]] = []
     cost_centers: tuple[CostCenter, ...] = ()
     if target.kind == "enterprise":
         prefix, endpoint = _prefix(target)
@@ -124,11 +126,14 @@ async def fetch_billing(
         )
         for center in cost_centers:
             params: dict[str, int | str] = {**month, "product": "copilot", "cost_center_id": center.id}
-            summaries.append((center.name, await _usage(client, target, "usage/summary", params)))
+            summaries.append(
+                ((center.id, center.name), await _usage(client, target, "usage/summary", params))
+            )
         params = {**month, "product": "copilot", "cost_center_id": "none"}
-        summaries.append(("", await _usage(client, target, "usage/summary", params)))
+        summaries.append((NO_COST_CENTER, await _usage(client, target, "usage/summary", params)))
     else:
-        summaries.append(("", await _usage(client, target, "usage/summary", {**month, "product": "copilot"})))
+        summary = await _usage(client, target, "usage/summary", {**month, "product": "copilot"})
+        summaries.append((NO_COST_CENTER, summary))
     ai_month = await _usage(client, target, "ai_credit/usage", month)
     ai_day = await _usage(client, target, "ai_credit/usage", day)
     budgets = await fetch_budgets(client, target)

@@ -14,8 +14,17 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from exporter.sources.billing.snapshot import BillingSnapshot, LineItem
 
 TARGET_LABELS = ["enterprise", "org"]
-ITEM_LABELS = [*TARGET_LABELS, "cost_center", "period", "product", "sku", "model", "unit_type"]
-POOL_LABELS = [*TARGET_LABELS, "cost_center"]
+ITEM_LABELS = [
+    *TARGET_LABELS,
+    "cost_center",
+    "cost_center_id",
+    "period",
+    "product",
+    "sku",
+    "model",
+    "unit_type",
+]
+POOL_LABELS = [*TARGET_LABELS, "cost_center", "cost_center_id"]
 BUDGET_LABELS = [*TARGET_LABELS, "budget_id", "scope", "entity", "sku"]
 _PERIODS = 'period="month" is the month to date, period="day" the last complete UTC day.'
 _REFRESH = "Refreshed on the billing poll, not at scrape time."
@@ -54,7 +63,14 @@ def _item_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
         family = GaugeMetricFamily(name, help_text, labels=ITEM_LABELS)
         for snap in snapshots:
             for item in snap.items:
-                labels = [snap.enterprise, snap.org, item.cost_center, item.period, item.product]
+                labels = [
+                    snap.enterprise,
+                    snap.org,
+                    item.cost_center,
+                    item.cost_center_id,
+                    item.period,
+                    item.product,
+                ]
                 family.add_metric([*labels, item.sku, item.model, item.unit_type], figure(item))
         yield family
     starts = GaugeMetricFamily(
@@ -72,8 +88,9 @@ def _pool_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
     included = GaugeMetricFamily(
         "github_copilot_ai_credits_included",
         "AI credits included this month, in credits: a cost center's AI-credit pool as GitHub reports it; "
-        'for cost_center="" the seats\' monthly allowance (billing.ai_credits_per_seat, by default Business '
-        f"1,900 and Enterprise 3,900 credits a seat) less the cost-center pools. {_REFRESH}",
+        'for cost_center_id="" the seats\' monthly allowance (billing.ai_credits_per_seat, by default '
+        "Business 1,900 and Enterprise 3,900 credits a seat) less the cost-center pools, and never "
+        f"less than the credits GitHub counted as included. {_REFRESH}",
         labels=POOL_LABELS,
     )
     used = GaugeMetricFamily(
@@ -84,8 +101,9 @@ def _pool_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
     )
     for snap in snapshots:
         for pool in snap.pools:
-            included.add_metric([snap.enterprise, snap.org, pool.cost_center], pool.included_credits)
-            used.add_metric([snap.enterprise, snap.org, pool.cost_center], pool.used_credits)
+            labels = [snap.enterprise, snap.org, pool.cost_center, pool.cost_center_id]
+            included.add_metric(labels, pool.included_credits)
+            used.add_metric(labels, pool.used_credits)
     yield included
     yield used
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from exporter.errors import MalformedResponseError
 from exporter.github.answers import json_number
+from exporter.sources.billing.skus import budget_sku_is_copilot
 
 #: Longest string kept from GitHub; label values longer than this would only bloat every scrape.
 MAX_TEXT = 256
@@ -70,12 +71,19 @@ class Budget:
     entity_name: str
     #: The user of a ``user``-scoped budget, "" otherwise.
     user: str
-    product_sku: str
+    #: The SKUs or products the budget limits: ``budget_product_skus``, or the schema's one
+    #: ``budget_product_sku``.
+    product_skus: tuple[str, ...]
     amount_usd: float
     #: Only reported for user budgets (or when filtering by user); None otherwise.
     consumed_usd: float | None
     prevent_further_usage: bool
     will_alert: bool
+
+    @property
+    def product_sku(self) -> str:
+        """The budget's SKUs as one label value, in GitHub's order."""
+        return ",".join(self.product_skus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,26 +216,59 @@ def parse_ai_credit_usage(body: Any, *, where: str = "ai credit usage") -> Usage
     return _usage_report(body, where, with_model=True)
 
 
-def _budget(value: Any, where: str) -> Budget:
-    body = _object(value, where)
+def _budget_skus(body: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """``budget_product_skus`` (GitHub's real answers) or ``budget_product_sku`` (its schema), or both."""
+    skus: list[str] = []
+    if body.get("budget_product_skus") is not None:
+        listed = _list(body["budget_product_skus"], f"{where}.budget_product_skus")
+        for i, sku in enumerate(listed):
+            if not isinstance(sku, str):
+                raise MalformedResponseError(
+                    f"{where}.budget_product_skus[{i}]: expected a string, got {type(sku).__name__}"
+                )
+            skus.append(clean_text(sku))
+    if body.get("budget_product_sku") is not None:
+        single = _string(body, "budget_product_sku", where)
+        if single not in skus:
+            skus.insert(0, single)
+    if not skus:
+        raise MalformedResponseError(f"{where}: neither budget_product_skus nor budget_product_sku is given")
+    return tuple(skus)
+
+
+def _budget(body: Mapping[str, Any], where: str, skus: tuple[str, ...], page: Mapping[str, Any]) -> Budget:
     alerting = _object(body.get("budget_alerting"), f"{where}.budget_alerting")
+    budget_id = _string(body, "id", where)
+    consumed = _optional_number(body, "consumed_amount", where)
+    effective = page.get("effective_budget")
+    if consumed is None and isinstance(effective, Mapping) and effective.get("id") == budget_id:
+        consumed = _optional_number(effective, "consumed_amount", "budgets.effective_budget")
+    scope = _string(body, "budget_scope", where)
+    # A page filtered by user names the user once, beside the budgets.
+    page_user = _string(page, "user", "budgets", required=False) if scope == "user" else ""
     return Budget(
-        id=_string(body, "id", where),
+        id=budget_id,
         # Not checked against the two documented values: GitHub's own examples return "BundlePricing".
         budget_type=_string(body, "budget_type", where),
-        scope=_string(body, "budget_scope", where),
+        scope=scope,
         entity_name=_string(body, "budget_entity_name", where, required=False),
-        user=_string(body, "user", where, required=False),
-        product_sku=_string(body, "budget_product_sku", where),
+        user=_string(body, "user", where, required=False) or page_user,
+        product_skus=skus,
         amount_usd=_number(body, "budget_amount", where),
-        consumed_usd=_optional_number(body, "consumed_amount", where),
+        consumed_usd=consumed,
         prevent_further_usage=_boolean(body, "prevent_further_usage", where),
         will_alert=_boolean(alerting, "will_alert", f"{where}.budget_alerting"),
     )
 
 
 def parse_budgets_page(body: Any, *, where: str = "budgets") -> BudgetPage:
-    """One page of ``GET …/settings/billing/budgets``: ``{"budgets": [...], "has_next_page": bool, …}``."""
+    """One page of ``GET …/settings/billing/budgets``: ``{"budgets": [...], "has_next_page": bool, …}``.
+
+    Only Copilot's budgets are kept (:func:`~exporter.sources.billing.skus.budget_sku_is_copilot` on any
+    of their SKUs), and only they are checked beyond their SKUs: a budget on Actions is not a reason to
+    lose Copilot's billing. A page filtered by user carries ``effective_budget``; its
+    ``consumed_amount`` is GitHub's consumed figure of the listed budget with the same id.
+    """
     page = _object(body, where)
     if "budgets" not in page:
         raise MalformedResponseError(f"{where}: budgets is missing")
@@ -235,8 +276,17 @@ def parse_budgets_page(body: Any, *, where: str = "budgets") -> BudgetPage:
     has_next = page.get("has_next_page")
     if has_next is not None and not isinstance(has_next, bool):
         raise MalformedResponseError(f"{where}.has_next_page: expected true or false, got {has_next!r:.40}")
+    if page.get("effective_budget") is not None:
+        _object(page["effective_budget"], f"{where}.effective_budget")
+    kept = []
+    for i, value in enumerate(budgets):
+        at = f"{where}.budgets[{i}]"
+        budget = _object(value, at)
+        skus = _budget_skus(budget, at)
+        if any(budget_sku_is_copilot(sku) for sku in skus):
+            kept.append(_budget(budget, at, skus, page))
     return BudgetPage(
-        budgets=tuple(_budget(b, f"{where}.budgets[{i}]") for i, b in enumerate(budgets)),
+        budgets=tuple(kept),
         has_next_page=has_next,
         total_count=_integer(page, "total_count", where, required=False),
     )

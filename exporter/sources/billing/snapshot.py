@@ -1,50 +1,66 @@
 """The immutable result of one complete billing poll of one target, and the rules deciding what it keeps.
 
-What is kept (Copilot only; the billing APIs report every product of the account):
+What is kept (Copilot only; the billing APIs report every product of the account), each line classified
+by the one SKU table of :mod:`exporter.sources.billing.skus`:
 
-- line items whose product is "copilot", or whose SKU is an AI-credit or Copilot SKU (``ai_credit…``,
-  ``AI Credits``, ``copilot…``; compared case-insensitively with spaces, dashes and underscores equal),
-  since AI credits may be spent outside the "Copilot" product (e.g. Spark);
-- AI-credit SKUs only from the AI-credit report, which breaks them down by model: the usage summary
-  reports the same credits once more without a model, and keeping both would double every sum over
-  ``model``. The summary contributes the other Copilot SKUs (seats, premium requests);
-- budgets whose ``budget_product_sku`` is ``copilot``, ``ai_credits``, ``premium_requests`` or a
-  Copilot / AI-credit SKU.
+- line items of Copilot's SKUs (seats, AI credits, premium requests, any other Copilot SKU), whatever
+  their product for AI credits, since AI credits may be spent outside the "Copilot" product (Spark);
+- AI credits and premium requests from the AI-credit report, which breaks them down by model, whenever
+  that report has lines of the kind: the usage summary reports the same units once more without a model
+  (a real summary as ``copilot_ai_unit``/``ai-units``), and keeping both would count each twice. Where
+  the report has none of a kind the summary's lines of it are kept (model ""), so no kind is lost
+  either. The summary contributes the other Copilot SKUs (seats);
+- budgets on a Copilot SKU (:func:`~exporter.sources.billing.skus.budget_sku_is_copilot`; see
+  :func:`~exporter.sources.billing.model.parse_budgets_page`).
 
 Enterprise usage summaries are read per cost center and once for usage in none (``cost_center_id=none``),
-so summing over ``cost_center`` gives the enterprise. The AI-credit report is read for the whole target
-(``cost_center`` ""), once month to date and once for the last complete UTC day.
+so summing over ``cost_center_id`` gives the enterprise. Lines and pools carry the cost center's id
+beside its name: GitHub lets two cost centers share a name, or have an empty one, and the id keeps
+their series apart from each other and from the target's own (id and name ""). The AI-credit report is
+read for the whole target (id and name ""), once month to date and once for the last complete UTC day.
 
 Included AI credits: each AI-credit pool a cost center reports (its ``target_amount``, and its
-``current_amount`` as used); the target's own shared pool (``cost_center`` "") is the allowance of its
+``current_amount`` as used); the target's own shared pool (id and name "") is the allowance of its
 seats (the configured credits per seat, by default Business 1,900 and Enterprise 3,900 a month) less the
-cost-center pools, and its use the month's AI credits less what those pools used. The seat counts come
-from GitHub's billing answers, so that the billing source never depends on the seat source: the usage
-summary's seat SKUs ("Copilot Business", "Copilot Enterprise"), their month-to-date quantity, in
-pro-rated user-months, divided by the part of the month gone by - an estimate that is off while seats
-change during the month. A caller may pass exact counts instead.
+cost-center pools, but never less than the credits GitHub itself counted as included (the AI-credit
+lines' discount quantity, less what the cost-center pools covered): GitHub's figure is a fact, the
+allowance an estimate. Its use is the month's AI credits less what those pools used. The seat counts
+come from GitHub's billing answers, so that the billing source never depends on the seat source: the
+usage summary's seat SKUs (:data:`~exporter.sources.billing.skus.SEAT_PLANS`), their month-to-date
+quantity, in pro-rated user-months, divided by the part of the month gone by - an estimate that is off
+while seats change during the month. A caller may pass exact counts instead.
 
 A budget's consumption is GitHub's ``consumed_amount`` where it reports one (user budgets); for a budget
 on the target itself (organization or enterprise scope) it is the month-to-date net amount of the kept
-line items its SKU covers; other budgets have none.
+line items one of its SKUs covers; other budgets have none.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from exporter.config import Target
-from exporter.sources.billing.model import Budget, CostCenter, UsageItem, UsageReport
+from exporter.sources.billing.model import Budget, CostCenter, UsageReport
+from exporter.sources.billing.skus import (
+    AI_CREDITS,
+    MODEL_KINDS,
+    NOT_COPILOT,
+    budget_covers,
+    budget_sku_is_copilot,
+    seat_plan,
+    sku_kind,
+)
 
 #: Monthly AI credits included with each seat, by plan.
 CREDITS_PER_SEAT: Mapping[str, float] = {"business": 1900, "enterprise": 3900}
-#: Budget SKUs that are Copilot spending whatever their exact spelling (see :func:`normalized`).
-COPILOT_BUDGET_SKUS = frozenset({"copilot", "ai_credits", "premium_requests"})
 MONTH = "month"
 DAY = "day"
+#: A cost center as (id, name); ("", "") for usage in no cost center and for the whole target.
+CostCenterKey = tuple[str, str]
+NO_COST_CENTER: CostCenterKey = ("", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +68,7 @@ class LineItem:
     """Spend on one SKU (and model) over one period; items with equal labels are merged into one."""
 
     period: str
+    cost_center_id: str
     cost_center: str
     product: str
     sku: str
@@ -61,10 +78,17 @@ class LineItem:
     gross_amount_usd: float
     discount_amount_usd: float
     net_amount_usd: float
+    #: The part of ``gross_quantity`` GitHub covered by included credits or discounts.
+    discount_quantity: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return sku_kind(self.product, self.sku)
 
 
 @dataclass(frozen=True, slots=True)
 class CreditPool:
+    cost_center_id: str
     cost_center: str
     included_credits: float
     used_credits: float
@@ -92,25 +116,8 @@ class BillingSnapshot:
     budgets: tuple[BudgetState, ...]
 
 
-def normalized(name: str) -> str:
-    return "_".join(name.lower().replace("-", " ").replace("_", " ").split())
-
-
-def is_ai_credit_sku(sku: str) -> bool:
-    return "ai_credit" in normalized(sku)
-
-
-def is_copilot_item(item: UsageItem) -> bool:
-    return (
-        normalized(item.product) == "copilot"
-        or is_ai_credit_sku(item.sku)
-        or normalized(item.sku).startswith("copilot")
-    )
-
-
 def is_copilot_budget(budget: Budget) -> bool:
-    sku = normalized(budget.product_sku)
-    return sku in COPILOT_BUDGET_SKUS or sku.startswith("copilot") or is_ai_credit_sku(sku)
+    return any(budget_sku_is_copilot(sku) for sku in budget.product_skus)
 
 
 def period_starts(now: float) -> dict[str, float]:
@@ -120,23 +127,40 @@ def period_starts(now: float) -> dict[str, float]:
     return {MONTH: today.replace(day=1).timestamp(), DAY: (today - timedelta(days=1)).timestamp()}
 
 
-def _merged(period: str, reports: Iterable[tuple[str, UsageReport]], *, ai_credits: bool) -> list[LineItem]:
-    """Kept items of ``(cost center name, report)`` pairs, summed per label set."""
+def _merged(
+    period: str, reports: Iterable[tuple[CostCenterKey, UsageReport]], keep: Callable[[str], bool]
+) -> list[LineItem]:
+    """Items of ``(cost center, report)`` pairs whose SKU kind ``keep`` accepts, summed per label set."""
     merged: dict[tuple[str, ...], LineItem] = {}
-    for cost_center, report in reports:
+    for (center_id, center_name), report in reports:
         for item in report.items:
-            if not is_copilot_item(item) or is_ai_credit_sku(item.sku) != ai_credits:
+            if not keep(sku_kind(item.product, item.sku)):
                 continue
-            key = (cost_center, item.product, item.sku, item.model, item.unit_type)
+            key = (center_id, item.product, item.sku, item.model, item.unit_type)
             before = merged.get(key)
             merged[key] = LineItem(
-                period, cost_center, item.product, item.sku, item.model, item.unit_type,
+                period, center_id, center_name, item.product, item.sku, item.model, item.unit_type,
                 item.gross_quantity + (before.gross_quantity if before else 0.0),
                 item.gross_amount + (before.gross_amount_usd if before else 0.0),
                 item.discount_amount + (before.discount_amount_usd if before else 0.0),
                 item.net_amount + (before.net_amount_usd if before else 0.0),
+                item.discount_quantity + (before.discount_quantity if before else 0.0),
             )  # fmt: skip
     return list(merged.values())
+
+
+def _from_report(kind: str) -> bool:
+    return kind in MODEL_KINDS
+
+
+def month_items(
+    summaries: Iterable[tuple[CostCenterKey, UsageReport]], ai_credits_month: UsageReport
+) -> list[LineItem]:
+    """The month's kept items: each model-bearing kind from the AI-credit report where it has lines of
+    that kind, else from the summaries; every other Copilot kind from the summaries."""
+    reported = {sku_kind(i.product, i.sku) for i in ai_credits_month.items} & MODEL_KINDS
+    from_summary = _merged(MONTH, summaries, lambda kind: kind != NOT_COPILOT and kind not in reported)
+    return from_summary + _merged(MONTH, [(NO_COST_CENTER, ai_credits_month)], _from_report)
 
 
 def seats_from_summary(summaries: Iterable[UsageReport], now: float) -> dict[str, int]:
@@ -150,37 +174,44 @@ def seats_from_summary(summaries: Iterable[UsageReport], now: float) -> dict[str
     seats: dict[str, float] = {}
     for report in summaries:
         for item in report.items:
-            for plan in CREDITS_PER_SEAT:
-                if normalized(item.sku) == f"copilot_{plan}":
-                    seats[plan] = seats.get(plan, 0.0) + item.gross_quantity / elapsed
+            plan = seat_plan(item.sku)
+            if plan is not None:
+                seats[plan] = seats.get(plan, 0.0) + item.gross_quantity / elapsed
     return {plan: round(count) for plan, count in seats.items()}
 
 
 def _pools(
     cost_centers: Iterable[CostCenter],
     seats_by_plan: Mapping[str, int],
-    month_items: Iterable[LineItem],
+    month: Iterable[LineItem],
     credits_per_seat: Mapping[str, float],
 ) -> tuple[CreditPool, ...]:
-    own = [
-        CreditPool(c.name, c.pool_target_credits, c.pool_current_credits or 0.0)
+    own = {
+        c.id: CreditPool(c.id, c.name, c.pool_target_credits, c.pool_current_credits or 0.0)
         for c in cost_centers
         if c.state == "active" and c.pool_enabled and c.pool_target_credits is not None
-    ]
+    }.values()
     allowance = sum(credits_per_seat.get(plan, 0) * count for plan, count in seats_by_plan.items())
-    used = sum(i.gross_quantity for i in month_items if is_ai_credit_sku(i.sku))
+    credits = [i for i in month if i.kind == AI_CREDITS]
+    own_included = sum(p.included_credits for p in own)
+    own_used = sum(p.used_credits for p in own)
+    # What GitHub itself counted as included beyond the cost-center pools: the shared pool holds that.
+    granted = sum(i.discount_quantity for i in credits) - sum(
+        min(p.used_credits, p.included_credits) for p in own
+    )
     shared = CreditPool(
         "",
-        max(0.0, allowance - sum(p.included_credits for p in own)),
-        max(0.0, used - sum(p.used_credits for p in own)),
+        "",
+        max(0.0, allowance - own_included, granted),
+        max(0.0, sum(i.gross_quantity for i in credits) - own_used),
     )
     return (shared, *own)
 
 
 def _budget_states(
-    target: Target, budgets: Iterable[Budget], month_items: Iterable[LineItem]
+    target: Target, budgets: Iterable[Budget], month: Iterable[LineItem]
 ) -> tuple[BudgetState, ...]:
-    items = list(month_items)
+    items = list(month)
     own_scope = "organization" if target.kind == "org" else "enterprise"
     states: dict[str, BudgetState] = {}
     for budget in budgets:
@@ -189,20 +220,13 @@ def _budget_states(
             continue
         consumed = budget.consumed_usd
         if consumed is None and budget.scope == own_scope:
-            consumed = sum(i.net_amount_usd for i in items if _covers(budget.product_sku, i))
+            consumed = sum(i.net_amount_usd for i in items if _covers(budget, i))
         states[budget.id] = BudgetState(budget, consumed)
     return tuple(states.values())
 
 
-def _covers(budget_sku: str, item: LineItem) -> bool:
-    sku = normalized(budget_sku)
-    if sku == "copilot":
-        return True  # every kept item is Copilot spending
-    if sku == "ai_credits":
-        return is_ai_credit_sku(item.sku)
-    return sku == normalized(item.sku) or (
-        sku == "premium_requests" and "premium_request" in normalized(item.sku)
-    )
+def _covers(budget: Budget, item: LineItem) -> bool:
+    return any(budget_covers(sku, item.product, item.sku) for sku in budget.product_skus)
 
 
 def build_billing_snapshot(
@@ -210,7 +234,7 @@ def build_billing_snapshot(
     *,
     taken_at: float,
     now: float,
-    summaries: Iterable[tuple[str, UsageReport]],
+    summaries: Iterable[tuple[CostCenterKey, UsageReport]],
     ai_credits_month: UsageReport,
     ai_credits_day: UsageReport,
     cost_centers: Iterable[CostCenter] = (),
@@ -218,15 +242,14 @@ def build_billing_snapshot(
     seats_by_plan: Mapping[str, int] | None = None,
     credits_per_seat: Mapping[str, float] = CREDITS_PER_SEAT,
 ) -> BillingSnapshot:
-    """A snapshot from parsed parts; ``summaries`` are month-to-date (cost center name, summary) pairs.
+    """A snapshot from parsed parts; ``summaries`` are month-to-date ((id, name) of the cost center,
+    summary) pairs.
 
     ``credits_per_seat`` is the monthly AI-credit allowance of a seat by plan (the configuration's).
     """
     summary_list = list(summaries)
-    month = _merged(MONTH, summary_list, ai_credits=False) + _merged(
-        MONTH, [("", ai_credits_month)], ai_credits=True
-    )
-    day = _merged(DAY, [("", ai_credits_day)], ai_credits=True)
+    month = month_items(summary_list, ai_credits_month)
+    day = _merged(DAY, [(NO_COST_CENTER, ai_credits_day)], _from_report)
     seats = (
         seats_by_plan if seats_by_plan is not None else seats_from_summary((r for _, r in summary_list), now)
     )
@@ -258,7 +281,7 @@ def day_snapshot(
         org=target.org,
         taken_at=taken_at,
         period_starts={DAY: day_start},
-        items=tuple(_merged(DAY, [("", ai_credits_day)], ai_credits=True)),
+        items=tuple(_merged(DAY, [(NO_COST_CENTER, ai_credits_day)], _from_report)),
         pools=(),
         budgets=(),
     )

@@ -125,6 +125,24 @@ def merge_grants(entries: Iterable[Seat]) -> list[Seat]:
     return merged
 
 
+def check_ids(target: Target, entries: Iterable[Seat]) -> None:
+    """Refuse two logins with one user id: which of them holds the seat cannot be told.
+
+    GitHub's own seat example does this (octocat and octokitten are both id 1). An enterprise lists a
+    user once per grant, always with the same login; a login renamed between two pages also lands
+    here, and the poll's second reading then sees one login.
+    """
+    logins: dict[int, str] = {}
+    for seat in entries:
+        if seat.user_id is None or not seat.login:
+            continue
+        known = logins.setdefault(seat.user_id, seat.login)
+        if known.lower() != seat.login.lower():
+            raise InconsistentDataError(
+                f"{target}: assignee.id {seat.user_id} is given to both {known} and {seat.login}"
+            )
+
+
 def check_complete(target: Target, pages: list[SeatPage]) -> None:
     """Refuse a seat list whose pages disagree: it changed while being read, or pages went missing."""
     totals = {page.total_seats for page in pages}
@@ -132,6 +150,7 @@ def check_complete(target: Target, pages: list[SeatPage]) -> None:
         raise InconsistentDataError(f"{target}: total_seats changed between pages ({sorted(totals)})")
     total = totals.pop() if totals else 0
     entries = [seat for page in pages for seat in page.seats]
+    check_ids(target, entries)
     users = {_identity(seat, index) for index, seat in enumerate(entries)}
     if len(users) != total:
         raise InconsistentDataError(f"{target}: total_seats is {total} but the pages list {len(users)} users")
