@@ -125,7 +125,7 @@ def _serve(scenario: Scenario) -> Served:
     with ServedApp(reports, "127.0.0.2").running() as downloads, ServedApp(app).running() as api:
         reports.download_base = downloads.url
         flags = {"api_url": api.url, scenario.kind: [scenario.target], "usage_enabled": "true"}
-        config = make_config(flags, {"usage": {"top_n": TOP_N}})
+        config = make_config(flags, {"usage": {"top_n": TOP_N, "allowed_download_hosts": [downloads.url]}})
 
         async def run(base: Exporter) -> None:
             source = UsageSource(config, base.client, UserLabels(config), clock=clock)
