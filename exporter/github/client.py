@@ -144,6 +144,11 @@ class GitHubClient:
             max_json_bytes=self._max_json_bytes,
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client (redirects never followed, timeouts set), for writes (exporter.github.writes)."""
+        return self._http
+
     async def aclose(self) -> None:
         await self._http.aclose()
         close = getattr(self._token, "aclose", None)
