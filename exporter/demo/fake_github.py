@@ -37,6 +37,7 @@ from exporter.demo.fake_model import (
     IssuedToken,
     RecordedRequest,
 )
+from exporter.demo.fake_seat_writes import SeatWrites
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 
 __all__ = [
@@ -93,6 +94,8 @@ class FakeGitHub:
         self._recent: dict[str, deque[float]] = {}
         #: The usage-metrics report endpoints, when served (see exporter.demo.fake_downloads).
         self.usage: UsageReports | None = None
+        #: Seat management writes (selected_users, selected_teams), when accepted.
+        self.seat_writes: SeatWrites | None = None
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -103,10 +106,11 @@ class FakeGitHub:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
+        request_body = await _request_body(receive) if scope["method"] in ("POST", "DELETE") else b""
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            status, out_headers, body = await self.handle(scope["method"], path, query, headers)
+            status, out_headers, body = await self.handle(scope["method"], path, query, headers, request_body)
         finally:
             self.in_flight -= 1
         if self.record_requests:
@@ -125,7 +129,7 @@ class FakeGitHub:
     # -- routing ---------------------------------------------------------------------------------
 
     async def handle(
-        self, method: str, path: str, query: str, headers: dict[str, str]
+        self, method: str, path: str, query: str, headers: dict[str, str], request_body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         if self._secondary_limited(path):
             self.secondary_limit_hits += 1
@@ -154,6 +158,11 @@ class FakeGitHub:
 
         if path.startswith("/app/") or re.fullmatch(r"/orgs/[^/]+/installation", path):
             return self._app_route(method, path, headers)
+        if (
+            self.seat_writes is not None
+            and (wrote := self.seat_writes.route(self, method, path, headers, request_body)) is not None
+        ):
+            return wrote[0], {**wrote[1], **self._rate_headers()}, wrote[2]
         if method != "GET":
             return self._error(404, "Not Found")
         if path == "/rate_limit":
@@ -365,6 +374,15 @@ class FakeGitHub:
         body = {"message": message, "documentation_url": DOCS, "status": str(status)}
         headers = {"content-type": "application/json; charset=utf-8", **self._rate_headers()}
         return status, headers, json.dumps(body).encode()
+
+
+async def _request_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _int(value: str | None, default: int) -> int:
