@@ -81,7 +81,7 @@ def fake() -> Iterator[ServedFake]:
         yield served
 
 
-def config(fake: ServedFake, tmp_path: Path, **reclaim: Any) -> Config:
+def config(fake: ServedFake, tmp_path: Path, flags: dict[str, Any] | None = None, **reclaim: Any) -> Config:
     token_file = tmp_path / "write-token"
     token_file.write_text(WRITE_TOKEN + "\n")
     section = {
@@ -91,7 +91,7 @@ def config(fake: ServedFake, tmp_path: Path, **reclaim: Any) -> Config:
         "batch_pause": "0s",
         **reclaim,
     }
-    return make_config({"org": ["acme"], "api_url": fake.url}, {"reclaim": section})
+    return make_config({"org": ["acme"], "api_url": fake.url, **(flags or {})}, {"reclaim": section})
 
 
 def client(fake: ServedFake) -> GitHubClient:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
 
 from exporter.config import ReclaimConfig, Target
 from exporter.errors import ConfigError
-from exporter.reclaim.policy import select, usage_activity
+from exporter.reclaim.policy import capped, select, select_all, usage_activity
+from exporter.reclaim.served import ServedReclaim
 from exporter.sources.seats.model import Seat, SeatPage
 from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
 from exporter.sources.usage.snapshot import UsageSnapshot, UserFigures
+from exporter.state import ExporterState
 from tests.inprocess import make_config
 
 NOW = 1_780_000_000.0
@@ -92,3 +95,41 @@ def test_defaults() -> None:
     policy = make_config({"org": ["acme"]}).reclaim
     assert (policy.idle_days, policy.grace_days, policy.never_used) == (90, 30, True)
     assert (policy.max_removals, policy.min_plan_age, policy.token_file) == (50, 0.0, None)
+
+
+def test_the_served_selection_waits_for_usage_and_is_made_once_per_poll() -> None:
+    target = Target("org", "acme")
+    config = make_config({"org": ["acme"]})
+    state = ExporterState([("seats", target), ("usage", target)])
+    served = ServedReclaim(config, state)
+    snap = snapshot(target, seat("stale", 1, 120), seat("idle", 2, 120))
+    state.publish("seats", target, snap, taken_at=NOW, duration=1.0, overran=False)
+    # Without the usage reports "stale" would be proposed though a report shows the user at work.
+    assert served.current() is None
+    assert served.waiting() == ["usage of org=acme"]
+    day = date.fromtimestamp(NOW - 2 * DAY)
+    figures = UserFigures("Stale", 1.0, 3, 1, False, False, False, False)
+    usage = UsageSnapshot("org", "acme", "", "acme", day, True, None, (), (figures,))
+    state.publish("usage", target, usage, taken_at=NOW, duration=1.0, overran=False)
+    current = served.current()
+    assert current is not None
+    assert [c.login for c in current.selection.removals] == ["idle"]
+    assert served.current() is current  # the same snapshots: the cached selection
+    assert current.plan is current.plan
+    state.publish(
+        "usage", target, dataclasses.replace(usage, users=()), taken_at=NOW, duration=1.0, overran=False
+    )
+    again = served.current()
+    assert again is not current
+    assert again is not None
+    assert sorted(c.login for c in again.selection.removals) == ["idle", "stale"]
+
+
+def test_max_removals_cuts_a_run_and_counts_the_rest_as_left_out() -> None:
+    snap = snapshot(Target("org", "acme"), *(seat(f"u{i}", i, 100 + i) for i in range(5)))
+    everything = select_all([snap], ReclaimConfig(max_removals=2))
+    assert len(everything.removals) == 5
+    cut = capped(everything, 2)
+    assert [c.login for c in cut.removals] == ["u4", "u3"]  # the longest idle first
+    assert cut.left_out == {"over_max_removals": 3}
+    assert select([snap], ReclaimConfig(max_removals=2)) == cut

@@ -23,9 +23,9 @@ from exporter.github.writes import GitHubWriter
 from exporter.privacy import UserLabels
 from exporter.reclaim import apply as applying
 from exporter.reclaim.audit import AuditLog
-from exporter.reclaim.plan import FORMATS, Plan, PlanError, make_plan, parse_plan, render_plan, summary_lines
-from exporter.reclaim.policy import select
-from exporter.reclaim.wiring import PollFailedError, planned_targets, read_world, write_token
+from exporter.reclaim.plan import FORMATS, Plan, PlanError, parse_plan, plan_of, render_plan, summary_lines
+from exporter.reclaim.policy import select, select_all
+from exporter.reclaim.wiring import PollFailedError, read_world, write_token
 
 HELP = "propose idle seats for removal (plan, read only), then remove a reviewed plan (apply PLAN)"
 DESCRIPTION = (
@@ -93,14 +93,7 @@ async def _closing(client: GitHubClient, work: Awaitable[int]) -> int:
 async def build_plan(config: Config, client: GitHubClient, *, clock: Callable[[], float] = time.time) -> Plan:
     users = UserLabels(config)
     world = await read_world(config, client, users, clock=clock)
-    selection = select(world.seats, config.reclaim, world.usage)
-    return make_plan(
-        selection,
-        created_at=min((s.taken_at for s in world.seats), default=clock()),
-        targets=planned_targets(world.seats),
-        policy=config.reclaim,
-        user_label=users,
-    )
+    return plan_of(world.seats, select_all(world.seats, config.reclaim, world.usage), config.reclaim, users)
 
 
 async def plan_command(

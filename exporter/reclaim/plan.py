@@ -17,8 +17,9 @@ from typing import Any
 from exporter.config import ReclaimConfig
 from exporter.errors import ExporterError
 from exporter.github.timestamps import parse_timestamp
-from exporter.reclaim.policy import DIRECT, ENTERPRISE, TEAM, Candidate, Selection
+from exporter.reclaim.policy import DIRECT, ENTERPRISE, TEAM, Candidate, Selection, capped
 from exporter.sources.seats.report import SeatReport, iso_time, render
+from exporter.sources.seats.snapshot import TargetSnapshot
 
 KIND = "github-copilot-exporter/reclaim-plan"
 VERSION = 1
@@ -264,3 +265,19 @@ def render_plan(plan: Plan, fmt: str) -> bytes:
         return (json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
     body = render(rows(plan), fmt)
     return body + summary_lines(plan).encode() if fmt == "table" else body
+
+
+def plan_of(
+    snapshots: Sequence[TargetSnapshot],
+    selection: Selection,
+    policy: ReclaimConfig,
+    user_label: Callable[[str], str],
+) -> Plan:
+    """The plan of a selection over ``snapshots``: dated by the oldest poll, at most ``max_removals``."""
+    return make_plan(
+        capped(selection, policy.max_removals),
+        created_at=min(s.taken_at for s in snapshots),
+        targets=[str(s.target) for s in snapshots],
+        policy=policy,
+        user_label=user_label,
+    )

@@ -12,6 +12,7 @@ Copilot); a seat granted at the enterprise level is listed as such; neither is e
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from exporter.config import ReclaimConfig
 from exporter.sources.seats.model import Seat
-from exporter.sources.seats.snapshot import TargetSnapshot
+from exporter.sources.seats.snapshot import GroupKey, TargetSnapshot
 from exporter.sources.usage.snapshot import UsageSnapshot
 
 DAY = 86400.0
@@ -65,6 +66,8 @@ class Candidate:
     created_at: float
     plan_type: str
     monthly_saving_usd: float
+    #: Where ``github_copilot_seats`` counts the seat: enterprise, org, team, plan of its first grant.
+    group: GroupKey
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,13 @@ def select(
     limit: int | None = None,
 ) -> Selection:
     """The seats ``policy`` proposes; ``limit`` overrides ``max_removals`` (None: the policy's)."""
+    return capped(select_all(snapshots, policy, usage), policy.max_removals if limit is None else limit)
+
+
+def select_all(
+    snapshots: Sequence[TargetSnapshot], policy: ReclaimConfig, usage: Mapping[str, float] | None = None
+) -> Selection:
+    """Every seat ``policy`` proposes, ``max_removals`` aside: the saving at stake over all runs."""
     usage = usage or {}
     removals: list[Candidate] = []
     team_grants: list[Candidate] = []
@@ -157,17 +167,25 @@ def select(
             elif candidate is not None:
                 removals.append(candidate)
     order = _longest_idle_first
-    removals.sort(key=order)
-    cap = policy.max_removals if limit is None else limit
-    if len(removals) > cap:
-        left_out["over_max_removals"] += len(removals) - cap
-        removals = removals[:cap]
     return Selection(
-        removals=tuple(removals),
+        removals=tuple(sorted(removals, key=order)),
         team_grants=tuple(sorted(team_grants, key=order)),
         enterprise_grants=tuple(sorted(enterprise_grants, key=order)),
-        left_out={reason: left_out[reason] for reason in LEFT_OUT_REASONS if left_out[reason]},
+        left_out=_ordered(left_out),
     )
+
+
+def capped(selection: Selection, limit: int) -> Selection:
+    """``selection`` with at most ``limit`` removals (the longest idle); the rest left out as such."""
+    if len(selection.removals) <= limit:
+        return selection
+    left_out = Counter(selection.left_out)
+    left_out["over_max_removals"] += len(selection.removals) - limit
+    return dataclasses.replace(selection, removals=selection.removals[:limit], left_out=_ordered(left_out))
+
+
+def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
+    return {reason: counts[reason] for reason in LEFT_OUT_REASONS if counts.get(reason)}
 
 
 def _longest_idle_first(c: Candidate) -> tuple[int, str, str, str]:
@@ -215,6 +233,7 @@ def _judge(
         created_at=assigned,
         plan_type=seat.plan_type,
         monthly_saving_usd=prices.get(seat.plan_type, prices.get("business", 0.0)),
+        group=GroupKey(snapshot.target.enterprise, seat.org, seat.team, seat.plan_type),
     )
     teams = {g.team.lower() for g in grants if g.team}
     if not seat.login:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -113,7 +113,3 @@ def write_token(config: Config, http: httpx.AsyncClient | None = None) -> TokenS
             timeout=config.request_timeout,
         )
     raise ConfigError("reclaim.token_file", NO_WRITE_CREDENTIAL)
-
-
-def planned_targets(snapshots: Sequence[TargetSnapshot]) -> list[str]:
-    return [str(snapshot.target) for snapshot in snapshots]
