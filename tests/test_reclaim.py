@@ -293,3 +293,51 @@ def test_cli_exit_statuses(fake: ServedFake, tmp_path: Path) -> None:
     assert failing.returncode == 1
     assert "unauthorized" in failing.stderr
     assert TOKEN not in plan.stderr + failing.stderr
+
+
+WRITE_APP_ID = 5151
+READ_APP_ID = 4242
+
+
+@pytest.mark.e2e
+def test_apply_writes_with_the_installation_token_of_a_separate_write_app(
+    fake: ServedFake, tmp_path: Path
+) -> None:
+    from exporter.demo.fake_model import FakeApp
+    from tests.test_auth import rsa_key_pair
+
+    write_key, read_key = rsa_key_pair(), rsa_key_pair()
+    fake.app.write_app = FakeApp(
+        WRITE_APP_ID, write_key[1], installations={91: "acme"}, seat_permission="write"
+    )
+    # The reading app, installed read only: its installation tokens must not write.
+    fake.app.app = FakeApp(READ_APP_ID, read_key[1], installations={77: "acme"})
+    fake.app.seat_writes = SeatWrites(None, read_token=TOKEN, clock=clock)
+    for name, (private, _) in (("write.pem", write_key), ("read.pem", read_key)):
+        (tmp_path / name).write_text(private)
+    section = {"allowlist": {"logins": ALLOW_LOGINS, "teams": ALLOW_TEAMS}, "batch_pause": "0s"}
+
+    def app_config(app_id: int, key: str) -> Config:
+        app = {"app_id": app_id, "app_private_key_file": str(tmp_path / key)}
+        return make_config({"org": ["acme"], "api_url": fake.url}, {"reclaim": {**section, **app}})
+
+    path = tmp_path / "plan.json"
+    run_plan(app_config(WRITE_APP_ID, "write.pem"), fake, path)
+    expected = expected_removals(fake.app)
+    assert run_apply(app_config(READ_APP_ID, "read.pem"), fake, path) == 1
+    writes = fake.app.seat_writes.writes
+    assert [(w.credential, w.status) for w in writes] == [("read", 403)]
+    assert not any(s.pending_cancellation_date for s in fake.app.orgs["acme"].seats if s.login != "leaving")
+
+    assert run_apply(app_config(WRITE_APP_ID, "write.pem"), fake, path) == 0
+    assert removed(fake) == expected
+    assert {w.credential for w in writes[1:]} == {"write"}
+    minted = {t.token: t.app_id for t in fake.app.issued_tokens}
+    write_requests = [r for r in fake.app.requests if r.method == "DELETE"]
+    assert {minted.get(r.headers["authorization"].partition(" ")[2]) for r in write_requests} == {
+        READ_APP_ID,
+        WRITE_APP_ID,
+    }
+    # Reads keep the exporter's own credential; only writes carry an installation token.
+    reads = [r for r in fake.app.requests if r.method == "GET" and "/copilot/" in r.path]
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in reads)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from exporter.demo.fake_apps import installation_body, jwt_problem
+from exporter.demo.fake_apps import app_of, installation_body
 from exporter.demo.fake_billing import FakeBillingWorld, billing_route
 from exporter.demo.fake_bodies import (
     iso,
@@ -73,6 +73,8 @@ class FakeGitHub:
         #: The billing APIs' accounts (``/organizations/…`` and ``/enterprises/…/settings/billing``).
         self.billing = billing
         self.app = app
+        #: A second app, installed with seat-management write permission for ``reclaim apply``.
+        self.write_app: FakeApp | None = None
         self.issued_tokens: list[IssuedToken] = []
         self.enterprises = {ent.slug.lower(): ent for ent in enterprises}
         self.token = token
@@ -252,24 +254,22 @@ class FakeGitHub:
         self, method: str, path: str, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         """The endpoints an app calls with its JWT: installation look-ups and installation tokens."""
-        app = self.app
-        if app is None:
+        if self.app is None and self.write_app is None:
             return self._error(404, "Not Found")
-        problem = jwt_problem(app, headers.get("authorization", ""))
-        if problem is not None:
-            return self._error(401, problem, counted=False)
+        app, problem = app_of([self.app, self.write_app], headers.get("authorization", ""))
+        if app is None:
+            return self._error(401, problem or "Bad credentials", counted=False)
         if method == "POST" and (m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
             installation = int(m.group(1))
             if installation not in app.installations:
                 return self._error(404, "Not Found")
-            issued = IssuedToken(
-                "ghs_" + secrets.token_urlsafe(27), installation, self._clock() + app.token_lifetime
-            )
+            expires = self._clock() + app.token_lifetime
+            issued = IssuedToken("ghs_" + secrets.token_urlsafe(27), installation, expires, app.app_id)
             self.issued_tokens.append(issued)
             body = {
                 "token": issued.token,
                 "expires_at": iso(datetime.fromtimestamp(issued.expires_at, UTC)),
-                "permissions": {"organization_copilot_seat_management": "read"},
+                "permissions": {"organization_copilot_seat_management": app.seat_permission},
                 "repository_selection": "all",
             }
             return 201, {"content-type": "application/json; charset=utf-8"}, json.dumps(body).encode()

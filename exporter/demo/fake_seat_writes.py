@@ -41,7 +41,8 @@ class RecordedWrite:
 
 @dataclass
 class SeatWrites:
-    write_token: str
+    #: The write token; None when only the write app's installation tokens may write.
+    write_token: str | None
     read_token: str | None = None
     clock: Callable[[], float] = time.time
     #: Answer 500 to every write after this many answered writes (None: never).
@@ -55,7 +56,7 @@ class SeatWrites:
         if match is None or method not in ("POST", "DELETE"):
             return None
         org_name, kind = match.group(1), match.group(2)
-        credential = self._credential(headers.get("authorization", ""))
+        credential = self._credential(github, headers.get("authorization", ""), org_name)
         parsed: Any = None
         try:
             parsed = json.loads(body or b"null")
@@ -66,13 +67,24 @@ class SeatWrites:
         headers_out = {"content-type": "application/json; charset=utf-8"}
         return status, headers_out, json.dumps(answer).encode()
 
-    def _credential(self, authorization: str) -> str:
+    def _credential(self, github: FakeGitHub, authorization: str, org: str) -> str:
         token = authorization.partition(" ")[2]
         if not token:
             return "none"
         if token == self.write_token:
             return "write"
-        return "read" if token == self.read_token else "other"
+        if token == self.read_token:
+            return "read"
+        issued = next((t for t in github.issued_tokens if t.token == token), None)
+        if issued is None or issued.expires_at <= self.clock():
+            return "other"
+        # An installation token: of the write app, installed on this organization, it writes; of
+        # any other installation it is a read-only credential, answered 403 as GitHub does.
+        app = github.write_app
+        if app is None or issued.app_id != app.app_id:
+            return "read"
+        installed_on = app.installations.get(issued.installation_id, "")
+        return "write" if installed_on.lower() == org.lower() else "read"
 
     def _answer(
         self, github: FakeGitHub, method: str, org_name: str, kind: str, credential: str, body: Any
