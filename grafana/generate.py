@@ -893,6 +893,54 @@ def team_column(name: str, expr: str, unit: str = "short", steps: Json | None = 
     return Column(name, readable(expr, "org", "team"), unit, steps)
 
 
+RECLAIMABLE = f"github_copilot_reclaimable_seats{{{GROUP}}}"
+RECLAIMABLE_COST = f"github_copilot_reclaimable_seats_monthly_cost_usd{{{GROUP}}}"
+RECLAIM_DOCS = f"{DOCS_URL}/blob/main/docs/reclaim.md"
+
+
+def reclaim_panels() -> list[Panel]:
+    """What the exporter's reclaim: policy proposes (not the threshold above): the saving at stake."""
+    policy = (
+        "by the exporter's reclaim: policy (reclaim.idle_days, grace_days, allowlist; not the threshold "
+        "of this dashboard), as of the last poll. The plan is /reclaim.csv on the exporter; see "
+        f"{RECLAIM_DOCS}."
+    )
+    return [
+        stat(
+            "Reclaimable seats",
+            f"Seats proposed for reclaiming {policy}",
+            f"sum({RECLAIMABLE}) or on() vector(0)",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        stat(
+            "Reclaimable saving per month",
+            f"Monthly cost of the seats proposed for reclaiming {policy}",
+            f"sum({RECLAIMABLE_COST}) or on() vector(0)",
+            "currencyUSD",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        stat(
+            "Saving reclaim apply can remove",
+            "The part of the reclaimable saving in directly assigned seats, which reclaim apply removes; "
+            "seats granted through a team or the enterprise are listed in the plan with the grant to act on.",
+            f'sum({RECLAIMABLE_COST.removesuffix("}")}, grant="direct"}}) or on() vector(0)',
+            "currencyUSD",
+            steps=thresholds(("green", None), ("orange", 1)),
+        ),
+        bars(
+            "Reclaimable saving per team",
+            "The 15 teams (and grants) whose seats proposed by the reclaim: policy cost the most per month.",
+            Target(
+                readable(f"topk(15, sum by ({TEAM}, grant) ({RECLAIMABLE_COST}))", "org", "team"),
+                "{{org}} / {{team}} ({{grant}})",
+            ),
+            "currencyUSD",
+            width=12,
+            height=8,
+        ),
+    ]
+
+
 def idle() -> Json:
     idle_count = f"count({IDLE_INFO})"
     idle_cost = f"sum({IDLE_INFO} * {PRICED})"
@@ -1075,6 +1123,7 @@ def idle() -> Json:
         [*SEAT_VARIABLES, IDLE_DAYS_VARIABLE],
         [
             ("Idle seats", stats),
+            ("Reclaim", reclaim_panels()),
             ("History", history),
             ("Per team", teams),
             ("Seats", seats),

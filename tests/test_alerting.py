@@ -42,6 +42,9 @@ PROMETHEUS_YML = PROMETHEUS_DIR / "prometheus.yml"
 ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 ALERTS_DOC = REPO / "docs" / "alerts.md"
 RUNBOOK_BASE = "https://github.com/github-copilot-exporter/github-copilot-exporter/blob/main/docs/alerts.md#"
+RECLAIM_DOC = REPO / "docs" / "reclaim.md"
+#: The idle-seat alerts link to the reclaim plan as well as to their runbook.
+RECLAIM_ALERTS = {"CopilotSeatIdle", "CopilotIdleSeatsHigh"}
 JOB = "github-copilot-exporter"
 
 Json = dict[str, Any]
@@ -204,7 +207,17 @@ def test_alerts_follow_the_mixin_conventions_and_link_their_runbook() -> None:
     }
     for rule in alert_rules():
         name = rule["alert"]
-        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, name
+        extra = {"reclaim_url"} if name in RECLAIM_ALERTS else set()
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url", *extra}, name
+        if extra:
+            page, _, anchor = rule["annotations"]["reclaim_url"].partition("#")
+            assert page == RUNBOOK_BASE.removesuffix("alerts.md#") + "reclaim.md", name
+            reclaim_headings = {
+                github_anchor(line.lstrip("#"))
+                for line in RECLAIM_DOC.read_text().splitlines()
+                if line.startswith("#")
+            }
+            assert anchor in reclaim_headings, f"docs/reclaim.md has no section {anchor}"
         assert "{{" not in rule["annotations"]["summary"], f"{name}: the summary is a static sentence"
         assert "{{" in rule["annotations"]["description"], f"{name}: the description shows the values"
         url = rule["annotations"]["runbook_url"]

@@ -826,3 +826,62 @@ def test_token_file_patch_from_the_docs(tmp_path: Path, rendered: list[dict[str,
     config = build_config({"token_file": str(stand_in)}, data, {})
     assert config.token is not None
     assert config.token.reveal() == "ghp_example"
+
+
+RECLAIM_COMPONENT = KUSTOMIZE_DIR / "reclaim"
+
+
+@pytest.fixture(scope="module")
+def with_reclaim(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The base with the reclaim component, as the component's own comment says to add it."""
+    overlay = tmp_path_factory.mktemp("reclaim-overlay")
+    kustomization = {
+        "resources": [os.path.relpath(KUSTOMIZE_DIR, overlay)],
+        "components": [os.path.relpath(RECLAIM_COMPONENT, overlay)],
+    }
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    return kustomize(overlay)
+
+
+@pytest.mark.e2e  # runs kubectl and the exporter
+def test_reclaim_cronjob_component_validates_and_keeps_its_plans(
+    with_reclaim: list[dict[str, Any]], rendered: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    from exporter.demo.fake_github import FakeGitHub, FakeOrg
+    from exporter.reclaim.plan import parse_plan
+    from tests.support import TOKEN, run_exporter_cli, serve_fake
+
+    cronjob, claim = only(with_reclaim, "CronJob"), only(with_reclaim, "PersistentVolumeClaim")
+    for obj in (cronjob, claim):
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(obj, version, strict=True)
+        assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "github-copilot-exporter"
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    deployment = only(rendered, "Deployment")["spec"]["template"]["spec"]
+    # The Deployment's hardening, image, read token and (hashed) ConfigMap; no write credential.
+    assert pod["securityContext"].items() >= deployment["securityContext"].items()
+    assert container["securityContext"] == deployment["containers"][0]["securityContext"]
+    assert container["image"] == deployment["containers"][0]["image"]
+    assert container["env"] == deployment["containers"][0]["env"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["config"] == {"name": "config", **{"configMap": deployment["volumes"][0]["configMap"]}}
+    assert volumes["plans"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    # Its arguments, run as the image's entrypoint would, write a plan into the plans volume.
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    with serve_fake(FakeGitHub([FakeOrg("acme", 1)], token=TOKEN)) as fake:
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({"organizations": ["acme"], "github": {"api_url": fake.url}}))
+        args = [
+            arg.replace(f"{mounts['config']}/config.yaml", str(config)).replace(mounts["plans"], str(plans))
+            for arg in container["args"]
+        ]
+        assert args != container["args"]
+        result = run_exporter_cli([*args, "--usage.enabled=false"], {"GITHUB_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    (plan_file,) = plans.glob("reclaim-plan-*.json")
+    assert parse_plan(plan_file.read_text()).targets == ("org=acme",)
+    assert not [r for r in fake.app.requests if r.method != "GET"]

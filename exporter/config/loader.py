@@ -38,6 +38,7 @@ from exporter.config.model import (
     UsageConfig,
 )
 from exporter.config.quoting import shown, shown_path
+from exporter.config.reclaim import RECLAIM_KEYS, parse_reclaim
 from exporter.config.web import load_web_config
 from exporter.errors import ConfigError
 
@@ -55,6 +56,7 @@ FILE_KEYS: Mapping[str, str | None] = {
     "usage": None,
     "demo": "--demo",
     "billing": None,
+    "reclaim": None,
 }
 GITHUB_KEYS = (
     "api_url",
@@ -142,6 +144,7 @@ def build_config(
     settings |= _seats(src, data)
     settings["billing"] = _billing(values.section(data, "billing", BILLING_KEYS), demo=demo)
     settings["usage"] = _usage(src, values.section(data, "usage", USAGE_KEYS))
+    settings["reclaim"] = parse_reclaim(values.section(data, "reclaim", RECLAIM_KEYS))
     return Config(**settings)
 
 

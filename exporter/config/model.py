@@ -119,6 +119,32 @@ class UsageConfig:
 
 
 @dataclass(frozen=True)
+class ReclaimConfig:
+    """The ``reclaim:`` policy: which idle seats ``reclaim plan`` proposes, and how ``apply`` writes."""
+
+    #: Days without activity after which a seat is proposed (GitHub clears activity after 90).
+    idle_days: int = 90
+    #: Seats assigned fewer days ago than this are never proposed.
+    grace_days: int = 30
+    #: Whether seats never used (no activity at all) are proposed once past the grace.
+    never_used: bool = True
+    #: Logins and team slugs never proposed, lower-case.
+    allow_logins: frozenset[str] = frozenset()
+    allow_teams: frozenset[str] = frozenset()
+    max_removals: int = 50
+    #: Seconds a plan must have existed before ``apply`` accepts it.
+    min_plan_age: float = 0.0
+    #: The write credential: a token file, or a GitHub App installation with seat-management write.
+    token_file: Path | None = None
+    app_id: int | None = None
+    app_private_key_file: Path | None = None
+    app_installation_id: int | None = None
+    #: Logins per DELETE request, and seconds between two requests.
+    batch_size: int = 20
+    batch_pause: float = 1.0
+
+
+@dataclass(frozen=True)
 class Config:
     targets: tuple[Target, ...] = ()
     token: Secret | None = field(default=None, repr=False)
@@ -150,6 +176,7 @@ class Config:
     max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
     billing: BillingConfig = field(default_factory=BillingConfig)
     usage: UsageConfig = field(default_factory=UsageConfig)
+    reclaim: ReclaimConfig = field(default_factory=ReclaimConfig)
     demo: bool = False
     log_level: str = "info"
     log_format: str = "logfmt"

@@ -41,5 +41,14 @@ def installation_body(app: FakeApp, installation: int, account: str) -> dict[str
         "account": {"slug": account, "name": account}
         if enterprise
         else {"login": account, "type": "Organization"},
-        "permissions": {"organization_copilot_seat_management": "read"},
+        "permissions": {"organization_copilot_seat_management": app.seat_permission},
     }
+
+
+def app_of(apps: list[FakeApp | None], authorization: str) -> tuple[FakeApp | None, str | None]:
+    """The app whose JWT ``authorization`` carries, or the first app's objection to it."""
+    known = [app for app in apps if app is not None]
+    for app in known:
+        if jwt_problem(app, authorization) is None:
+            return app, None
+    return None, jwt_problem(known[0], authorization) if known else "Not Found"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from exporter.demo.fake_apps import installation_body, jwt_problem
+from exporter.demo.fake_apps import app_of, installation_body
 from exporter.demo.fake_billing import FakeBillingWorld, billing_route
 from exporter.demo.fake_bodies import (
     iso,
@@ -38,6 +38,7 @@ from exporter.demo.fake_model import (
     RecordedRequest,
 )
 from exporter.demo.fake_recorded_usage import RecordedReports
+from exporter.demo.fake_seat_writes import SeatWrites
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 
 __all__ = [
@@ -74,6 +75,8 @@ class FakeGitHub:
         #: The billing APIs' accounts (``/organizations/…`` and ``/enterprises/…/settings/billing``).
         self.billing = billing
         self.app = app
+        #: A second app, installed with seat-management write permission for ``reclaim apply``.
+        self.write_app: FakeApp | None = None
         self.issued_tokens: list[IssuedToken] = []
         self.enterprises = {ent.slug.lower(): ent for ent in enterprises}
         self.token = token
@@ -95,6 +98,8 @@ class FakeGitHub:
         self._recent: dict[str, deque[float]] = {}
         #: The usage-metrics report endpoints, when served (see exporter.demo.fake_downloads).
         self.usage: UsageReports | RecordedReports | None = None
+        #: Seat management writes (selected_users, selected_teams), when accepted.
+        self.seat_writes: SeatWrites | None = None
 
     # -- ASGI ------------------------------------------------------------------------------------
 
@@ -105,10 +110,11 @@ class FakeGitHub:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
+        request_body = await _request_body(receive) if scope["method"] in ("POST", "DELETE") else b""
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            status, out_headers, body = await self.handle(scope["method"], path, query, headers)
+            status, out_headers, body = await self.handle(scope["method"], path, query, headers, request_body)
         finally:
             self.in_flight -= 1
         if self.record_requests:
@@ -127,7 +133,7 @@ class FakeGitHub:
     # -- routing ---------------------------------------------------------------------------------
 
     async def handle(
-        self, method: str, path: str, query: str, headers: dict[str, str]
+        self, method: str, path: str, query: str, headers: dict[str, str], request_body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         if self._secondary_limited(path):
             self.secondary_limit_hits += 1
@@ -156,6 +162,11 @@ class FakeGitHub:
 
         if path.startswith("/app/") or re.fullmatch(r"/orgs/[^/]+/installation", path):
             return self._app_route(method, path, headers)
+        if (
+            self.seat_writes is not None
+            and (wrote := self.seat_writes.route(self, method, path, headers, request_body)) is not None
+        ):
+            return wrote[0], {**wrote[1], **self._rate_headers()}, wrote[2]
         if method != "GET":
             return self._error(404, "Not Found")
         if path == "/rate_limit":
@@ -253,24 +264,22 @@ class FakeGitHub:
         self, method: str, path: str, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         """The endpoints an app calls with its JWT: installation look-ups and installation tokens."""
-        app = self.app
-        if app is None:
+        if self.app is None and self.write_app is None:
             return self._error(404, "Not Found")
-        problem = jwt_problem(app, headers.get("authorization", ""))
-        if problem is not None:
-            return self._error(401, problem, counted=False)
+        app, problem = app_of([self.app, self.write_app], headers.get("authorization", ""))
+        if app is None:
+            return self._error(401, problem or "Bad credentials", counted=False)
         if method == "POST" and (m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
             installation = int(m.group(1))
             if installation not in app.installations:
                 return self._error(404, "Not Found")
-            issued = IssuedToken(
-                "ghs_" + secrets.token_urlsafe(27), installation, self._clock() + app.token_lifetime
-            )
+            expires = self._clock() + app.token_lifetime
+            issued = IssuedToken("ghs_" + secrets.token_urlsafe(27), installation, expires, app.app_id)
             self.issued_tokens.append(issued)
             body = {
                 "token": issued.token,
                 "expires_at": iso(datetime.fromtimestamp(issued.expires_at, UTC)),
-                "permissions": {"organization_copilot_seat_management": "read"},
+                "permissions": {"organization_copilot_seat_management": app.seat_permission},
                 "repository_selection": "all",
             }
             return 201, {"content-type": "application/json; charset=utf-8"}, json.dumps(body).encode()
@@ -386,6 +395,15 @@ class FakeGitHub:
         body = {"message": message, "documentation_url": DOCS, "status": str(status)}
         headers = {"content-type": "application/json; charset=utf-8", **self._rate_headers()}
         return status, headers, json.dumps(body).encode()
+
+
+async def _request_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _int(value: str | None, default: int) -> int:

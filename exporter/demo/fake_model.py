@@ -96,6 +96,8 @@ class FakeApp:
     #: Installations on enterprises (the rest are on organizations).
     enterprise_installations: set[int] = field(default_factory=set)
     token_lifetime: float = 3600.0
+    #: ``organization_copilot_seat_management``: "read", or "write" for an app that may remove seats.
+    seat_permission: str = "read"
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class IssuedToken:
     token: str
     installation_id: int
     expires_at: float
+    app_id: int = 0
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,11 @@ class GitHubClient:
             downloads=self.downloads,
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client (redirects never followed, timeouts set), for writes (exporter.github.writes)."""
+        return self._http
+
     async def aclose(self) -> None:
         await self._http.aclose()
         close = getattr(self._token, "aclose", None)

@@ -9,10 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from exporter import exposition
 from exporter.config import Config
+from exporter.reclaim.served import ServedReclaim
 from exporter.sources.base import Source
 from exporter.state import ExporterState
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 from exporter.web.landing import landing_page
+from exporter.web.reclaim_report import RECLAIM_REPORT_PATHS, reclaim_report_response
 from exporter.web.seat_report import SEAT_REPORT_PATHS, seat_report_response
 
 #: The largest piece of a body handed to the server at once. asyncio copies what the socket does not
@@ -34,12 +36,18 @@ def _chunks(pieces: list[bytes]) -> Iterator[bytes]:
 
 class ExporterApp:
     def __init__(
-        self, config: Config, state: ExporterState, registry: CollectorRegistry, sources: Sequence[Source]
+        self,
+        config: Config,
+        state: ExporterState,
+        registry: CollectorRegistry,
+        sources: Sequence[Source],
+        reclaim: ServedReclaim | None = None,
     ) -> None:
         self.config = config
         self.state = state
         self.registry = registry
         self.sources = {source.name: source for source in sources}
+        self.reclaim = reclaim if reclaim is not None else ServedReclaim(config, state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -69,6 +77,10 @@ class ExporterApp:
                 seat_report_response, self.config, self.state, SEAT_REPORT_PATHS[path], query
             )
             await self._send(send, report.status, report.body, report.headers, method)
+        elif path in RECLAIM_REPORT_PATHS:
+            # A worker thread as for the seat report: the first request after a poll makes the selection.
+            plan = await asyncio.to_thread(reclaim_report_response, self.reclaim, RECLAIM_REPORT_PATHS[path])
+            await self._send(send, plan.status, plan.body, plan.headers, method)
         elif path == "/":
             page = landing_page(self.config, self.state, self.sources)
             await self._send(send, 200, page.encode(), {"content-type": "text/html; charset=utf-8"}, method)

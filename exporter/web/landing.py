@@ -53,6 +53,7 @@ def landing_page(config: Config, state: ExporterState, sources: Mapping[str, Sou
     mode = " (demo data)" if config.demo else ""
     report = (
         ' &middot; Seat report: <a href="/seats.csv">CSV</a>, <a href="/seats.json">JSON</a>'
+        ' &middot; Reclaim plan: <a href="/reclaim.csv">CSV</a>, <a href="/reclaim.json">JSON</a>'
         if config.seat_metrics != "off"
         else ""
     )

@@ -19,6 +19,8 @@ from exporter.github.client import GitHubClient
 from exporter.health import HealthCollector
 from exporter.poller import Poller
 from exporter.privacy import UserLabels
+from exporter.reclaim.metrics import ReclaimCollector
+from exporter.reclaim.served import ServedReclaim
 from exporter.sources.base import Source
 from exporter.sources.billing.source import BillingSource
 from exporter.sources.seats import SeatSource
@@ -68,10 +70,13 @@ class Exporter:
         # The clock of scrape-time figures (idle seconds, activity windows) and of poll times.
         self.registry.register(SourcesCollector(self.sources, self.state, clock=clock))
         self.registry.register(HealthCollector(self.state, client.stats))
+        #: The reclaim selection of the served snapshots, for its metrics and /reclaim.csv alike.
+        self.reclaim = ServedReclaim(config, self.state)
+        self.registry.register(ReclaimCollector(self.reclaim))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.poller = Poller(self.sources, self.state, clock=clock)
-        self.app = ExporterApp(config, self.state, self.registry, self.sources)
+        self.app = ExporterApp(config, self.state, self.registry, self.sources, self.reclaim)
         web = config.web_config
         #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
         self.secured = SecuredApp(self.app, web) if web is not None else None

@@ -43,6 +43,8 @@ class Seat:
     last_activity_editor: str
     last_authenticated_at: float | None
     pending_cancellation_date: float | None
+    #: The granting team's kind: "organization", "enterprise" (an enterprise team), "" (no team).
+    team_kind: str = ""
 
     @property
     def editor(self) -> str:
@@ -83,6 +85,20 @@ def _shared(value: Any) -> str:
     return sys.intern(clean_text(value))
 
 
+def team_kind(team: Mapping[str, Any]) -> str:
+    """An org team or an enterprise team: ``type`` when given (GitHub's own examples omit it), else the
+    fields only enterprise teams carry."""
+    if not team:
+        return ""
+    kind = team.get("type")
+    if kind in ("organization", "enterprise"):
+        return "enterprise" if kind == "enterprise" else "organization"
+    url = team.get("html_url")
+    if "group_id" in team or (isinstance(url, str) and "/enterprises/" in url):
+        return "enterprise"
+    return "organization"
+
+
 def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
     if not isinstance(raw, Mapping):
         raise MalformedResponseError(f"{where} is {type(raw).__name__}, not an object")
@@ -104,6 +120,7 @@ def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
         last_activity_editor=_shared(editor),
         last_authenticated_at=parse_timestamp(raw.get("last_authenticated_at")),
         pending_cancellation_date=parse_timestamp(raw.get("pending_cancellation_date")),
+        team_kind=team_kind(_mapping(raw.get("assigning_team"))),
     )
 
 
