@@ -24,6 +24,7 @@ import yaml
 from exporter.config import build_config
 from exporter.demo.serving import exporter_command, free_port
 from exporter.errors import ConfigError
+from exporter.web.guarded_app import has_body
 from tests.support import (
     TOKEN,
     RunningExporter,
@@ -269,3 +270,11 @@ def test_web_timeouts_default_and_are_bounded() -> None:
         with pytest.raises(ConfigError) as raised:
             build_config(flags, {"web": {key: value}}, {"GITHUB_TOKEN": TOKEN})
         assert raised.value.key == f"web.{key}"
+
+
+def test_what_counts_as_a_request_body() -> None:
+    assert not has_body([(b"host", b"x")])
+    assert not has_body([(b"content-length", b"0")])
+    assert not has_body([(b"content-length", b"000")])
+    assert has_body([(b"content-length", b"1")])
+    assert has_body([(b"transfer-encoding", b"chunked")])

@@ -13,9 +13,9 @@ protocol is wrapped here, by composition, in one that sees the connection from `
 - gives every phase of a connection a deadline that no byte from the client extends: from accepting
   it (handshake included), or from the end of its previous response, to the end of the next request's
   headers, ``header_timeout``; from there to the end of the response, ``write_timeout``. A connection
-  past its deadline is aborted. :class:`GuardedApp`, the outermost ASGI layer, tells the connection
-  when its request reached the application and when the response is done, and refuses request
-  bodies, which an exporter answering only GET and HEAD never needs;
+  past its deadline is aborted. ``GuardedApp`` (guarded_app.py), the outermost ASGI layer, tells
+  the connection when its request reached the application and when the response is done, and
+  refuses request bodies, which an exporter answering only GET and HEAD never needs;
 - keeps at most ``max_connections`` open: at the cap, the connection that has waited longest for its
   headers is closed to make room, so a flood of slow clients cannot lock out a scrape, and a new
   connection is refused only when every open one is busy with a request;
@@ -38,7 +38,7 @@ from typing import Any
 
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr
 
-from exporter.web.asgi import ASGIApp, Receive, Scope, Send
+from exporter.web.asgi import Scope
 
 log = logging.getLogger("exporter.web.connections")
 
@@ -348,51 +348,3 @@ class GuardedConnection(asyncio.Protocol):
         self._deadline = None
         log.debug("aborting a response the client did not read in time")
         self.close_now()
-
-
-class GuardedApp:
-    """The outermost ASGI layer: tells each connection its phases, and refuses request bodies."""
-
-    def __init__(self, app: ASGIApp, guard: ConnectionGuard) -> None:
-        self.app = app
-        self.guard = guard
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        connection = self.guard.find(scope)
-        if connection is not None:
-            connection.request_started()
-        try:
-            if has_body(scope["headers"]):
-                await refuse_body(send)
-            else:
-                await self.app(scope, receive, send)
-        finally:
-            if connection is not None:
-                connection.request_finished()
-
-
-def has_body(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether a request announces a body (h11 has checked that Content-Length is a number)."""
-    for name, value in headers:
-        if name.lower() == b"transfer-encoding":
-            return True
-        if name.lower() == b"content-length" and value.strip().lstrip(b"0"):
-            return True
-    return False
-
-
-_REFUSED = b"request bodies are not accepted: this exporter answers GET and HEAD only\n"
-
-
-async def refuse_body(send: Send) -> None:
-    """413, and the connection closed after it: the body is never read, so it cannot be reused."""
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(_REFUSED)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": _REFUSED})

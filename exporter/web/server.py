@@ -24,13 +24,8 @@ from exporter.sources.usage.source import UsageSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
-from exporter.web.connections import (
-    MAX_INCOMPLETE_HEADERS,
-    ConnectionGuard,
-    GuardedApp,
-    SchemeFilter,
-    listener_limits,
-)
+from exporter.web.connections import MAX_INCOMPLETE_HEADERS, ConnectionGuard, SchemeFilter, listener_limits
+from exporter.web.guarded_app import GuardedApp
 from exporter.web.security import SecuredApp
 
 WEB_CONFIG_CHECK_SECONDS = 5.0
