@@ -307,19 +307,21 @@ class GuardedConnection(asyncio.Protocol):
         if not self.closed:
             self._wait_for_request()
 
-    def close_now(self) -> None:
-        """Abort the connection with a reset: what was not yet written is dropped, by the kernel too.
+    def close_now(self, *, reset: bool = False) -> None:
+        """Abort the connection: no more is read, and what was not yet written is dropped.
 
-        Without SO_LINGER 0 the kernel would keep trying to deliver a slow reader's unsent data, up to
-        megabytes per connection, for minutes after the exporter let it go.
+        ``reset`` drops it in the kernel too (SO_LINGER 0): otherwise the kernel would keep trying to
+        deliver a slow reader's unsent data, megabytes per connection, for minutes after the exporter
+        let it go.
         """
         self._release()
-        if self.transport is not None:
-            sock = self.transport.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.transport.abort()
+        if self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if reset and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def _wait_for_request(self) -> None:
         self._arm(self.guard.header_timeout, self._headers_late)
@@ -347,4 +349,4 @@ class GuardedConnection(asyncio.Protocol):
     def _response_late(self) -> None:
         self._deadline = None
         log.debug("aborting a response the client did not read in time")
-        self.close_now()
+        self.close_now(reset=True)
