@@ -68,7 +68,7 @@ GITHUB_KEYS = (
     "max_concurrency",
     "requests_per_minute",
 )
-WEB_KEYS = ("listen_address", "telemetry_path", "config_file")
+WEB_KEYS = ("listen_address", "telemetry_path", "config_file", "read_header_timeout", "write_timeout")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
 USAGE_KEYS = tuple(f.name for f in fields(UsageConfig))
@@ -78,6 +78,8 @@ HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
 BILLING_KEYS = ("enabled", "poll_interval", "token_file", "ai_credits_per_seat")
 MAX_REQUEST_TIMEOUT = 600.0
 MAX_POLL_INTERVAL = 86400.0
+#: Bounds of web.read_header_timeout and web.write_timeout, in seconds.
+WEB_TIMEOUT_RANGE = (1.0, 3600.0)
 #: A URL path of printable ASCII without white space, query or fragment (a newline would split headers).
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
@@ -262,7 +264,18 @@ def _web(src: _Sources, web: Mapping[str, Any]) -> dict[str, Any]:
         "listen_port": port,
         "telemetry_path": telemetry_path,
         "web_config": web_config,
+        "web_read_header_timeout": _web_timeout(web, "read_header_timeout", "10s"),
+        "web_write_timeout": _web_timeout(web, "write_timeout", "1m"),
     }
+
+
+def _web_timeout(web: Mapping[str, Any], name: str, default: str) -> float:
+    key = f"web.{name}"
+    seconds = parse_duration(str(web.get(name, default)), key)
+    low, high = WEB_TIMEOUT_RANGE
+    if not low <= seconds <= high:
+        raise ConfigError(key, f"must be between 1s and 1h, got {shown(web.get(name))}")
+    return seconds
 
 
 def _log(src: _Sources, log: Mapping[str, Any]) -> dict[str, Any]:

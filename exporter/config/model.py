@@ -165,6 +165,10 @@ class Config:
     telemetry_path: str = "/metrics"
     #: The exporter-toolkit web configuration (TLS, basic auth, headers) from --web.config.file.
     web_config: WebConfig | None = None
+    #: Seconds a client has to complete a request's headers (its TLS handshake included).
+    web_read_header_timeout: float = 10.0
+    #: Seconds from a request's headers to the end of its response.
+    web_write_timeout: float = 60.0
     activity_windows: tuple[ActivityWindow, ...] = tuple(
         ActivityWindow(w, parse_duration(w, "activity_windows")) for w in DEFAULT_WINDOWS
     )

@@ -15,12 +15,14 @@ from exporter.state import ExporterState
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 from exporter.web.landing import landing_page
 from exporter.web.reclaim_report import RECLAIM_REPORT_PATHS, reclaim_report_response
-from exporter.web.seat_report import SEAT_REPORT_PATHS, seat_report_response
+from exporter.web.seat_report import SEAT_REPORT_PATHS, SeatReports
 
 #: The largest piece of a body handed to the server at once. asyncio copies what the socket does not
 #: take at once into its own buffer; sending slices and waiting for the buffer to drain in between
 #: keeps that copy small, where one 64 MB body would be copied whole on every uncompressed scrape.
 SEND_CHUNK = 1 << 20
+#: Seat reports sent at the same time; more wait their turn (within the write timeout).
+REPORT_SENDERS = 2
 
 
 def _chunks(pieces: list[bytes]) -> Iterator[bytes]:
@@ -48,6 +50,14 @@ class ExporterApp:
         self.registry = registry
         self.sources = {source.name: source for source in sources}
         self.reclaim = reclaim if reclaim is not None else ServedReclaim(config, state)
+        self.seat_reports = SeatReports(config, state)
+        # Scrapes go first: a seat report's body is sent only while no scrape is being answered, so
+        # that clients looping on a report of 50,000 seats (8 MB) cannot slow down Prometheus.
+        self._scrapes = 0
+        self._no_scrape = asyncio.Event()
+        self._no_scrape.set()
+        #: Report bodies sent at once: each keeps megabytes in socket buffers that its client reads on.
+        self._report_senders = asyncio.Semaphore(REPORT_SENDERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -63,24 +73,31 @@ class ExporterApp:
         elif path == self.config.telemetry_path:
             # Rendering runs in a worker thread so that a large exposition never stalls the poller. Per-seat
             # series of large enterprises come from a cache laid out once per poll (exposition.py).
-            pieces, extra = await asyncio.to_thread(
-                exposition.render_pieces,
-                self.registry,
-                headers.get("accept", ""),
-                headers.get("accept-encoding", ""),
-            )
-            await self._send(send, 200, pieces, extra, method)
+            self._scrapes += 1
+            self._no_scrape.clear()
+            try:
+                pieces, extra = await asyncio.to_thread(
+                    exposition.render_pieces,
+                    self.registry,
+                    headers.get("accept", ""),
+                    headers.get("accept-encoding", ""),
+                )
+                await self._send(send, 200, pieces, extra, method)
+            finally:
+                self._scrapes -= 1
+                if not self._scrapes:
+                    self._no_scrape.set()
         elif path in SEAT_REPORT_PATHS:
-            # A worker thread too: the report of a 100,000-seat enterprise takes a second to build.
+            # Built once per poll in a thread of its own: the report of 100,000 seats takes a second.
             query = scope.get("query_string", b"").decode("latin-1")
-            report = await asyncio.to_thread(
-                seat_report_response, self.config, self.state, SEAT_REPORT_PATHS[path], query
-            )
-            await self._send(send, report.status, report.body, report.headers, method)
+            report = await self.seat_reports.response(SEAT_REPORT_PATHS[path], query)
+            async with self._report_senders:
+                await self._send(send, report.status, report.body, report.headers, method, self._no_scrape)
         elif path in RECLAIM_REPORT_PATHS:
             # A worker thread as for the seat report: the first request after a poll makes the selection.
             plan = await asyncio.to_thread(reclaim_report_response, self.reclaim, RECLAIM_REPORT_PATHS[path])
-            await self._send(send, plan.status, plan.body, plan.headers, method)
+            async with self._report_senders:
+                await self._send(send, plan.status, plan.body, plan.headers, method, self._no_scrape)
         elif path == "/":
             page = landing_page(self.config, self.state, self.sources)
             await self._send(send, 200, page.encode(), {"content-type": "text/html; charset=utf-8"}, method)
@@ -100,8 +117,14 @@ class ExporterApp:
 
     @staticmethod
     async def _send(
-        send: Send, status: int, body: bytes | list[bytes], headers: dict[str, str], method: str
+        send: Send,
+        status: int,
+        body: bytes | list[bytes],
+        headers: dict[str, str],
+        method: str,
+        gate: asyncio.Event | None = None,
     ) -> None:
+        """Send a whole response; with a ``gate``, each slice of the body waits until it is set."""
         pieces = [body] if isinstance(body, bytes) else body
         out = {**headers, "content-length": str(sum(len(piece) for piece in pieces))}
         await send(
@@ -114,5 +137,7 @@ class ExporterApp:
         if method != "HEAD":
             # The server waits for its buffer to drain before a send returns, so one slice is in flight.
             for chunk in _chunks(pieces):
+                if gate is not None:
+                    await gate.wait()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

@@ -1,13 +1,21 @@
-"""Guarding the listener against clients that hold connections: slow request headers, too many sockets.
+"""Guarding the listener against clients that hold connections: slow requests, slow readers, floods.
 
-uvicorn closes idle keep-alive connections, but it has no timeout for a request whose headers never
-complete (slowloris), and it accepts connections until the process runs out of file descriptors, after
-which the poll cannot connect to GitHub either and asyncio logs every failed ``accept()``. Its
+uvicorn closes idle keep-alive connections, but a single byte cancels that timer, it has no timeout
+for a request whose headers never complete (slowloris), none for a response the client never reads,
+and with TLS asyncio gives a silent client 60 seconds to start its handshake before the server even
+sees the connection. It also accepts connections until the process runs out of file descriptors,
+after which the poll cannot connect to GitHub either and asyncio logs every failed ``accept()``. Its
 protocol class is a documented setting (``uvicorn.Config(http=...)``), so each connection's uvicorn
-protocol is wrapped here, by composition, in one that:
+protocol is wrapped here, by composition, in one that sees the connection from ``accept()`` and:
 
-- closes a connection that has not completed its request headers within ``header_timeout`` seconds of
-  connecting or of starting its next request, however slowly it keeps sending;
+- does the TLS handshake itself (``loop.start_tls``), so that connections in their handshake are
+  counted and timed like any other;
+- gives every phase of a connection a deadline that no byte from the client extends: from accepting
+  it (handshake included), or from the end of its previous response, to the end of the next request's
+  headers, ``header_timeout``; from there to the end of the response, ``write_timeout``. A connection
+  past its deadline is aborted. ``GuardedApp`` (guarded_app.py), the outermost ASGI layer, tells
+  the connection when its request reached the application and when the response is done, and
+  refuses request bodies, which an exporter answering only GET and HEAD never needs;
 - keeps at most ``max_connections`` open: at the cap, the connection that has waited longest for its
   headers is closed to make room, so a flood of slow clients cannot lock out a scrape, and a new
   connection is refused only when every open one is busy with a request;
@@ -18,16 +26,27 @@ protocol is wrapped here, by composition, in one that:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
+import socket
+import ssl
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
 
+from uvicorn.protocols.utils import get_local_addr, get_remote_addr
+
+from exporter.web.asgi import Scope
+
 log = logging.getLogger("exporter.web.connections")
 
-#: Seconds a client has to send a request's headers; Prometheus sends them as soon as it connects.
+#: Seconds a client has to send a request's headers (TLS handshake included) after connecting or after
+#: its previous response; Prometheus sends them as soon as it connects.
 HEADER_TIMEOUT = 10.0
+#: Seconds from a request's headers to the end of its response: rendering and writing it.
+WRITE_TIMEOUT = 60.0
 #: Bytes of request line and headers buffered while incomplete (uvicorn's own default, made explicit):
 #: beyond it the request is answered 400 and the connection closed.
 MAX_INCOMPLETE_HEADERS = 16 * 1024
@@ -111,6 +130,17 @@ class RepeatFilter(logging.Filter):
         return not repeated
 
 
+class SchemeFilter(logging.Filter):
+    """uvicorn's start-up line says ``https://`` when TLS is on, although uvicorn itself has no TLS."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Uvicorn running on http://"):
+            record.msg = message.replace("http://", "https://", 1)
+            record.args = ()
+        return True
+
+
 class ConnectionGuard:
     """The shared state of every guarded connection of one listener: which are open, which wait."""
 
@@ -120,15 +150,22 @@ class ConnectionGuard:
         *,
         max_connections: int | None = None,
         header_timeout: float = HEADER_TIMEOUT,
+        write_timeout: float = WRITE_TIMEOUT,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.inner = inner
         self.max_connections = max_connections if max_connections is not None else listener_limits()[0]
         self.header_timeout = header_timeout
+        self.write_timeout = write_timeout
+        #: The server's TLS context (updated in place when certificates rotate), or None for plain HTTP.
+        self.tls = tls
         self.accept_errors = AcceptErrorFilter()
         self.invalid_requests = RepeatFilter("Invalid HTTP request received.")
         self.open: set[GuardedConnection] = set()
-        #: Connections waiting for request headers, the longest-waiting first.
+        #: Connections waiting for request headers (or their handshake), the longest-waiting first.
         self.waiting: dict[GuardedConnection, None] = {}
+        #: Connections by the addresses uvicorn puts in a request's scope, for :class:`GuardedApp`.
+        self.by_address: dict[_Addresses, GuardedConnection] = {}
         self.saturated = False
 
     def protocol_class(self) -> type[asyncio.Protocol]:
@@ -154,117 +191,162 @@ class ConnectionGuard:
                 )
             if oldest is None:
                 return False
-            self.forget(oldest)
-            oldest.abort()
+            oldest.close_now()
         self.open.add(connection)
         return True
 
     def forget(self, connection: GuardedConnection) -> None:
         self.open.discard(connection)
         self.waiting.pop(connection, None)
+        if connection.addresses is not None and self.by_address.get(connection.addresses) is connection:
+            del self.by_address[connection.addresses]
         if self.saturated and len(self.open) <= self.max_connections // 2:
             self.saturated = False
             log.info("connections back under the limit", extra={"open_connections": len(self.open)})
 
+    def find(self, scope: Scope) -> GuardedConnection | None:
+        client, server = scope.get("client"), scope.get("server")
+        if client is None or server is None:
+            return None
+        return self.by_address.get((tuple(client), tuple(server)))
+
+
+_Addresses = tuple[tuple[Any, ...], tuple[Any, ...]]
+
 
 class GuardedConnection(asyncio.Protocol):
-    """One connection: uvicorn's protocol inside, with a deadline for each request's headers."""
+    """One connection: uvicorn's protocol inside, TLS in front, and a deadline for every phase."""
 
     def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
         self.guard = guard
         self.inner = inner
+        #: The TCP transport, under TLS if there is one: aborting it ends the connection at once.
         self.transport: asyncio.Transport | None = None
+        self.addresses: _Addresses | None = None
         self.admitted = False
+        #: Whether uvicorn's protocol has the connection (after the handshake, with TLS).
+        self.connected = False
+        self.closed = False
         self._deadline: asyncio.TimerHandle | None = None
-        # Whether a request's first bytes came and its headers have not ended yet.
-        self._in_request = False
-        # The last bytes seen, so that a blank line split across two reads is still found.
-        self._tail = b""
+        # Data decrypted between the handshake's end and the handshake task's resumption.
+        self._early: list[bytes] = []
+        self._handshake: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         if not self.guard.admit(self):
+            self.closed = True
             transport.abort()
             return
         self.admitted = True
+        self._wait_for_request()  # from accept: the handshake counts against the header timeout
+        if self.guard.tls is None:
+            self._connect(transport)
+        else:
+            self._handshake = asyncio.get_running_loop().create_task(
+                self._start_tls(transport, self.guard.tls)
+            )
+
+    async def _start_tls(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            secure = await loop.start_tls(
+                transport, self, context, server_side=True, ssl_handshake_timeout=self.guard.header_timeout
+            )
+        except Exception as exc:  # a failed handshake: wrong protocol, bad certificate, reset, timeout
+            log.debug("TLS handshake failed", extra={"error": str(exc) or type(exc).__name__})
+            secure = None
+        if secure is None or self.closed:
+            self.close_now()
+            return
+        self._connect(secure)
+
+    def _connect(self, transport: asyncio.Transport) -> None:
+        self.addresses = (tuple(get_remote_addr(transport) or ()), tuple(get_local_addr(transport) or ()))
+        self.guard.by_address[self.addresses] = self
+        self.connected = True
         self.inner.connection_made(transport)
-        self._expect_headers()
+        early, self._early = self._early, []
+        for data in early:
+            self.inner.data_received(data)
 
     def data_received(self, data: bytes) -> None:
-        if not self.admitted:
-            return
-        self._track_headers(data)
-        self.inner.data_received(data)
-
-    def _track_headers(self, data: bytes) -> None:
-        """Start the clock on a request's first byte; stop it at the blank line that ends its headers."""
-        if self._deadline is None:
-            self._expect_headers()
-        if not self._in_request:
-            # Blank lines before a request line are allowed (and ignored), so they cannot end one.
-            data = data.lstrip(b"\r\n")
-            if not data:
-                return
-            self._in_request = True
-            self._tail = b""
-        seen = self._tail + data
-        end = _headers_end(seen)
-        rest = seen[end:].lstrip(b"\r\n") if end else seen
-        if end and not rest:
-            self._headers_complete()
-        elif end:
-            self._expect_headers()  # the headers ended and the next request has begun
-        # Enough to find a blank line split across two reads.
-        self._tail = rest[-2:]
+        if self.connected:
+            self.inner.data_received(data)
+        elif self.admitted and not self.closed:
+            self._early.append(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received() if self.admitted else None
+        return self.inner.eof_received() if self.connected else None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_deadline()
-        self.guard.forget(self)
-        if self.admitted:
+        self._release()
+        if self.connected:
+            self.connected = False
             self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
-        if self.admitted:
+        if self.connected:
             self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        if self.admitted:
+        if self.connected:
             self.inner.resume_writing()
 
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+    # -- phases, from GuardedApp -------------------------------------------------------------------
 
-    def _expect_headers(self) -> None:
-        self._cancel_deadline()
-        loop = asyncio.get_running_loop()
-        self._deadline = loop.call_later(self.guard.header_timeout, self._headers_late)
+    def request_started(self) -> None:
+        """The request's headers are in: the response must be rendered and written within the timeout."""
+        if not self.closed:
+            self._arm(self.guard.write_timeout, self._response_late)
+            self.guard.waiting.pop(self, None)
+
+    def request_finished(self) -> None:
+        """The response is written: the next request's headers are due within the header timeout."""
+        if not self.closed:
+            self._wait_for_request()
+
+    def close_now(self, *, reset: bool = False) -> None:
+        """Abort the connection: no more is read, and what was not yet written is dropped.
+
+        ``reset`` drops it in the kernel too (SO_LINGER 0): otherwise the kernel would keep trying to
+        deliver a slow reader's unsent data, megabytes per connection, for minutes after the exporter
+        let it go.
+        """
+        self._release()
+        if self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if reset and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    def _wait_for_request(self) -> None:
+        self._arm(self.guard.header_timeout, self._headers_late)
         self.guard.waiting.pop(self, None)  # to the end: the deadline is new
         self.guard.waiting[self] = None
 
-    def _headers_complete(self) -> None:
-        self._in_request = False
-        self._cancel_deadline()
-        self.guard.waiting.pop(self, None)
+    def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = asyncio.get_running_loop().call_later(seconds, callback)
 
-    def _cancel_deadline(self) -> None:
+    def _release(self) -> None:
+        self.closed = True
+        self._early = []
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        self.guard.forget(self)
 
     def _headers_late(self) -> None:
         self._deadline = None
         log.debug("closing a connection that did not send its request headers in time")
-        self.guard.forget(self)
-        self.abort()
+        self.close_now()
 
-
-def _headers_end(data: bytes) -> int:
-    """The offset just after the last blank line in ``data`` (h11 accepts LF as well as CRLF), or 0."""
-    lf = data.rfind(b"\n\n")
-    crlf = data.rfind(b"\n\r\n")
-    return max(lf + 2 if lf >= 0 else 0, crlf + 3 if crlf >= 0 else 0)
+    def _response_late(self) -> None:
+        self._deadline = None
+        log.debug("aborting a response the client did not read in time")
+        self.close_now(reset=True)

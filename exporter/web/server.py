@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Callable, Sequence
 
@@ -28,7 +27,8 @@ from exporter.sources.usage.source import UsageSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
-from exporter.web.connections import MAX_INCOMPLETE_HEADERS, ConnectionGuard, listener_limits
+from exporter.web.connections import MAX_INCOMPLETE_HEADERS, ConnectionGuard, SchemeFilter, listener_limits
+from exporter.web.guarded_app import GuardedApp
 from exporter.web.security import SecuredApp
 
 WEB_CONFIG_CHECK_SECONDS = 5.0
@@ -80,13 +80,21 @@ class Exporter:
         web = config.web_config
         #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
         self.secured = SecuredApp(self.app, web) if web is not None else None
-        self.asgi: ASGIApp = self.secured if self.secured is not None else self.app
-        #: Header-read timeout and connection cap around uvicorn's own HTTP/1.1 protocol.
+        inner: ASGIApp = self.secured if self.secured is not None else self.app
+        #: TLS, phase deadlines and a connection cap around uvicorn's own HTTP/1.1 protocol. The web
+        #: config's TLS settings (minimum version, client CAs) need a whole SSLContext, which the web
+        #: config watcher also updates in place when certificates rotate.
         max_connections, self._backlog = listener_limits()
-        self.connections = ConnectionGuard(H11Protocol, max_connections=max_connections)
+        self.connections = ConnectionGuard(
+            H11Protocol,
+            max_connections=max_connections,
+            header_timeout=config.web_read_header_timeout,
+            write_timeout=config.web_write_timeout,
+            tls=self.secured.context if self.secured is not None else None,
+        )
+        self.asgi: ASGIApp = GuardedApp(inner, self.connections)
 
     def uvicorn_config(self) -> uvicorn.Config:
-        context = self.secured.context if self.secured is not None else None
         return uvicorn.Config(
             self.asgi,
             host=self.config.listen_host,
@@ -98,9 +106,7 @@ class Exporter:
             http=self.connections.protocol_class(),
             backlog=self._backlog,
             h11_max_incomplete_event_size=MAX_INCOMPLETE_HEADERS,
-            # The web config's TLS settings (minimum version, client CAs) need a whole SSLContext,
-            # which the web config watcher also updates in place when certificates rotate.
-            ssl_context_factory=_fixed_context(context) if context is not None else None,
+            # No ssl here: the connection guard does the handshake, so that it times it from accept.
         )
 
     async def run(self) -> None:
@@ -110,6 +116,8 @@ class Exporter:
             (logging.getLogger("asyncio"), self.connections.accept_errors),
             (logging.getLogger("uvicorn.error"), self.connections.invalid_requests),
         ]
+        if self.connections.tls is not None:
+            filters.append((logging.getLogger("uvicorn.error"), SchemeFilter()))
         for logger, log_filter in filters:
             logger.addFilter(log_filter)
         tasks = [asyncio.create_task(self.poller.run(), name="poller")]
@@ -131,12 +139,3 @@ class Exporter:
         while True:
             await asyncio.sleep(WEB_CONFIG_CHECK_SECONDS)
             secured.maybe_reload()
-
-
-def _fixed_context(
-    context: ssl.SSLContext,
-) -> Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
-    def factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-        return context
-
-    return factory
