@@ -79,7 +79,7 @@ def make_exporter(
         sleep=clock.sleep,
         clock=clock,
     )
-    return Exporter(config, client)
+    return Exporter(config, client, clock=clock)
 
 
 Scenario = Callable[[Exporter], Awaitable[None]]

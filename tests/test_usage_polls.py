@@ -53,7 +53,7 @@ def _exporter(fakes: UsageFakes, clock: ManualClock) -> Exporter:
         SeatSource(config, exporter.client, users, clock=clock),
         UsageSource(config, exporter.client, users, clock=clock),
     ]
-    return Exporter(config, exporter.client, sources)
+    return Exporter(config, exporter.client, sources, clock=clock)
 
 
 async def _poll(exporter: Exporter) -> Parsed:
