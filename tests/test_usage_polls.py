@@ -25,7 +25,7 @@ from exporter.sources.usage.source import UsageSource
 from exporter.web.server import Exporter
 from tests.inprocess import ManualClock, make_config, make_exporter, metrics
 from tests.support import Labels, value
-from tests.usage_support import UsageFakes, usage_fakes
+from tests.usage_support import UsageFakes, newest_report_day, usage_fakes
 
 pytestmark = pytest.mark.e2e
 HOUR = 3600.0
@@ -60,11 +60,6 @@ def _quiet_start(now: float, newest: date) -> float:
     start = (now // HOUR + 1) * HOUR + 300
     next_report = _midnight(newest + timedelta(days=2)) + REPORT_DELAY_HOURS * HOUR
     return next_report + 300 if start <= next_report < start + 7 * HOUR else start
-
-
-def _newest_report_day(now: datetime) -> date:
-    """The newest day whose report is out: GitHub publishes a day's report hours after the day ends."""
-    return (now - timedelta(hours=REPORT_DELAY_HOURS)).date() - timedelta(days=1)
 
 
 def _exporter(fakes: UsageFakes, clock: ManualClock) -> Exporter:
@@ -103,7 +98,7 @@ def test_a_day_not_final_is_read_again_when_it_changes_and_not_while_it_does_not
 ) -> None:
     """At any date, the newest day reported is served (the day before yesterday minutes after midnight
     UTC, across month and year ends), not final, and read again as its numbers grow."""
-    newest = _newest_report_day(moment)
+    newest = newest_report_day(moment)
 
     async def scenario(exporter: Exporter) -> None:
         first = await _poll(exporter)
