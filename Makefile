@@ -66,15 +66,24 @@ pytest: dev-deps system-deps
 	PROPERTY_EXAMPLES=150 $(BIN)/pytest $(PYTEST_ARGS)
 
 # The lowest version of each runtime dependency that pyproject.toml allows (tools/floors.py reads them),
-# in a virtualenv of its own, under the same suite: a lower bound that stops working fails here.
+# in a virtualenv of its own: first with nothing else installed, where the console script must serve
+# /metrics on demo data (tools/smoke.py), as on a user's clean install; then with the test tools added,
+# under the end-to-end suite. A lower bound that stops working fails here.
 FLOORS_VENV ?= .venv-floors
 FLOORS_BIN   = $(FLOORS_VENV)/bin
 
-$(FLOORS_VENV)/.installed: pyproject.toml tools/floors.py
+$(FLOORS_VENV)/.runtime: pyproject.toml tools/floors.py tools/smoke.py
 	@$(NEED_VENV_MODULE)
 	$(PYTHON) -m venv --clear $(FLOORS_VENV)
 	$(PYTHON) tools/floors.py > $(FLOORS_VENV)/floors.txt
 	$(FLOORS_BIN)/pip install --quiet --upgrade pip
+	$(FLOORS_BIN)/pip install --quiet -c $(FLOORS_VENV)/floors.txt -e .
+	$(FLOORS_BIN)/pip check
+	$(FLOORS_BIN)/python tools/floors.py --installed
+	$(FLOORS_BIN)/python tools/smoke.py
+	@touch $@
+
+$(FLOORS_VENV)/.installed: $(FLOORS_VENV)/.runtime
 	$(FLOORS_BIN)/pip install --quiet -c $(FLOORS_VENV)/floors.txt -e '.[dev]'
 	$(FLOORS_BIN)/pip check
 	@touch $@

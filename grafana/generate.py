@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,12 +68,35 @@ NEVER_USED = f"({INFO} unless on({SEAT_KEY}) github_copilot_seat_last_activity_t
 IN_SELECTION = 'and on(org) github_copilot_seats{enterprise=~"$enterprise", org=~"$org"}'
 
 
+#: What an empty label means, shown as a word: the enterprise of an organization target, the org of an
+#: enterprise-level grant, the team of a direct assignment, a shared pool's cost center, a budget's entity.
+EMPTY_NAMES = {
+    "enterprise": "(org target)",
+    "org": "(enterprise level)",
+    "team": "(assigned directly)",
+    "cost_center": "(none)",
+    "entity": "(none)",
+}
+
+
 def readable(expr: str, *labels: str) -> str:
     """Name the empty team (direct assignment) and org (enterprise-level grant) in legends and tables."""
-    names = {"team": "(assigned directly)", "org": "(enterprise level)"}
     for label in labels:
-        expr = f'label_replace({expr}, "{label}", "{names[label]}", "{label}", "")'
+        expr = f'label_replace({expr}, "{label}", "{EMPTY_NAMES[label]}", "{label}", "")'
     return expr
+
+
+def names_empty(expr: str, label: str) -> bool:
+    """Whether ``expr`` already gives an empty ``label`` a name (through readable or none_named)."""
+    return re.search(rf'"{label}", "[^"]+", "{label}", ""\)', expr) is not None
+
+
+def named_columns(expr: str, labels: Iterable[str]) -> str:
+    """``expr`` with every label that can be empty named, so that its series carry each of ``labels``
+    whatever the data: Grafana's table has a column per label present in some series, and a merge of
+    queries lines rows up only when every query yields the same columns."""
+    missing = [label for label in labels if label in EMPTY_NAMES and not names_empty(expr, label)]
+    return readable(expr, *missing)
 
 
 # -- panels ----------------------------------------------------------------------------------------
@@ -383,7 +407,7 @@ def table(
         "table",
         title,
         description,
-        [Target(c.expr, instant=True, table=True) for c in columns],
+        [Target(named_columns(c.expr, shown), instant=True, table=True) for c in columns],
         "short",
         width,
         height,

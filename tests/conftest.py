@@ -4,9 +4,11 @@ import inspect
 import socket
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
+from tests.clock import MOMENTS, today
 from tests.support import (
     TOKEN,
     Dataset,
@@ -81,3 +83,10 @@ def _only_e2e_tests_start_processes_or_servers(
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
     monkeypatch.setattr(socket.socket, "listen", refuse)
+
+
+@pytest.fixture(params=[*MOMENTS, "today"])
+def moment(request: pytest.FixtureRequest) -> datetime:
+    """Each fixed moment of tests/clock.py, and the real today: a test taking this holds on any date."""
+    name: str = request.param
+    return today() if name == "today" else MOMENTS[name]

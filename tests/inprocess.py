@@ -9,7 +9,6 @@ and a manual clock makes back-off and rate-limit waits instant (and observable).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from exporter.github.downloads import limits_for
 from exporter.github.pacing import RequestPacer
 from exporter.github.stats import RetryPolicy
 from exporter.web.server import Exporter
-from tests.support import TOKEN, Labels, parse_exposition
+from tests.support import NOW, TOKEN, Labels, parse_exposition
 
 #: Fast retries: the delays are recorded by ManualClock, never slept for real.
 FAST_RETRY = RetryPolicy(attempts=3, backoff=1.0, max_backoff=60.0, max_rate_limit_wait=900.0)
@@ -31,9 +30,13 @@ FAST_RETRY = RetryPolicy(attempts=3, backoff=1.0, max_backoff=60.0, max_rate_lim
 
 @dataclass
 class ManualClock:
-    """Wall-clock time that only moves when the code under test sleeps or the test says so."""
+    """Wall-clock time that only moves when the code under test sleeps or the test says so.
 
-    now: float = field(default_factory=time.time)
+    It starts where the test says (a moment of tests/clock.py, or support.NOW that the standard data
+    set's dates are drawn from), never from the real clock, so what a test sees does not depend on when
+    it runs."""
+
+    now: float
     slept: list[float] = field(default_factory=list)
 
     def __call__(self) -> float:
@@ -69,7 +72,7 @@ def make_exporter(
     retry: RetryPolicy = FAST_RETRY,
     timeout: float = 10.0,
 ) -> Exporter:
-    clock = clock or ManualClock()
+    clock = clock or ManualClock(NOW.timestamp())
     client = GitHubClient(
         api_url,
         token or StaticToken(TOKEN),
@@ -81,7 +84,7 @@ def make_exporter(
         clock=clock,
         downloads=limits_for(config),
     )
-    return Exporter(config, client)
+    return Exporter(config, client, clock=clock)
 
 
 Scenario = Callable[[Exporter], Awaitable[None]]
@@ -141,4 +144,4 @@ def usage_exporter(
         SeatSource(config, exporter.client, users, clock=clock),
         UsageSource(config, exporter.client, users, clock=clock),
     ]
-    return Exporter(config, exporter.client, sources)
+    return Exporter(config, exporter.client, sources, clock=clock)

@@ -22,6 +22,7 @@ import yaml
 from exporter.demo.fake_billing import FakeBillingWorld, FakeBudget, fake_account
 from exporter.demo.fake_github import FakeGitHub, FakeOrg, FakeSeat
 from tests.support import (
+    NOW,
     REPO,
     TOKEN,
     Process,
@@ -338,7 +339,7 @@ def live_dataset() -> FakeGitHub:
 def live_billing() -> FakeBillingWorld:
     """``acme``'s billing: 3 seats using far more AI credits than their pool includes, a budget 99% spent
     (so the month's rate overruns it) and a spent budget that blocks further use."""
-    now = time.time()
+    now = NOW.timestamp()  # the moment the seats' dates are drawn from
     world = FakeBillingWorld(now=now)
     acme = world.add(fake_account("org", "acme", now=now, seed=1, seats=3, credits_per_seat_day=20_000))
     acme.budgets = [
@@ -349,10 +350,20 @@ def live_billing() -> FakeBillingWorld:
     return world
 
 
-def month_billed(now: float) -> float:
-    """The part of the month the rules count as billed: whole days, today included."""
+def expected_spend_alerts(now: float) -> set[tuple[str, str, str]]:
+    """The spend alerts of ``live_billing`` when Prometheus evaluates at ``now``: a budget 99% spent
+    runs out before the month does except on its last day (the rules count whole days billed, today
+    included), and the pool alert waits for the 2nd of the month."""
     moment = datetime.fromtimestamp(now, UTC)
-    return moment.day / calendar.monthrange(moment.year, moment.month)[1]
+    expected = {
+        ("CopilotBudgetNearlyExhausted", "warning", "b-near"),
+        ("CopilotBudgetNearlyExhausted", "critical", "b-block"),
+    }
+    if moment.day < calendar.monthrange(moment.year, moment.month)[1]:
+        expected.add(("CopilotSpendForecastOverBudget", "warning", "b-near"))
+    if moment.day > 1:
+        expected.add(("CopilotAICreditPoolExhausted", "warning", ""))
+    return expected
 
 
 def live_rules(workdir: Path) -> Path:
@@ -516,17 +527,6 @@ def test_idle_seat_reaches_alertmanager_with_org_and_team(alerting_stack: Alerti
 @pytest.mark.e2e
 def test_budget_forecast_and_pool_alerts_reach_the_finops_receiver(alerting_stack: AlertingStack) -> None:
     stack = alerting_stack
-    # A budget 99% spent runs out before the month does, except on the month's last day; the pool
-    # alert waits for the 2nd of the month.
-    expected = {
-        ("CopilotBudgetNearlyExhausted", "warning", "b-near"),
-        ("CopilotBudgetNearlyExhausted", "critical", "b-block"),
-    }
-    billed = month_billed(time.time())
-    if billed < 1:
-        expected.add(("CopilotSpendForecastOverBudget", "warning", "b-near"))
-    if datetime.now(UTC).day > 1:
-        expected.add(("CopilotAICreditPoolExhausted", "warning", ""))
 
     def spend_alerts() -> set[tuple[str, str, str]]:
         return {
@@ -535,7 +535,12 @@ def test_budget_forecast_and_pool_alerts_reach_the_finops_receiver(alerting_stac
             if a["labels"]["alertname"] in BILLING_ALERTS
         }
 
-    stack.wait(lambda: expected <= spend_alerts(), f"{expected} in Alertmanager")
+    # Prometheus evaluates on the real clock: what is expected is worked out from it at each look, so
+    # that the test holds on a 1st, a month's last day and across midnight UTC.
+    stack.wait(
+        lambda: expected_spend_alerts(time.time()) <= spend_alerts(),
+        f"{expected_spend_alerts(time.time())} in Alertmanager",
+    )
     found = [a for a in stack.alertmanager_alerts() if a["labels"]["alertname"] in BILLING_ALERTS]
     for alert in found:
         assert [r["name"] for r in alert["receivers"]] == [FINOPS_RECEIVER], alert

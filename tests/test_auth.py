@@ -26,6 +26,7 @@ from exporter.github.auth import AppInstallationTokens, TokenFile, TokenSource
 from exporter.web.server import Exporter
 from tests.inprocess import ManualClock, Scenario, make_config, metrics, run_scenario
 from tests.support import (
+    NOW,
     TOKEN,
     Dataset,
     ServedFake,
@@ -64,7 +65,7 @@ def key_file(tmp_path: Path, app_key: tuple[str, str]) -> Path:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(NOW.timestamp())
 
 
 @pytest.fixture
@@ -208,7 +209,7 @@ def test_a_rotated_token_file_is_picked_up_without_a_restart(fake: ServedFake, t
         await exporter.poller.poll_once()
         assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
 
-    run(fake, config, ManualClock(), TokenFile(token_path), scenario)
+    run(fake, config, ManualClock(NOW.timestamp()), TokenFile(token_path), scenario)
     assert fake.app.requests[-1].headers["authorization"] == f"Bearer {rotated}"
 
 

@@ -32,6 +32,7 @@ from tests.backfill_support import (
     history_fakes,
     net_ai_credit_spend,
 )
+from tests.clock import today as real_today
 from tests.support import (
     REPO,
     TOKEN,
@@ -45,7 +46,7 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.e2e
-NOW = time.time()
+NOW = real_today().timestamp()  # the backfill command runs on the real clock
 TODAY = datetime.fromtimestamp(NOW, UTC).date()
 LAST = TODAY - timedelta(days=4)  # the newest final day
 FIRST = LAST - timedelta(days=59)
@@ -312,21 +313,24 @@ def test_a_failing_day_is_retried_then_reported_and_the_others_written(
     assert "github_copilot_billing_net_amount_usd" in text
 
 
+# Whole numbers are days from the command's today, resolved when it runs (the suite may pass midnight).
 @pytest.mark.parametrize(
     ("dates", "message"),
     [
         (["--from", "2026-02-30"], "must be a date as YYYY-MM-DD"),
         (["--from", "yesterday"], "must be a date as YYYY-MM-DD"),
-        (["--from", str(TODAY - timedelta(days=9)), "--to", str(TODAY - timedelta(days=19))], "after --to"),
-        (["--from", (TODAY + timedelta(days=1)).isoformat()], "in the future"),
+        (["--from", -9, "--to", -19], "after --to"),
+        (["--from", 1], "in the future"),
         (["--from", "2025-06-01"], "beyond GitHub's retention of usage reports"),
-        (["--from", (TODAY - timedelta(days=2)).isoformat()], "left to the live exporter"),
+        (["--from", -2], "left to the live exporter"),
     ],
 )  # fmt: skip
 def test_bad_dates_and_ranges_beyond_retention_exit_with_status_2(
-    dates: list[str], message: str, tmp_path: Path
+    dates: list[str | int], message: str, tmp_path: Path
 ) -> None:
-    args = ["backfill", "--org", DEMO_ORG, "--github.api-url", "http://127.0.0.1:9", *dates,
+    today = real_today().date()
+    given = [(today + timedelta(days=d)).isoformat() if isinstance(d, int) else d for d in dates]
+    args = ["backfill", "--org", DEMO_ORG, "--github.api-url", "http://127.0.0.1:9", *given,
             "--output", str(tmp_path / "out.om")]  # fmt: skip
     done = run_exporter_cli(args, {"GITHUB_TOKEN": TOKEN})
     assert done.returncode == 2

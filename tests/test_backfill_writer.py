@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -196,3 +196,24 @@ def test_off_a_terminal_each_day_is_a_log_line_with_the_time_left(caplog: pytest
     assert record.getMessage() == "day written"
     assert (record.days_done, record.days_total, record.requests) == (1, 3, 7)  # type: ignore[attr-defined]
     assert record.eta_seconds >= 0  # type: ignore[attr-defined]
+
+
+def test_the_backfill_window_at_any_date(moment: datetime) -> None:
+    """The newest final day, the oldest billing day and the days between, computed here from the rules
+    (a day is final once three full UTC days have passed since it ended; billing keeps 24 months, a
+    29 February reaching back to the 28th), at month and year edges and on a leap day."""
+    today = moment.date()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+
+    def final(day: date) -> bool:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=4) <= midnight
+
+    first = today - timedelta(days=40)
+    days = check_range(first, None, today, usage=True, billing=True)
+    assert final(days.last)
+    assert not final(days.last + timedelta(days=1))
+    assert days.days == [first + timedelta(days=i) for i in range((days.last - first).days + 1)]
+    two_years = date(today.year - 2, today.month, 28 if (today.month, today.day) == (2, 29) else today.day)
+    assert len(check_range(two_years, two_years, today, usage=False, billing=True).days) == 1
+    with pytest.raises(DateRangeError, match="24 months of billing"):
+        check_range(two_years - timedelta(days=1), two_years, today, usage=False, billing=True)

@@ -304,6 +304,30 @@ def all_queries(dashboard: Json) -> Iterator[str]:
             yield target["expr"]
 
 
+# Labels that are empty on some series (organization targets, enterprise-level grants, direct
+# assignments, the shared AI-credit pool, budgets without an entity).
+CAN_BE_EMPTY = {"enterprise", "org", "team", "cost_center", "entity"}
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_every_table_query_names_its_empty_labels(name: str) -> None:
+    """Prometheus drops an empty label, so a query whose series all lack it would have one column less
+    than the others and Grafana's merge would not line rows up: each is named in every query."""
+    checked = 0
+    for panel in panels(DASHBOARDS[name]):
+        if panel["type"] != "table":
+            continue
+        (organize,) = [t for t in panel["transformations"] if t["id"] == "organize"]
+        shown = set(organize["options"]["indexByName"]) & CAN_BE_EMPTY
+        for target in panel["targets"]:
+            for label in shown:
+                named = rf'label_replace\(.*"{label}", "\([^"]+\)", "{label}", ""\)'
+                assert re.search(named, target["expr"]), (panel["title"], label, target["expr"])
+                checked += 1
+    if name != "copilot-exporter-health.json":
+        assert checked
+
+
 def test_every_metric_a_query_uses_is_exposed_by_the_exporter_or_recorded() -> None:
     with start_exporter(["--demo", "--usage.enabled=auto"]) as exporter:
         exposition = exporter.metrics()

@@ -6,9 +6,11 @@ here packaging, pip's own parser, reads pyproject.toml independently.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -17,6 +19,7 @@ from packaging.version import Version
 
 from tests.support import REPO
 from tools.floors import floor, floors, same_release
+from tools.smoke import smoke
 
 SCRIPT = REPO / "tools" / "floors.py"
 DEPENDENCIES = [
@@ -69,3 +72,53 @@ def test_releases_compare_with_zero_padding() -> None:
     assert same_release("42", "42.0.0")
     assert not same_release("2.8.1", "2.8")
     assert not same_release("2.8.0rc1", "2.8")
+
+
+# Releases PyPI has yanked, each for a reason that breaks or endangers the exporter: a floor must be
+# past them (pip still installs a yanked release when pinned exactly, with a mere warning).
+YANKED = {
+    "prometheus-client": {"0.23.0"},  # imports packaging without declaring it: dies at import
+    "bcrypt": {"4.1.0"},
+}
+
+
+def test_no_floor_is_a_yanked_release() -> None:
+    pins = {canonicalize_name(name): version for name, version in floors().items()}
+    for name, versions in YANKED.items():
+        assert Version(pins[canonicalize_name(name)]) > max(Version(v) for v in versions), name
+
+
+def test_the_floors_check_runs_the_exporter_before_the_test_tools_go_in() -> None:
+    """make test-floors: the runtime dependencies alone, the console script serving /metrics (smoke.py),
+    then the test tools, which bring packages (packaging, ...) that could hide an undeclared import."""
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    runtime = re.search(r"^\$\(FLOORS_VENV\)/\.runtime:.*?\n((?:\t.*\n)+)", makefile, re.M)
+    installed = re.search(
+        r"^\$\(FLOORS_VENV\)/\.installed: \$\(FLOORS_VENV\)/\.runtime\n((?:\t.*\n)+)", makefile, re.M
+    )
+    assert runtime, "the floors targets moved: update this test"
+    assert installed, "the floors targets moved: update this test"
+    recipe = runtime.group(1)
+    assert "-e .\n" in recipe
+    assert "[dev]" not in recipe
+    assert recipe.index("-e .\n") < recipe.index("tools/smoke.py")
+    assert "-e '.[dev]'" in installed.group(1)
+
+
+@pytest.mark.e2e
+def test_the_smoke_check_reports_a_script_that_dies_at_import(tmp_path: Path) -> None:
+    script = tmp_path / "github-copilot-exporter"
+    script.write_text(f"#!{sys.executable}\nimport packaging_that_nobody_declared\n")
+    script.chmod(0o755)
+    problems, log = smoke(script, timeout=30)
+    assert problems == [f"{script} --demo --web.listen-address {problems[0].split()[3]} exited with 1"]
+    assert "ModuleNotFoundError: No module named 'packaging_that_nobody_declared'" in log
+
+
+@pytest.mark.e2e
+def test_the_smoke_check_passes_on_the_installed_exporter() -> None:
+    script = Path(sys.executable).with_name("github-copilot-exporter")
+    if not script.exists():
+        pytest.skip("the console script is not installed beside this interpreter")
+    problems, log = smoke(script, timeout=60)
+    assert problems == [], log

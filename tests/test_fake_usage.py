@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,8 @@ from exporter.demo.fake_usage import (
     download_route,
     usage_route,
 )
-from exporter.demo.usage_world import UsageWorld
+from exporter.demo.usage_world import DayRoll, UsageWorld, day_activity
+from tests.clock import MOMENTS
 
 REPO = Path(__file__).resolve().parent.parent
 VENDORED = REPO / "tests" / "schemas" / "usage-metrics-openapi.json"
@@ -234,3 +236,29 @@ def test_the_same_seed_and_time_give_the_same_reports() -> None:
     first = _rows(demo_usage(NOW), "enterprise", DEMO_ENTERPRISE, "users-1-day", day)
     second = _rows(demo_usage(NOW.timestamp()), "enterprise", DEMO_ENTERPRISE, "users-1-day", day)
     assert first == second
+
+
+def _active(world: UsageWorld, day: date) -> dict[str, list[tuple[str, DayRoll]]]:
+    return {
+        entity.name: [(a.user.login, a.roll) for a in day_activity(world, entity, day)]
+        for entity in world.entities.values()
+    }
+
+
+def test_the_demo_activity_is_the_same_relative_to_any_date(moment: datetime) -> None:
+    """The demo world made at any moment shows who did what how many days back as at the fixed one, so
+    what the dashboards and tests see does not depend on the calendar."""
+    reference, world = demo_usage(MOMENTS["mid-month"]), demo_usage(moment)
+    for back in range(1, 32):
+        then = _active(reference, MOMENTS["mid-month"].date() - timedelta(days=back))
+        assert _active(world, moment.date() - timedelta(days=back)) == then, back
+        assert any(then.values())
+
+
+def test_a_final_day_keeps_its_numbers_as_the_clock_moves(moment: datetime) -> None:
+    world = demo_usage(moment)
+    day = moment.date() - timedelta(days=4)
+    entity = world.entities[("org", DEMO_ORG)]
+    before = day_activity(world, entity, day)
+    later = dataclasses.replace(world, now=moment + timedelta(days=2, hours=13))
+    assert day_activity(later, entity, day) == before

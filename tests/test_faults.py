@@ -25,6 +25,7 @@ from exporter.sources.seats.fetch import ENDPOINT_ENTERPRISE_SEATS, ENDPOINT_ORG
 from exporter.web.server import Exporter
 from tests.inprocess import ManualClock, Scenario, make_config, metrics, run_scenario, scrape
 from tests.support import (
+    NOW,
     REPO,
     Dataset,
     ServedFake,
@@ -43,7 +44,7 @@ SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(NOW.timestamp())
 
 
 @pytest.fixture

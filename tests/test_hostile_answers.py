@@ -21,7 +21,7 @@ from exporter.demo.fake_github import Fault
 from exporter.github.client import MAX_JSON_BYTES
 from exporter.web.server import Exporter
 from tests.inprocess import ManualClock, make_config, make_exporter, metrics, run_scenario, scrape
-from tests.support import TOKEN, Dataset, ServedFake, serve_fake, value
+from tests.support import NOW, TOKEN, Dataset, ServedFake, serve_fake, value
 
 ORG_SEATS = "^/orgs/acme/copilot/billing/seats$"
 ORG_BILLING = "^/orgs/acme/copilot/billing$"
@@ -30,7 +30,7 @@ BAD = "bad\ud800login"
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(NOW.timestamp())
 
 
 @pytest.fixture

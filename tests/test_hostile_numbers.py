@@ -40,6 +40,7 @@ from tests.inprocess import (
     scrape,
     usage_exporter,
 )
+from tests.support import NOW as SUPPORT_NOW
 from tests.support import TOKEN, ServedFake, run_exporter_cli, serve_fake, standard_dataset, value
 from tests.test_billing_end_to_end import billing_world
 from tests.usage_support import UsageFakes, usage_fakes
@@ -147,7 +148,7 @@ def test_a_giant_usage_number_fails_the_poll_as_malformed_and_every_scrape_still
 def billing_fake() -> Iterator[ServedFake]:
     data = standard_dataset(org_seats=30)
     with serve_fake(
-        FakeGitHub([data.org], [data.enterprise], token=TOKEN, billing=billing_world())
+        FakeGitHub([data.org], [data.enterprise], token=TOKEN, billing=billing_world(SUPPORT_NOW.timestamp()))
     ) as served:
         yield served
 

@@ -8,9 +8,8 @@ computation over the same NDJSON made here (tests/usage_support.py).
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import yaml
 
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
 from tests import usage_support
+from tests.clock import today as real_today
 from tests.support import (
     TOKEN,
     RunningExporter,
@@ -30,8 +30,9 @@ from tests.support import (
 from tests.usage_support import UsageFakes, usage_fakes
 
 pytestmark = pytest.mark.e2e
-# The fake's clock stands still, so its reports and links are the same for the exporter and the test.
-FIXED = time.time()
+# The fake's clock stands still, so its reports and links are the same for the exporter and the test;
+# the exporter walks back from its own (real) today to the fake's newest day.
+FIXED = real_today().timestamp()
 TOP_N = 5
 HASH_KEY = "usage-test-hash-key-0123456789"
 TARGETS = (("org", DEMO_ORG), ("enterprise", DEMO_ENTERPRISE))
@@ -113,7 +114,7 @@ def test_every_usage_aggregate_matches_a_computation_over_the_same_ndjson(
     parsed = parse_exposition(exporter.metrics())
     target = _labels(kind, name)
     day = _served_day(parsed, kind, name)
-    assert day == (datetime.fromtimestamp(FIXED, UTC).date() - timedelta(days=1)).isoformat()
+    assert day == usage_support.newest_report_day(datetime.fromtimestamp(FIXED, UTC)).isoformat()
     assert value(parsed, "github_copilot_usage_report_day_final", **target) == 0
     reports = usage_support.fetch_reports(fakes.api, TOKEN, kind, name, day)
     (entity,) = reports.entity

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from exporter.demo.fake_github import Fault
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
+from exporter.demo.usage_world import REPORT_DELAY_HOURS
 from exporter.errors import MalformedResponseError
 from exporter.sources.usage.model import parse_report_links
 from exporter.web.server import Exporter
 from tests.inprocess import ManualClock, metrics, usage_exporter
 from tests.support import Labels, value
-from tests.usage_support import UsageFakes, usage_fakes
+from tests.usage_support import UsageFakes, newest_report_day, usage_fakes
 
 pytestmark = pytest.mark.e2e
 HOUR = 3600.0
@@ -32,13 +33,29 @@ Parsed = dict[str, dict[Labels, float]]
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def clock(request: pytest.FixtureRequest) -> ManualClock:
+    """At START, or for a test that takes ``moment`` at each moment of tests/clock.py."""
+    if "moment" in request.fixturenames:
+        moment: datetime = request.getfixturevalue("moment")
+        return ManualClock(moment.timestamp())
     return ManualClock(START)
 
 
 @pytest.fixture
 def fakes(clock: ManualClock) -> Iterator[UsageFakes]:
-    yield from usage_fakes(demo_usage(START), clock)
+    yield from usage_fakes(demo_usage(clock.now), clock)
+
+
+def _midnight(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def _quiet_start(now: float, newest: date) -> float:
+    """Five minutes past the next whole hour, or past the next report's appearance when it comes out
+    within seven hours of that: from then on one day stays the newest, and its links change on the hour."""
+    start = (now // HOUR + 1) * HOUR + 300
+    next_report = _midnight(newest + timedelta(days=2)) + REPORT_DELAY_HOURS * HOUR
+    return next_report + 300 if start <= next_report < start + 7 * HOUR else start
 
 
 async def _poll(exporter: Exporter) -> Parsed:
@@ -64,37 +81,54 @@ def _downloads(fakes: UsageFakes) -> int:
 
 
 def test_a_day_not_final_is_read_again_when_it_changes_and_not_while_it_does_not(
-    fakes: UsageFakes, clock: ManualClock
+    fakes: UsageFakes, clock: ManualClock, moment: datetime
 ) -> None:
+    """At any date, the newest day reported is served (the day before yesterday minutes after midnight
+    UTC, across month and year ends), not final, and read again as its numbers grow."""
+    newest = newest_report_day(moment)
+
     async def scenario(exporter: Exporter) -> None:
         first = await _poll(exporter)
-        assert value(first, "github_copilot_usage_report_day_final", **ORG) == 0
+        for target in (ORG, {"org": "", "enterprise": DEMO_ENTERPRISE}):
+            served = value(first, "github_copilot_usage_report_day_timestamp_seconds", **target)
+            assert served == _midnight(newest), (target, moment)
+            assert value(first, "github_copilot_usage_report_day_final", **target) == 0
+        assert _downloads(fakes) >= 6
+
+        # From a time when the same day stays the newest for hours, a few minutes past an hour of it:
+        clock.advance(_quiet_start(clock.now, newest) - clock.now)
+        base = await _poll(exporter)
         read = _downloads(fakes)
-        assert read >= 6
 
         # Within the hour GitHub answers with the same links (here: 304 to the ETag): nothing is read.
         clock.advance(60)
         same = await _poll(exporter)
         assert _downloads(fakes) == read
         assert any(r.status == 304 and "/metrics/reports/" in r.path for r in fakes.github.requests)
-        assert same == first | {k: v for k, v in same.items() if not k.startswith("github_copilot_usage")}
+        assert same == base | {k: v for k, v in same.items() if not k.startswith("github_copilot_usage")}
 
         # Hours later the day's numbers have grown: the new files are read.
         clock.advance(6 * HOUR)
         later = await _poll(exporter)
         assert _downloads(fakes) > read
+        report_day = "github_copilot_usage_report_day_timestamp_seconds"
+        assert value(later, report_day, **ORG) == value(base, report_day, **ORG)
         name = "github_copilot_usage_code_generations"
-        assert (value(later, name, **ORG) or 0) > (value(first, name, **ORG) or 0)
+        assert (value(later, name, **ORG) or 0) > (value(base, name, **ORG) or 0)
 
     _run(fakes, clock, scenario)
 
 
-def test_a_final_day_is_not_downloaded_again(fakes: UsageFakes, clock: ManualClock) -> None:
+def test_a_final_day_is_not_downloaded_again(fakes: UsageFakes, clock: ManualClock, moment: datetime) -> None:
+    # Reports stopped five days ago (in the month or year before, at the start of one): the newest day
+    # is that one, and final.
+    last_day = moment.date() - timedelta(days=5)
     for entity in fakes.world.entities.values():
-        entity.last_day = datetime.fromtimestamp(START, UTC).date().replace(day=10)
+        entity.last_day = last_day
 
     async def scenario(exporter: Exporter) -> None:
         first = await _poll(exporter)
+        assert value(first, "github_copilot_usage_report_day_timestamp_seconds", **ORG) == _midnight(last_day)
         assert value(first, "github_copilot_usage_report_day_final", **ORG) == 1
         read = _downloads(fakes)
         clock.advance(5 * HOUR)

@@ -12,13 +12,14 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from exporter.demo.fake_downloads import FakeDownloads, UsageReports
 from exporter.demo.fake_github import FakeGitHub
-from exporter.demo.usage_world import UsageWorld
+from exporter.demo.usage_world import REPORT_DELAY_HOURS, UsageWorld
 from exporter.demo.world import demo_github
 from tests.support import TOKEN, ServedApp
 
@@ -32,6 +33,12 @@ COUNTERS = {
     "lines_added": "loc_added_sum",
     "lines_deleted": "loc_deleted_sum",
 }
+
+
+def newest_report_day(now: datetime) -> date:
+    """The newest day whose report the fake has out at ``now``: a day's report appears hours after it
+    ends, so minutes after midnight UTC it is the day before yesterday."""
+    return (now - timedelta(hours=REPORT_DELAY_HOURS)).date() - timedelta(days=1)
 
 
 @dataclass

@@ -260,7 +260,7 @@ def entity_row(world: UsageWorld, entity: UsageEntity, day: date) -> dict[str, A
 
 
 def _pull_requests(world: UsageWorld, entity: UsageEntity, day: date, active: int) -> dict[str, Any]:
-    rng = random.Random(f"{world.seed}/{entity.kind}/{entity.name}/{day}/pull-requests")
+    rng = random.Random(f"{world.seed}/{entity.kind}/{entity.name}/{world.drawn(day)}/pull-requests")
     created = math.ceil(active * rng.uniform(0.2, 0.6))
     merged = int(created * rng.uniform(0.5, 0.9))
     by_copilot = int(created * rng.uniform(0.05, 0.3))
@@ -389,7 +389,7 @@ def demo_usage(now: float | datetime, *, seed: int = 2026) -> UsageWorld:
     moment = now if isinstance(now, datetime) else datetime.fromtimestamp(now, UTC)
     rng = random.Random(seed)
     first_day = moment.date() - timedelta(days=31)
-    world = UsageWorld(moment, seed)
+    world = UsageWorld.drawn_relative_to(moment, seed)
     org = world.add(UsageEntity("org", DEMO_ORG, 9_000_001, first_day=first_day))
     org.users = make_users(rng, "demo-user", 10_000, 320)
     assign_teams(org, 3_100)

@@ -40,6 +40,8 @@ FINAL_AFTER_HOURS = 72
 RETENTION_DAYS = 365
 
 Numbers = tuple[int, int, int, int, int, int, int]
+#: The day the demo's activity is drawn at: a world made relative to another day shows it shifted.
+DRAWN_ON = date(2026, 7, 15)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,19 @@ class UsageWorld:
     rows_per_file: int = 500
     #: Reports ("entity", "users", "user_teams") whose last file is served cut off mid-line.
     truncated: set[str] = field(default_factory=set)
+    #: Days between the day the world is drawn for and the day its activity was drawn at: a day's
+    #: activity is that of the day ``shift_days`` earlier, so a world made on any date has the same
+    #: shape relative to it (tests hold on any day), while each day keeps its numbers as ``now`` moves.
+    shift_days: int = 0
+
+    @classmethod
+    def drawn_relative_to(cls, now: datetime, seed: int) -> UsageWorld:
+        """A world whose activity relative to ``now`` is the same whatever the date of ``now``."""
+        return cls(now, seed, shift_days=(now.date() - DRAWN_ON).days)
+
+    def drawn(self, day: date) -> date:
+        """The day whose random draw ``day`` shows."""
+        return day - timedelta(days=self.shift_days)
 
     def add(self, entity: UsageEntity) -> UsageEntity:
         self.entities[(entity.kind, entity.name)] = entity
@@ -138,7 +153,7 @@ class UserActivity:
 
 
 def roll(world: UsageWorld, entity: UsageEntity, user: UsageUser, day: date) -> DayRoll:
-    rng = random.Random(f"{world.seed}/{entity.kind}/{entity.name}/{user.user_id}/{day}/roll")
+    rng = random.Random(f"{world.seed}/{entity.kind}/{entity.name}/{user.user_id}/{world.drawn(day)}/roll")
     active = rng.random() < user.activity
     chat, agent, cli = rng.random() < 0.7, rng.random() < 0.35, rng.random() < 0.5
     review_active, review_passive = rng.random() < 0.1, rng.random() < 0.2
@@ -164,7 +179,7 @@ def activity(world: UsageWorld, entity: UsageEntity, user: UsageUser, day: date)
     if not today.active:
         return None
     share = 0.6 + 0.4 * world.version(day) / FINAL_AFTER_HOURS
-    rng = random.Random(f"{world.seed}/{entity.kind}/{entity.name}/{user.user_id}/{day}/cells")
+    rng = random.Random(f"{world.seed}/{entity.kind}/{entity.name}/{user.user_id}/{world.drawn(day)}/cells")
     ide = rng.choice(user.ides)
     cells = []
     for language in rng.sample(user.languages, k=min(len(user.languages), rng.randint(1, 3))):

@@ -34,15 +34,20 @@ from exporter.web.security import SecuredApp
 WEB_CONFIG_CHECK_SECONDS = 5.0
 
 
-def build_sources(config: Config, client: GitHubClient) -> list[Source]:
-    """The data sources the configuration enables, in the order their families are exposed."""
+def build_sources(
+    config: Config, client: GitHubClient, *, clock: Callable[[], float] = time.time
+) -> list[Source]:
+    """The data sources the configuration enables, in the order their families are exposed.
+
+    ``clock`` is the wall clock each source dates its snapshots and its "today" by.
+    """
     users = UserLabels(config)
-    sources: list[Source] = [SeatSource(config, client, users)]
+    sources: list[Source] = [SeatSource(config, client, users, clock=clock)]
     if config.billing.enabled != "false":
-        sources.append(BillingSource(config, billing_client(config, client)))
+        sources.append(BillingSource(config, billing_client(config, client), clock=clock))
     if config.usage.active(config.api_url):
         # The same UserLabels: a user's seat and usage series carry the same user label, so they join.
-        sources.append(UsageSource(config, client, users))
+        sources.append(UsageSource(config, client, users, clock=clock))
     return sources
 
 
@@ -62,12 +67,13 @@ class Exporter:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``clock``: the wall clock of polls and scrapes (idle times, the report day, the billing
+        month); in-process tests pass a fixed one."""
         self.config = config
         self.client = client
-        self.sources = list(sources) if sources is not None else build_sources(config, client)
+        self.sources = list(sources) if sources is not None else build_sources(config, client, clock=clock)
         self.state = ExporterState((s.name, t) for s in self.sources for t in s.targets)
         self.registry = CollectorRegistry(auto_describe=False)
-        # The clock of scrape-time figures (idle seconds, activity windows) and of poll times.
         self.registry.register(SourcesCollector(self.sources, self.state, clock=clock))
         self.registry.register(HealthCollector(self.state, client.stats))
         #: The reclaim selection of the served snapshots, for its metrics and /reclaim.csv alike.
