@@ -96,3 +96,28 @@ def test_the_source_values_in_the_docs_are_every_source() -> None:
     assert sources == {"seats", "billing", "usage"}
     meaning = ALERTS_DOC.split("### CopilotExporterPollFailing", 1)[1].split("**What to do.**", 1)[0]
     assert all(f"`{s}`" in meaning for s in sources)
+
+
+def _permission_table(doc: str) -> str:
+    marker = "<!-- permissions table:"
+    rest = doc.split(marker, 1)[1].split("\n", 1)[1]
+    return rest.split("\n\n", 1)[0]
+
+
+def test_readme_and_security_md_give_the_same_permissions_table() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert _permission_table(readme) == _permission_table(SECURITY_DOC)
+
+
+def test_each_sources_forbidden_hint_names_the_permissions_of_its_table_rows() -> None:
+    from exporter.errors import BILLING_ACCESS, PermissionDeniedError
+    from exporter.sources.usage.source import ACCESS_HINT
+
+    hints = {"seats": PermissionDeniedError.hint, "billing": BILLING_ACCESS, "usage": ACCESS_HINT}
+    rows = [r for r in _permission_table(SECURITY_DOC).splitlines()[2:] if r.startswith("| ")]
+    assert len(rows) == 6  # three sources, organization and enterprise each
+    for row in rows:
+        source, _target, classic, *_ = (cell.strip() for cell in row.strip("|").split("|"))
+        hint = hints[source.split()[0]]
+        for name in re.findall(r"\*\*(.+?)\*\*", row) + re.findall(r"`(\w+:\w+)`", classic):
+            assert name in hint, (source, name)
