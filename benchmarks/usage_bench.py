@@ -212,7 +212,7 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def run(users: int) -> dict[str, Any]:
+def run(users: int, seat_metrics: str = "login") -> dict[str, Any]:
     api_port, download_port, exporter_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp:
         ready = Path(tmp) / "ready.json"
@@ -243,6 +243,8 @@ def run(users: int) -> dict[str, Any]:
                     "--github.api-url",
                     f"http://127.0.0.1:{api_port}",
                     "--usage.enabled=true",
+                    "--seat-metrics",
+                    seat_metrics,
                     "--web.listen-address",
                     f"127.0.0.1:{exporter_port}",
                     "--log.level",
@@ -322,13 +324,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--users", type=int, action="append", help="default: 10000 and 100000")
     parser.add_argument("--serve-fake", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--seat-metrics", default="login", choices=("login", "off"), help="per-user series")
     args = parser.parse_args(argv)
     if args.serve_fake:
         users, api_port, download_port, ready = args.serve_fake
         serve_fake(int(users), int(api_port), int(download_port), Path(ready))
         return 0
     for users in args.users or [10_000, 100_000]:
-        print(json.dumps(run(users)), flush=True)
+        print(json.dumps({"seat_metrics": args.seat_metrics, **run(users, args.seat_metrics)}), flush=True)
     return 0
 
 
