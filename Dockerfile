@@ -20,7 +20,7 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
 FROM python:3.11-slim-bookworm
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="github-copilot-exporter" \
-      org.opencontainers.image.description="Prometheus exporter for GitHub Copilot seats: assignment, activity, idle time and cost per organization, team and user." \
+      org.opencontainers.image.description="Prometheus exporter for GitHub Copilot: seats and idle cost, spend, AI credits and budgets, and the daily usage-metrics reports, per organization, enterprise, team and user." \
       org.opencontainers.image.source="https://github.com/github-copilot-exporter/github-copilot-exporter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"

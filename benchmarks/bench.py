@@ -269,7 +269,7 @@ def scrape(client: httpx.Client, url: str, use_gzip: bool) -> tuple[float, int]:
     return time.perf_counter() - start, size
 
 
-def run_size(seats: int, latency: float, scrapes: int, workdir: Path) -> Result:
+def run_size(seats: int, latency: float, scrapes: int, workdir: Path, seat_metrics: str = "login") -> Result:
     concurrency, per_minute = 4, 600.0  # the exporter's defaults, which the config below leaves alone
     pages = max(1, math.ceil(seats / 100))
     result = Result(seats, pages, poll_bound(pages, latency, concurrency, per_minute))
@@ -279,7 +279,8 @@ def run_size(seats: int, latency: float, scrapes: int, workdir: Path) -> Result:
         config = workdir / f"bench-{seats}.yml"
         config.write_text(
             f"enterprises: [{ENTERPRISE}]\npoll_interval: {interval}m\n"
-            f"github: {{api_url: '{fake_url}'}}\nseat_metrics: {{max_series: {seats}}}\n"
+            f"github: {{api_url: '{fake_url}'}}\n"
+            f"seat_metrics: {{mode: '{seat_metrics}', max_series: {seats}}}\n"
             # The fake serves seats only; billing and usage have benchmarks of their own.
             "billing: {enabled: false}\nusage: {enabled: 'false'}\n"
         )
@@ -507,13 +508,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request at the fake")
     parser.add_argument("--scrapes", type=int, default=50, help="scrapes of /metrics per size")
     parser.add_argument("--memory-polls", type=int, default=50, help="in-process polls per size (0: skip)")
+    parser.add_argument(
+        "--seat-metrics",
+        default="login",
+        choices=("login", "off"),
+        help="per-seat series of the console script",
+    )
     options = parser.parse_args(args)
     sizes = [int(s) for s in options.seats.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
         for seats in sizes:
             print(f"-- {seats:,} seats", file=sys.stderr, flush=True)
-            result = run_size(seats, options.latency, options.scrapes, Path(tmp))
+            result = run_size(seats, options.latency, options.scrapes, Path(tmp), options.seat_metrics)
             if options.memory_polls:
                 result.memory, result.memory_peak_mib = memory_over_polls(seats, options.memory_polls)
                 readings = " ".join(f"{mib:.0f}" for mib in result.memory)

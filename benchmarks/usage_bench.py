@@ -1,4 +1,4 @@
-"""Usage-reports benchmark: the installed exporter reading one day's reports of N users, with N seats.
+"""All-sources benchmark: the installed exporter reading N seats, one day's usage reports of N users, billing.
 
     .venv/bin/python benchmarks/usage_bench.py                 # 10,000 and 100,000 users
     .venv/bin/python benchmarks/usage_bench.py --users 10000
@@ -7,12 +7,14 @@ For each size a fake in its own process (so its CPU and memory are not the expor
 enterprise with N seats and N users' usage: the report endpoints on 127.0.0.1 and the NDJSON files,
 built once with the demo world's row generator and held in memory, from 127.0.0.2. The files of the
 users report are split in four, as GitHub splits large reports. The ``github-copilot-exporter``
-console script then polls both sources as users run it, and the benchmark reports from outside:
+fake also serves the enterprise's billing (a month of spend over three cost centers, AI credits,
+budgets). The console script then polls all three sources as users run it, and the benchmark
+reports from outside:
 
 * the usage poll's wall time (``github_copilot_poll_duration_seconds{source="usage"}``: the report
   endpoints, then downloading and parsing every file) and the bytes downloaded;
-* the seat poll's wall time, for scale;
-* the exporter's peak RSS (``VmHWM``) after both polls and a few scrapes of ``/metrics``, and the number
+* the seat and billing polls' wall times, for scale;
+* the exporter's peak RSS (``VmHWM``) after the three polls and a few scrapes of ``/metrics``, and the number
   of per-user usage series served (capped by ``seat_metrics.max_series``, 50,000 by default).
 """
 
@@ -35,6 +37,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from exporter.demo.fake_billing import FakeBillingWorld, FakeCostCenter, fake_account
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
 from exporter.demo.fake_usage import assign_teams, make_users, user_row, user_team_rows
 from exporter.demo.serving import free_port
@@ -44,6 +47,7 @@ from exporter.sources.usage.model import COUNTER_FIELDS
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"
 USER_FILES = 4
+SOURCES = ("seats", "usage", "billing")
 REPO = Path(__file__).resolve().parent.parent
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -100,6 +104,18 @@ def seats(users: int, now: datetime) -> list[FakeSeat]:
         )
         for i in range(users)
     ]
+
+
+def billing(users: int, now: datetime) -> FakeBillingWorld:
+    """The enterprise's billing: its seats over three cost centers (and some in none), as GitHub bills."""
+    world = FakeBillingWorld(now=now.timestamp())
+    share = users // 4
+    centers = [(FakeCostCenter(f"cc-{n}", f"center-{n}", [], pool_enabled=n == 0), share) for n in range(3)]
+    world.add(
+        fake_account("enterprise", ENTERPRISE, now=now.timestamp(), seed=7, seats=users, plan="enterprise",
+                     cost_centers=centers)
+    )  # fmt: skip
+    return world
 
 
 class Reports:
@@ -166,7 +182,8 @@ def serve_fake(users: int, api_port: int, download_port: int, ready_file: Path) 
     now = datetime.now(UTC)
     started = time.monotonic()
     day, files = build_files(users, now)
-    github = FakeGitHub([], [FakeEnterprise(slug=ENTERPRISE, id=1, seats=seats(users, now))], token=TOKEN)
+    enterprise = FakeEnterprise(slug=ENTERPRISE, id=1, seats=seats(users, now))
+    github = FakeGitHub([], [enterprise], token=TOKEN, billing=billing(users, now))
     github.record_requests = False
     api = Reports(github, day, files, f"http://127.0.0.2:{download_port}")
     sizes = {name: sum(map(len, parts)) for name, parts in files.items()}
@@ -212,7 +229,7 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def run(users: int) -> dict[str, Any]:
+def run(users: int, seat_metrics: str = "login") -> dict[str, Any]:
     api_port, download_port, exporter_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp:
         ready = Path(tmp) / "ready.json"
@@ -247,6 +264,8 @@ def run(users: int) -> dict[str, Any]:
                     "--github.api-url",
                     f"http://127.0.0.1:{api_port}",
                     "--usage.enabled=true",
+                    "--seat-metrics",
+                    seat_metrics,
                     "--web.listen-address",
                     f"127.0.0.1:{exporter_port}",
                     "--log.level",
@@ -304,11 +323,11 @@ def measure(exporter: subprocess.Popen[bytes], url: str) -> dict[str, Any]:
             text = httpx.get(f"{url}/metrics", timeout=60).text
         except httpx.HTTPError:
             text = ""
-        done = [metric(text, "github_copilot_polls_total", source=s) for s in ("seats", "usage")]
+        done = [metric(text, "github_copilot_polls_total", source=s) for s in SOURCES]
         if all(done):
             break
         time.sleep(1)
-    up = {s: metric(text, "github_copilot_up", source=s) for s in ("seats", "usage")}
+    up = {s: metric(text, "github_copilot_up", source=s) for s in SOURCES}
     scrapes = []
     for _ in range(5):
         started = time.monotonic()
@@ -318,6 +337,7 @@ def measure(exporter: subprocess.Popen[bytes], url: str) -> dict[str, Any]:
         "up": up,
         "usage_poll_seconds": metric(text, "github_copilot_poll_duration_seconds", source="usage"),
         "seat_poll_seconds": metric(text, "github_copilot_poll_duration_seconds", source="seats"),
+        "billing_poll_seconds": metric(text, "github_copilot_poll_duration_seconds", source="billing"),
         "users_reported": metric(text, "github_copilot_usage_users_reported"),
         "user_series": text.count("\ngithub_copilot_user_ai_credits_used{"),
         "user_series_dropped": metric(text, "github_copilot_usage_user_series_dropped"),
@@ -330,13 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--users", type=int, action="append", help="default: 10000 and 100000")
     parser.add_argument("--serve-fake", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--seat-metrics", default="login", choices=("login", "off"), help="per-user series")
     args = parser.parse_args(argv)
     if args.serve_fake:
         users, api_port, download_port, ready = args.serve_fake
         serve_fake(int(users), int(api_port), int(download_port), Path(ready))
         return 0
     for users in args.users or [10_000, 100_000]:
-        print(json.dumps(run(users)), flush=True)
+        print(json.dumps({"seat_metrics": args.seat_metrics, **run(users, args.seat_metrics)}), flush=True)
     return 0
 
 

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = "; ".join(f"{name}: {command.HELP}" for name, command in COMMANDS.items())
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="Prometheus exporter for GitHub Copilot seats. Flags override the config file, "
+        description="Prometheus exporter for GitHub Copilot: seats, billing (spend, AI credits, budgets) and "
+        "the usage-metrics reports, each a source of its own. Flags override the config file, "
         "which overrides the environment (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_APP_ID, "
         "GITHUB_APP_PRIVATE_KEY_FILE, GITHUB_APP_INSTALLATION_ID) and the defaults.",
         epilog=f"Commands, given before any flag, run once with the same flags and exit: {commands}. "

@@ -65,8 +65,9 @@ class PermissionDeniedError(GitHubError):
     hint = (
         "the token lacks access: a classic token needs manage_billing:copilot or read:org "
         "(read:enterprise for enterprises), a fine-grained token or app the organization permission "
-        '"GitHub Copilot Business" (read), and only organization owners or enterprise billing managers '
-        "see seats; with SAML single sign-on, authorize the token for the organization"
+        '"GitHub Copilot Business" or "Administration" (read), an app on an enterprise the enterprise '
+        'permission "Enterprise Copilot license management"; only organization owners or enterprise '
+        "billing managers see seats; with SAML single sign-on, authorize the token for the organization"
     )
 
 

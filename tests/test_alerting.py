@@ -175,7 +175,7 @@ def test_alertmanager_example_passes_amtool_check_config() -> None:
         (["alertname=CopilotAICreditPoolExhausted", "severity=warning", "cost_center=web"], FINOPS_RECEIVER),
         (["alertname=CopilotUsageReportStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
         (["alertname=CopilotAdoptionLow", "severity=warning", "org=acme"], SEAT_RECEIVER),
-        (["alertname=CopilotUserAICreditsHigh", "severity=info", "org=acme", "user=ian"], SEAT_RECEIVER),
+        (["alertname=CopilotUserAICreditsHigh", "severity=info", "org=acme", "user=ian"], FINOPS_RECEIVER),
     ],
 )
 def test_alertmanager_routes_each_alert_to_its_receiver(labels: list[str], receiver: str) -> None:

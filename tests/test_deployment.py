@@ -885,3 +885,69 @@ def test_reclaim_cronjob_component_validates_and_keeps_its_plans(
     (plan_file,) = plans.glob("reclaim-plan-*.json")
     assert parse_plan(plan_file.read_text()).targets == ("org=acme",)
     assert not [r for r in fake.app.requests if r.method != "GET"]
+
+
+# -- memory limits ----------------------------------------------------------------------------------
+
+PERFORMANCE = REPO / "docs" / "performance.md"
+#: The comment beside each memory limit names the configuration it is sized for and its measured peak.
+LIMIT_COMMENT = re.compile(
+    r"measured peak RSS of (?P<sources>seats only|all sources), series (?P<series>on|off), "
+    r"(?P<seats>[\d,]+) seats: (?P<peak>\d+) MiB"
+)
+HEADROOM = 1.5
+
+
+def measured_peaks() -> dict[tuple[str, str, int], int]:
+    """(sources, series, seats) -> peak RSS in MiB, from docs/performance.md's table of configurations."""
+    text = PERFORMANCE.read_text(encoding="utf-8")
+    section = text.split("## Peak memory by configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    sizes = [int(cell.removesuffix(" seats").replace(",", "")) for cell in header[2:]]
+    peaks = {}
+    for row in rows[2:]:
+        sources, series, *cells = (cell.strip() for cell in row.strip("|").split("|"))
+        for size, cell in zip(sizes, cells, strict=True):
+            peaks[(sources, series.split()[0], size)] = int(cell.removesuffix(" MiB"))
+    return peaks
+
+
+def sized_for(comment: str) -> tuple[tuple[str, str, int], int]:
+    match = LIMIT_COMMENT.search(" ".join(comment.split()))
+    assert match, f"no 'measured peak RSS of <configuration>, series on|off, N seats: M MiB' in {comment!r}"
+    key = (match["sources"], match["series"], int(match["seats"].replace(",", "")))
+    return key, int(match["peak"])
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Mi": 1.0, "Gi": 1024.0, "m": 1.0, "g": 1024.0, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    number, unit = re.fullmatch(r"(\d+)([A-Za-z]+)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * units[unit]
+
+
+def test_the_performance_table_covers_every_configuration() -> None:
+    peaks = measured_peaks()
+    for sources in ("seats only", "all sources"):
+        for series in ("on", "off"):
+            for seats in (10_000, 100_000):
+                assert (sources, series, seats) in peaks, (sources, series, seats)
+
+
+def test_memory_limits_leave_headroom_over_the_measured_peak(rendered: list[dict[str, Any]]) -> None:
+    peaks = measured_peaks()
+    (container,) = only(rendered, "Deployment")["spec"]["template"]["spec"]["containers"]
+    comment = (KUSTOMIZE_DIR / "deployment.yaml").read_text(encoding="utf-8").split("resources:", 1)[1]
+    limits = {
+        "deploy/kubernetes/deployment.yaml": (container["resources"]["limits"]["memory"], comment),
+        "deploy/docker-compose.yml": (
+            str(compose()["services"]["github-copilot-exporter"]["mem_limit"]),
+            COMPOSE.read_text(encoding="utf-8").split("mem_limit", 1)[0].rsplit("\n\n", 1)[-1],
+        ),
+    }
+    for where, (limit, text) in limits.items():
+        configuration, peak = sized_for(text)
+        assert peaks[configuration] == peak, (
+            f"{where}: says {peak} MiB, docs/performance.md {peaks[configuration]}"
+        )
+        assert mebibytes(limit) >= HEADROOM * peak, f"{where}: {limit} is less than {HEADROOM} x {peak} MiB"

@@ -16,8 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from exporter.errors import ExporterError
 from exporter.sources.usage.snapshot import FINAL_AFTER_FULL_DAYS
 
-#: GitHub keeps usage reports from 2025-10-10, for up to a year.
-USAGE_FIRST_DAY = date(2025, 10, 10)
+#: GitHub keeps the 1-day usage reports for a year.
 USAGE_RETENTION_DAYS = 365
 #: Billing usage is kept for 24 months.
 BILLING_RETENTION_YEARS = 2
@@ -41,7 +40,7 @@ def newest_final_day(today: date) -> date:
 
 
 def oldest_usage_day(today: date) -> date:
-    return max(USAGE_FIRST_DAY, today - timedelta(days=USAGE_RETENTION_DAYS))
+    return today - timedelta(days=USAGE_RETENTION_DAYS)
 
 
 def oldest_billing_day(today: date) -> date:
@@ -69,6 +68,27 @@ class DayRange:
         return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
 
 
+def oldest_day(today: date, *, usage: bool, billing: bool) -> date:
+    """The oldest day every enabled source still has: where a backfill without ``--from`` starts."""
+    if usage or not billing:
+        return oldest_usage_day(today)
+    return oldest_billing_day(today)
+
+
+def first_day(
+    first: date | None, last: date | None, count: int | None, today: date, *, usage: bool, billing: bool
+) -> date:
+    """``--from``; else the ``count`` days up to ``--to`` (or the newest final day); else the oldest day."""
+    if first is not None:
+        return first
+    if count is not None:
+        if count < 1:
+            raise DateRangeError(f"--days must be at least 1, got {count}")
+        end = newest_final_day(today) if last is None else last
+        return max(end - timedelta(days=count - 1), oldest_day(today, usage=usage, billing=billing))
+    return oldest_day(today, usage=usage, billing=billing)
+
+
 def check_range(first: date, last: date | None, today: date, *, usage: bool, billing: bool) -> DayRange:
     """The days to read from ``first`` to ``last`` (default: the newest final day), or DateRangeError."""
     final = newest_final_day(today)
@@ -85,8 +105,9 @@ def check_range(first: date, last: date | None, today: date, *, usage: bool, bil
     if usage and first < oldest_usage_day(today):
         raise DateRangeError(
             f"--from {first} is beyond GitHub's retention of usage reports: the oldest day is "
-            f"{oldest_usage_day(today)} (reports exist from {USAGE_FIRST_DAY}, for a year); "
-            "pass a later --from, or --usage.enabled=false to backfill billing alone"
+            f"{oldest_usage_day(today)} (GitHub keeps them for {USAGE_RETENTION_DAYS} days); "
+            "pass a later --from, leave it out to start there, or --usage.enabled=false to backfill "
+            "billing alone"
         )
     if billing and first < oldest_billing_day(today):
         raise DateRangeError(

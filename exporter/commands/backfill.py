@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from exporter.backfill.days import DateRangeError, DayRange, check_range, parse_day
+from exporter.backfill.days import DateRangeError, DayRange, check_range, first_day, parse_day
 from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.progress import Summary, progress_for, report
 from exporter.backfill.state import ResumeError, RunState, open_state
@@ -32,11 +32,12 @@ from exporter.web.server import billing_client
 
 HELP = "write past days of usage reports and billing as OpenMetrics for promtool's TSDB blocks"
 DESCRIPTION = (
-    "Read, for each target and each day from --from to --to, the 1-day usage reports (entity, users, "
-    "user-teams) and the billing usage of the day, and write OpenMetrics text with timestamps for "
-    "`promtool tsdb create-blocks-from openmetrics FILE DIR`: the exporter's own metric names and "
-    "labels. Takes every flag of the exporter. Exit status: 0 when every day was written, 1 when a day "
-    "failed, 2 for bad arguments or dates, 130 when interrupted (--resume continues). See docs/history.md."
+    "Read, for each target and each day from --from (default: as far back as GitHub keeps) to --to, "
+    "the 1-day usage reports (entity, users, user-teams) and the billing usage of the day, and write "
+    "OpenMetrics text with timestamps for `promtool tsdb create-blocks-from openmetrics FILE DIR`: the "
+    "exporter's own metric names and labels. Takes every flag of the exporter. Exit status: 0 when every "
+    "day was written, 1 when a day failed, 2 for bad arguments or dates, 130 when interrupted (--resume "
+    "continues). See docs/history.md."
 )
 PROG = "github-copilot-exporter"
 log = logging.getLogger("exporter.backfill")
@@ -50,7 +51,17 @@ def _day(text: str) -> date:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="from_day", metavar="DATE", type=_day, required=True, help="first day")
+    first = parser.add_mutually_exclusive_group()
+    first.add_argument(
+        "--from",
+        dest="from_day",
+        metavar="DATE",
+        type=_day,
+        help="first day; default as far back as GitHub keeps",
+    )
+    first.add_argument(
+        "--days", dest="days", metavar="N", type=int, help="instead of --from: the last N days up to --to"
+    )
     parser.add_argument(
         "--to", dest="to_day", metavar="DATE", type=_day, help="last day; default the newest final day"
     )
@@ -119,8 +130,9 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
     output = Path(options["output"])
     workdir = output.with_name(output.name + ".partial")
     try:
-        days = check_range(options["from_day"], options.get("to_day"), today, usage=plan.usage,
-                           billing=plan.billing)  # fmt: skip
+        first = first_day(options.get("from_day"), options.get("to_day"), options.get("days"), today,
+                          usage=plan.usage, billing=plan.billing)  # fmt: skip
+        days = check_range(first, options.get("to_day"), today, usage=plan.usage, billing=plan.billing)
         state = open_state(workdir, _options(config, plan, days), days.first.isoformat(),
                            resume=bool(options.get("resume")))  # fmt: skip
     except (DateRangeError, ResumeError) as exc:

@@ -7,6 +7,7 @@ another: the client paces them, and a half-read target is discarded anyway.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -38,6 +39,16 @@ T = TypeVar("T")
 #: Budgets are few (GitHub caps cost centers at 1,000); more pages than this means a looping Link.
 MAX_BUDGET_PAGES = 50
 BUDGETS_PER_PAGE = 100
+
+
+def requests_per_poll(target: Target, *, cost_centers: int = 0, budgets: int = 0) -> int:
+    """The API requests of one poll of ``target`` with that many active cost centers and budgets.
+
+    A usage summary, AI credits month to date and yesterday, and the budget pages; an enterprise adds
+    the cost-center list and a usage summary per cost center.
+    """
+    own = 1 + 2 + max(1, math.ceil(budgets / BUDGETS_PER_PAGE))
+    return own + (1 + cost_centers if target.kind == "enterprise" else 0)
 
 
 class BillingClient(Protocol):

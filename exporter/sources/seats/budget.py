@@ -1,12 +1,15 @@
-"""What a poll costs against GitHub's rate limits, said in the log at start and after the first poll.
+"""What polling costs against GitHub's rate limits, said in the log at start and after the first poll.
 
-A poll asks for the Copilot billing summary of every organization target (one request) and every page
-of 100 seats of every target. GitHub's primary limit counts requests per hour (5,000 for a user's
-token, up to 15,000 for a GitHub App on Enterprise Cloud), except conditional requests answered
-``304 Not Modified``, which are free; for a large enterprise most pages do change between polls,
-since every active user moves ``last_activity_at``, so the budget assumes they all do. The secondary
-limits (requests in flight, requests per minute per endpoint) are kept by the request pacer; the pacing
-sets how long a poll takes at least, and a poll interval shorter than that leaves no pause between polls.
+A seat poll asks for the Copilot billing summary of every organization target (one request) and every
+page of 100 seats of every target. The billing and usage sources add their own requests on their own
+intervals (an hour by default): ``exporter.sources.billing.fetch.requests_per_poll`` and
+``exporter.sources.usage.fetch.requests_per_poll`` count them. GitHub's primary limit counts requests per
+hour (5,000 for a user's token, up to 15,000 for a GitHub App on Enterprise Cloud), except conditional
+requests answered ``304 Not Modified``, which are free; for a large enterprise most seat pages do change
+between polls, since every active user moves ``last_activity_at``, so the budget assumes they all do.
+The secondary limits (requests in flight, requests per minute per endpoint) are kept by the request
+pacer; the pacing sets how long a seat poll takes at least, and a poll interval shorter than that leaves
+no pause between polls.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from exporter.config import Config, Target, format_duration
 from exporter.github.client import PER_PAGE
 from exporter.github.pacing import paced_seconds
 from exporter.github.stats import ClientStats
+from exporter.sources.billing import fetch as billing_fetch
 from exporter.sources.seats.snapshot import TargetSnapshot
+from exporter.sources.usage import fetch as usage_fetch
 
 log = logging.getLogger("exporter.sources.seats.budget")
 
@@ -29,16 +34,34 @@ DEFAULT_HOURLY_LIMIT = 5000
 
 
 @dataclass(frozen=True, slots=True)
-class Budget:
+class SourceCost:
+    """One source's requests per poll and how often it polls."""
+
     requests_per_poll: int
-    polls_per_hour: float
-    hourly_limit: int
-    #: How long a poll holds the request pacer: polls started closer together run back to back.
-    min_poll_seconds: float
+    poll_interval: float
 
     @property
     def requests_per_hour(self) -> float:
-        return self.requests_per_poll * self.polls_per_hour
+        return self.requests_per_poll * 3600.0 / self.poll_interval
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    seats: SourceCost
+    hourly_limit: int
+    #: How long a seat poll holds the request pacer: polls started closer together run back to back.
+    min_poll_seconds: float
+    #: None: the source is off.
+    billing: SourceCost | None = None
+    usage: SourceCost | None = None
+
+    @property
+    def other_requests_per_hour(self) -> float:
+        return sum(c.requests_per_hour for c in (self.billing, self.usage) if c is not None)
+
+    @property
+    def requests_per_hour(self) -> float:
+        return self.seats.requests_per_hour + self.other_requests_per_hour
 
     @property
     def exhausts_limit(self) -> bool:
@@ -46,8 +69,10 @@ class Budget:
 
     @property
     def shortest_interval(self) -> float:
-        """The shortest poll interval (whole minutes) at which every page may change without exhausting."""
-        seconds = self.requests_per_poll * 3600.0 / self.hourly_limit
+        """The shortest seat poll interval (whole minutes) at which every page may change without
+        exhausting the limit, next to what billing and usage take of it."""
+        left = max(1.0, self.hourly_limit - self.other_requests_per_hour)
+        seconds = self.seats.requests_per_poll * 3600.0 / left
         return max(60.0, math.ceil(seconds / 60.0) * 60.0)
 
 
@@ -57,35 +82,53 @@ def seat_pages(seat_entries: int) -> int:
 
 
 def estimate(config: Config, pages: Mapping[Target, int], hourly_limit: int | None = None) -> Budget:
-    """The budget of polling ``config.targets`` when each has ``pages`` pages (1 where not known)."""
-    billing_calls = sum(1 for t in config.targets if t.kind == "org")
-    per_poll = billing_calls + sum(pages.get(t, 1) for t in config.targets)
+    """The budget of polling ``config.targets`` when each has ``pages`` pages (1 where not known), with
+    every source the config enables; an enterprise's cost centers are not known here (none counted)."""
+    seat_calls = sum(1 for t in config.targets if t.kind == "org")
+    per_poll = seat_calls + sum(pages.get(t, 1) for t in config.targets)
     paced = paced_seconds(per_poll, config.max_concurrency, config.requests_per_minute)
+    billing = None
+    if config.billing.enabled != "false":
+        billing_calls = sum(billing_fetch.requests_per_poll(t) for t in config.targets)
+        billing = SourceCost(billing_calls, config.billing.poll_interval)
+    usage = None
+    if config.usage.active(config.api_url):
+        usage = SourceCost(len(config.targets) * usage_fetch.requests_per_poll(), config.usage.poll_interval)
     return Budget(
-        requests_per_poll=per_poll,
-        polls_per_hour=3600.0 / config.poll_interval,
+        seats=SourceCost(per_poll, config.poll_interval),
         hourly_limit=hourly_limit or DEFAULT_HOURLY_LIMIT,
         min_poll_seconds=paced,
+        billing=billing,
+        usage=usage,
     )
 
 
-def _fields(config: Config, budget: Budget) -> dict[str, object]:
-    return {
-        "requests_per_poll": budget.requests_per_poll,
-        "poll_interval": format_duration(config.poll_interval),
-        "requests_per_hour": round(budget.requests_per_hour),
-        "rate_limit_per_hour": budget.hourly_limit,
-        "min_poll_duration_seconds": round(budget.min_poll_seconds, 1),
+def _fields(budget: Budget) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "seat_requests_per_poll": budget.seats.requests_per_poll,
+        "poll_interval": format_duration(budget.seats.poll_interval),
     }
+    for name, cost in (("billing", budget.billing), ("usage", budget.usage)):
+        if cost is not None:
+            fields[f"{name}_requests_per_poll"] = cost.requests_per_poll
+            fields[f"{name}_poll_interval"] = format_duration(cost.poll_interval)
+    fields.update(
+        {
+            "requests_per_hour": round(budget.requests_per_hour),
+            "rate_limit_per_hour": budget.hourly_limit,
+            "min_poll_duration_seconds": round(budget.min_poll_seconds, 1),
+        }
+    )
+    return fields
 
 
 def _warn(config: Config, budget: Budget) -> None:
     if budget.exhausts_limit:
         log.warning(
-            "the poll interval can exhaust the GitHub rate limit when most pages change between polls "
+            "the poll intervals can exhaust the GitHub rate limit when most seat pages change between polls "
             "(answers 304 Not Modified are free); polls would then fail until the limit resets",
             extra={
-                **_fields(config, budget),
+                **_fields(budget),
                 "suggested_poll_interval": format_duration(budget.shortest_interval),
             },
         )
@@ -93,17 +136,17 @@ def _warn(config: Config, budget: Budget) -> None:
         log.warning(
             "a poll takes longer than the poll interval at the configured request pacing; "
             "polls will run back to back",
-            extra=_fields(config, budget),
+            extra=_fields(budget),
         )
 
 
 def log_expected(config: Config) -> Budget:
-    """At start: what is known before any answer (seat counts are not)."""
+    """At start: what is known before any answer (seat and cost-center counts are not)."""
     budget = estimate(config, {})
     log.info(
         "GitHub API budget before the first poll: at least this many requests per poll, "
-        f"plus one per further {PER_PAGE} seats",
-        extra=_fields(config, budget),
+        f"plus one per further {PER_PAGE} seats and, for billing, one per cost center of an enterprise",
+        extra=_fields(budget),
     )
     _warn(config, budget)
     return budget
@@ -115,7 +158,7 @@ def log_measured(config: Config, snapshots: Sequence[TargetSnapshot], stats: Cli
     core = stats.rate_limits().get("core")
     budget = estimate(config, pages, core.limit if core is not None else None)
     unknown = [str(t) for t in config.targets if t not in pages]
-    extra = _fields(config, budget)
+    extra = _fields(budget)
     if unknown:
         extra["targets_not_polled_yet"] = ",".join(unknown)
     log.info("GitHub API budget measured by the first poll", extra=extra)

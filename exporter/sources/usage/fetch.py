@@ -28,6 +28,8 @@ DEFAULT_MAX_FILE_BYTES = 2 << 30
 #: Distinct files one report may list (GitHub splits a large report over a few).
 DEFAULT_MAX_FILES = 100
 ENDPOINT_DOWNLOAD = "usage report download"
+#: A day's reports appear a day or more after it: a poll usually asks for today's, then yesterday's.
+USUAL_DAYS_BACK = 2
 #: Report -> endpoint path template, per target kind.
 REPORT_PATHS = {
     "org": {
@@ -41,6 +43,14 @@ REPORT_PATHS = {
         "user_teams": "/enterprises/{name}/copilot/metrics/reports/user-teams-1-day",
     },
 }
+
+
+def requests_per_poll(days_back: int = USUAL_DAYS_BACK) -> int:
+    """The API requests of one poll of a target whose newest report is ``days_back`` days back (counting
+    today as one): an entity report per day walked, then the users and user-teams reports. The downloads
+    go to another host and are not API requests.
+    """
+    return days_back + 2
 
 
 class UsageClient(Protocol):
