@@ -111,7 +111,8 @@ def test_the_docs_show_commands_of_every_kind_this_test_runs() -> None:
 
 
 @pytest.fixture(scope="module")
-def fake_api() -> Iterator[str]:
+def fake_api() -> Iterator[tuple[str, str]]:
+    """The fake API's URL and its report host's, which exporter.yml allows report links to."""
     now = time.time()
     moment = datetime.fromtimestamp(now, UTC)
     demo = demo_github(now)
@@ -134,7 +135,7 @@ def fake_api() -> Iterator[str]:
     with ServedApp(FakeDownloads(world, clock=lambda: now), "127.0.0.2").running() as downloads:
         github.usage = UsageReports(world, downloads.url)
         with ServedApp(github).running() as api:
-            yield api.url
+            yield api.url, downloads.url
 
 
 # -- running them ----------------------------------------------------------------------------------
@@ -196,12 +197,27 @@ def _interrupted_first(command: DocCommand, env: dict[str, str], cwd: Path) -> N
     assert process.returncode == 130, stderr.decode()
 
 
+def _planned_first(command: DocCommand, env: dict[str, str], cwd: Path) -> None:
+    """What ``reclaim apply PLAN`` carries out: the plan ``reclaim plan`` writes with the same flags."""
+    at = command.words.index("apply")
+    plan = Path(cwd, command.words[at + 1])
+    if plan.exists():
+        return
+    plan.parent.mkdir(parents=True, exist_ok=True)
+    flags = [word for word in command.words[at + 2 :] if word != "--dry-run"]
+    argv = [*exporter_command(), "reclaim", "plan", *flags, "--output", str(plan)]
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, f"{command.line}: the plan before it failed:\n{done.stderr.decode()}"
+
+
 def _run(command: DocCommand, env: dict[str, str], cwd: Path) -> None:
     if command.words[0] in EXPORTER and command.words[1].startswith("-"):
         _serve(command, env, cwd)
         return
     if "--resume" in command.words:
         _interrupted_first(command, env, cwd)
+    if command.words[1:3] == ["reclaim", "apply"]:
+        _planned_first(command, env, cwd)
     with contextlib.ExitStack() as stack:
         stdout = (
             stack.enter_context(Path(cwd, command.stdout).open("wb")) if command.stdout else subprocess.PIPE
@@ -216,15 +232,24 @@ def _run(command: DocCommand, env: dict[str, str], cwd: Path) -> None:
     assert done.returncode != 2, f"{command.doc}: `{command.line}` exited with 2:\n{stderr}"
 
 
-def test_every_command_in_the_docs_runs_as_written(fake_api: str, tmp_path: Path) -> None:
+def test_every_command_in_the_docs_runs_as_written(fake_api: tuple[str, str], tmp_path: Path) -> None:
+    api, downloads = fake_api
+    write_token = tmp_path / "write-token"
+    write_token.write_text("ghp_write_token_of_the_docs\n")
     # One working directory for all documents, as one user following them: a command shown twice
     # (README.md and docs/history.md give the same backfill) runs once.
     (tmp_path / "exporter.yml").write_text(
         yaml.safe_dump(
-            {"organizations": list(ORGS[:1]), "github": {"requests_per_minute": 900, "max_concurrency": 50}}
+            {
+                "organizations": list(ORGS[:1]),
+                "github": {"requests_per_minute": 900, "max_concurrency": 50},
+                "usage": {"allowed_download_hosts": [downloads]},
+                # reclaim apply writes with a token of its own, never the read token.
+                "reclaim": {"token_file": str(write_token)},
+            }
         )
     )
-    env = _env(fake_api)
+    env = _env(api)
     ran: set[tuple[str, ...]] = set()
     for command in doc_commands():
         if runnable(command) and tuple(command.words) not in ran:

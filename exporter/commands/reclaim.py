@@ -112,6 +112,13 @@ async def plan_command(
         sys.stdout.buffer.flush()
         return 0
     path = Path(output)
+    # "plans/" names a directory, as in a shell: it is made when missing, never written as a file.
+    if output.endswith("/"):
+        try:
+            await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"{PROG}: plan failed: cannot write {output}: {exc.strerror}", file=sys.stderr)
+            return 1
     if await asyncio.to_thread(path.is_dir):
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(plan.created_at))
         path = path / f"reclaim-plan-{stamp}-{plan.plan_id}.{fmt}"
