@@ -13,6 +13,13 @@ from exporter.config.web import WebConfig
 TargetKind = Literal["org", "enterprise"]
 PLANS = ("business", "enterprise")
 DEFAULT_PRICES: Mapping[str, float] = {"business": 19.0, "enterprise": 39.0}
+
+
+def price_for(prices: Mapping[str, float], plan_type: str) -> float:
+    """A seat's monthly price: its plan's, or Business's for a plan not priced (always configured)."""
+    return prices.get(plan_type, prices["business"])
+
+
 DEFAULT_WINDOWS = ("1d", "7d", "14d", "30d", "90d")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_FORMATS = ("logfmt", "json")
@@ -191,4 +198,4 @@ class Config:
         return f"{host}:{self.listen_port}"
 
     def price(self, plan_type: str) -> float:
-        return self.seat_prices_usd.get(plan_type, self.seat_prices_usd["business"])
+        return price_for(self.seat_prices_usd, plan_type)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from exporter.config import ReclaimConfig
+from exporter.config.model import price_for
 from exporter.sources.seats.model import Seat
 from exporter.sources.seats.snapshot import GroupKey, TargetSnapshot
 from exporter.sources.usage.snapshot import UsageSnapshot
@@ -232,7 +233,7 @@ def _judge(
         last_activity_at=last,
         created_at=assigned,
         plan_type=seat.plan_type,
-        monthly_saving_usd=prices.get(seat.plan_type, prices.get("business", 0.0)),
+        monthly_saving_usd=price_for(prices, seat.plan_type),
         group=GroupKey(snapshot.target.enterprise, seat.org, seat.team, seat.plan_type),
     )
     teams = {g.team.lower() for g in grants if g.team}

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from exporter.config import Target
+from exporter.config.model import price_for
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.sources.seats.table import idle_reference
 
@@ -108,7 +109,7 @@ def build_report(
                 "created_at": iso_time(seat.created_at),
                 "pending_cancellation_date": iso_date(seat.pending_cancellation_date),
                 "idle_days": int(idle // DAY),
-                "monthly_cost_usd": prices.get(seat.plan_type, prices.get("business")),
+                "monthly_cost_usd": price_for(prices, seat.plan_type),
             }
             keyed.append((idle, row))
     if idle_days is not None:

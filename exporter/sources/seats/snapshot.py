@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from exporter.config import Target
+from exporter.config.model import price_for
 from exporter.errors import InconsistentDataError
 from exporter.sources.seats.model import OrgBilling, Seat, SeatPage
 
@@ -237,7 +238,7 @@ def _build(
             seats=len(members),
             pending_cancellation=sum(1 for s in members if s.pending_cancellation_date is not None),
             without_activity=sum(1 for s in members if s.last_activity_at is None),
-            price_usd=prices.get(key.plan_type, prices["business"]),
+            price_usd=price_for(prices, key.plan_type),
             activity=tuple(sorted(s.last_activity_at for s in members if s.last_activity_at is not None)),
         )
         for key, members in sorted(grouped.items())
