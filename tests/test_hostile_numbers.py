@@ -277,7 +277,7 @@ def test_a_family_that_cannot_be_rendered_is_left_out_logged_and_counted(
 
 # -- backfill ---------------------------------------------------------------------------------------
 
-NOW = datetime.now(UTC).timestamp()
+NOW = SUPPORT_NOW.timestamp()
 LAST = datetime.fromtimestamp(NOW, UTC).date() - timedelta(days=4)
 
 

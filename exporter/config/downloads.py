@@ -26,7 +26,6 @@ DEFAULT_DOWNLOAD_MIN_RATE = 16 * 1024
 MAX_DOWNLOAD_MIN_RATE = 1 << 30
 MAX_ALLOWED_HOSTS = 64
 KEY_HOSTS = "usage.allowed_download_hosts"
-DOWNLOAD_KEYS = ("download_timeout", "download_min_rate", "allowed_download_hosts")
 
 
 def parse_origin(entry: Any, key: str = KEY_HOSTS) -> Origin:
