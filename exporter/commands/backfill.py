@@ -38,7 +38,6 @@ DESCRIPTION = (
     "labels. Takes every flag of the exporter. Exit status: 0 when every day was written, 1 when a day "
     "failed, 2 for bad arguments or dates, 130 when interrupted (--resume continues). See docs/history.md."
 )
-PROG = "github-copilot-exporter"
 log = logging.getLogger("exporter.backfill")
 
 
