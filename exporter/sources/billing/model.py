@@ -4,8 +4,8 @@ Unlike the seat list, these bodies are small and every figure in them becomes a 
 lacks a field the schema requires, or holds a number that is not finite or beyond 2**53 in size
 (:func:`~exporter.github.answers.json_number`), is rejected as a whole with a
 :class:`~exporter.errors.MalformedResponseError` saying where; fields the schema marks optional may be
-missing. Every string taken from GitHub becomes a label value: it is made encodable as UTF-8 (lone
-surrogates, which JSON allows, are replaced) and cut to :data:`MAX_TEXT` characters here, once.
+missing. Every string taken from GitHub becomes a label value: it goes through
+:func:`~exporter.github.text.clean_text` here, once.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from typing import Any
 
 from exporter.errors import MalformedResponseError
 from exporter.github.answers import json_number
+from exporter.github.text import clean_text
 from exporter.sources.billing.skus import budget_sku_is_copilot
-
-#: Longest string kept from GitHub; label values longer than this would only bloat every scrape.
-MAX_TEXT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +102,6 @@ class CostCenter:
     #: The AI-credit pool's cap and current month's use, in credits; None until GitHub materializes them.
     pool_target_credits: float | None
     pool_current_credits: float | None
-
-
-def clean_text(value: str) -> str:
-    """``value`` made encodable as UTF-8 (lone surrogates become "?") and cut to :data:`MAX_TEXT`."""
-    return value[:MAX_TEXT].encode("utf-8", "replace").decode("utf-8")
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:

@@ -7,8 +7,7 @@ a field that is present must have the documented type: a number that is negative
 :func:`~exporter.github.answers.json_number`), infinite or not a number at all fails the whole report
 rather than skewing a sum.
 
-Every string that becomes a label value is made encodable (lone surrogates, which ``json.loads`` lets
-through, would break the exposition) and cut to :data:`MAX_TEXT` characters here, once.
+Every string that becomes a label value goes through :func:`~exporter.github.text.clean_text` here, once.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from urllib.parse import urlsplit
 
 from exporter.errors import MalformedResponseError
 from exporter.github.answers import json_number
+from exporter.github.text import clean_text
 
-MAX_TEXT = 256
 #: The activity counters of every level and breakdown item, in the order of :class:`Counters`.
 COUNTER_FIELDS = (
     "user_initiated_interaction_count",
@@ -172,21 +171,11 @@ class UserTeam:
     slug: str
 
 
-def label_text(value: str) -> str:
-    """``value`` as a label can hold it: encodable as UTF-8 and at most :data:`MAX_TEXT` characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        # Only lone surrogates fail to encode (json.loads joins valid pairs): one U+FFFD for each.
-        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
-    return value[:MAX_TEXT]
-
-
 def _text(raw: Mapping[str, Any], key: str, where: str, *, default: str | None = None) -> str:
     value = raw.get(key, default)
     if not isinstance(value, str):
         raise MalformedResponseError(f"{where}: {key} is missing or not a string ({value!r:.40})")
-    return label_text(value)
+    return clean_text(value)
 
 
 def _dimension(raw: Mapping[str, Any], key: str, where: str) -> str:
