@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import shutil
 import subprocess
@@ -248,6 +249,19 @@ def test_fetch_follows_next_links_across_pages() -> None:
     assert len(snapshot.budgets) == 3  # the Actions budget is not Copilot's
 
 
+def test_without_link_headers_has_next_page_leads_to_the_next_page() -> None:
+    client = FakeClient(demo_billing(NOW), link=lambda _: "")
+    original = client.get
+
+    async def small_pages(url: str, endpoint: str, parse: Callable[[Any], Any]) -> tuple[Any, str]:
+        return await original(url.replace("per_page=100", "per_page=1"), endpoint, parse)
+
+    client.get = small_pages  # type: ignore[method-assign]
+    snapshot = asyncio.run(fetch_billing(client, ORG, now=NOW))
+    assert sum("/budgets" in url for url in client.urls) == 4
+    assert len(snapshot.budgets) == 3
+
+
 @pytest.mark.parametrize(
     "link",
     [
@@ -262,11 +276,20 @@ def test_a_next_link_off_the_first_urls_origin_or_path_fails_the_poll(link: str)
 
 
 def test_a_next_link_that_never_ends_fails_after_the_page_cap() -> None:
-    loop = f'<{API}/organizations/{DEMO_ORG}/settings/billing/budgets?page=2&per_page=100>; rel="next"'
-    client = FakeClient(demo_billing(NOW), link=lambda _: loop)
+    numbers = itertools.count(2)
+    budgets = f"{API}/organizations/{DEMO_ORG}/settings/billing/budgets"
+    client = FakeClient(demo_billing(NOW), link=lambda _: f'<{budgets}?page={next(numbers)}>; rel="next"')
     with pytest.raises(MalformedResponseError, match="pages"):
         asyncio.run(fetch_billing(client, ORG, now=NOW))
     assert sum("/budgets" in url for url in client.urls) == MAX_BUDGET_PAGES
+
+
+def test_a_next_link_back_to_a_page_already_read_fails_at_once() -> None:
+    loop = f'<{API}/organizations/{DEMO_ORG}/settings/billing/budgets?page=2&per_page=100>; rel="next"'
+    client = FakeClient(demo_billing(NOW), link=lambda _: loop)
+    with pytest.raises(MalformedResponseError, match="does not end"):
+        asyncio.run(fetch_billing(client, ORG, now=NOW))
+    assert sum("/budgets" in url for url in client.urls) == 2
 
 
 @pytest.mark.parametrize("failing", ["cost-centers", "cost_center_id=none", "cc-data", "day=17", "/budgets"])

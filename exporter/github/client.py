@@ -42,15 +42,14 @@ from exporter.github.answers import (
 from exporter.github.auth import TokenSource
 from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
 from exporter.github.downloads import MAX_DOWNLOAD_BYTES, DownloadLimits, stream_lines
-from exporter.github.links import LinkHeaderError, page_number, parse_link_header, same_endpoint, with_page
 from exporter.github.pacing import RequestPacer, Sleep
+from exporter.github.pages import MAX_PAGES, all_pages
 from exporter.github.stats import ClientStats, RetryPolicy
 
 log = logging.getLogger("exporter.github")
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
-MAX_PAGES = 10_000
 USER_AGENT = f"github-copilot-exporter/{__version__}"
 #: The largest JSON answer, counted after content decoding. The largest the exporter asks for, a page of
 #: 100 seats, is about 250 KB; parsing JSON costs tens of times its size in memory (a body of small
@@ -163,57 +162,21 @@ class GitHubClient:
     # -- lists of pages ------------------------------------------------------------------------------
 
     async def get_pages(
-        self, path: str, endpoint: str, parse: Callable[[Any, int], T], *, per_page: int = PER_PAGE
+        self,
+        path: str,
+        endpoint: str,
+        parse: Callable[[Any, int], T],
+        *,
+        per_page: int = PER_PAGE,
+        more: Callable[[T], bool | None] | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> list[T]:
-        """Every page of a list: the first one, then the rest concurrently once it tells the count.
-
-        GitHub's ``Link`` header names the last page, so pages 2..N are requested through the pacer in
-        parallel; without ``rel="last"`` the ``rel="next"`` chain is followed one page at a time. Every
-        page must be answered, or the whole list fails.
-        """
+        """Every page of a list (:func:`~exporter.github.pages.all_pages`), its links held to the API."""
         sep = "&" if "?" in path else "?"
         first_url = f"{self.api_url}{path}{sep}per_page={per_page}"
-        first, link = await self.get(first_url, endpoint, lambda body: parse(body, 1))
-        links = self._links(link, first_url, endpoint)
-        last = page_number(links["last"]) if "last" in links and "next" in links else None
-        if last is not None:
-            if last > MAX_PAGES:
-                raise MalformedResponseError(
-                    f"{endpoint}: {last} pages is more than the {MAX_PAGES} supported"
-                )
-            urls = [with_page(links["next"], n) for n in range(2, last + 1)]
-            rest = await _all_or_none(
-                [self.get(u, endpoint, _page_parser(parse, n)) for n, u in enumerate(urls, 2)]
-            )
-            return [first, *(page for page, _ in rest)]
-        pages = [first]
-        seen = {first_url}
-        url = links.get("next")
-        while url is not None:
-            if url in seen or len(pages) >= MAX_PAGES:
-                raise MalformedResponseError(f"{endpoint}: pagination does not end (at {len(pages)} pages)")
-            seen.add(url)
-            page, link = await self.get(url, endpoint, _page_parser(parse, len(pages) + 1))
-            pages.append(page)
-            url = self._links(link, first_url, endpoint).get("next")
-        return pages
-
-    def _links(self, header: str, first_url: str, endpoint: str) -> dict[str, str]:
-        """The Link header's pages, each checked to be a page of the same list before it is requested.
-
-        Never send the token to another host, another path of the API host, or another endpoint,
-        whatever a Link header says.
-        """
-        try:
-            links = parse_link_header(header)
-        except LinkHeaderError as exc:
-            raise MalformedResponseError(f"{endpoint}: {exc}") from None
-        for rel in ("next", "last"):
-            if rel in links and not (
-                self.may_send_token(links[rel]) and same_endpoint(links[rel], first_url)
-            ):
-                raise MalformedResponseError(f"{endpoint}: {rel} page link points outside the endpoint")
-        return links
+        return await all_pages(
+            self.get, first_url, endpoint, parse, more=more, max_pages=max_pages, allowed=self.may_send_token
+        )
 
     def may_send_token(self, url: str) -> bool:
         """Whether ``url`` is on the configured API origin and under its path (``/api/v3`` on GHES)."""
@@ -386,19 +349,3 @@ class GitHubClient:
         if retry_after is not None and self._secondary_strikes == 1:
             return retry_after
         return max(retry_after or 0.0, backoff)
-
-
-def _page_parser(parse: Callable[[Any, int], T], number: int) -> Callable[[Any], T]:
-    return lambda body: parse(body, number)
-
-
-async def _all_or_none(calls: list[Any]) -> list[Any]:
-    """Await every call concurrently; when one fails, cancel the others (their answers are useless)."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
