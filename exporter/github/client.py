@@ -28,8 +28,6 @@ from exporter.errors import (
     GitHubError,
     MalformedResponseError,
     RateLimitedError,
-    RequestTimeoutError,
-    TransportError,
 )
 from exporter.github.answers import (
     error_for,
@@ -40,10 +38,10 @@ from exporter.github.answers import (
     retry_after_seconds,
 )
 from exporter.github.auth import TokenSource
-from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
 from exporter.github.downloads import MAX_DOWNLOAD_BYTES, DownloadLimits, stream_lines
 from exporter.github.pacing import RequestPacer, Sleep
 from exporter.github.pages import MAX_PAGES, all_pages
+from exporter.github.sending import MAX_JSON_BYTES, Sender
 from exporter.github.stats import ClientStats, RetryPolicy
 
 log = logging.getLogger("exporter.github")
@@ -51,10 +49,6 @@ log = logging.getLogger("exporter.github")
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 USER_AGENT = f"github-copilot-exporter/{__version__}"
-#: The largest JSON answer, counted after content decoding. The largest the exporter asks for, a page of
-#: 100 seats, is about 250 KB; parsing JSON costs tens of times its size in memory (a body of small
-#: objects most), so an answer much larger than any real one is refused unread.
-MAX_JSON_BYTES = 2 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -128,6 +122,11 @@ class GitHubClient:
         # Secondary rate limits in a row, for their exponential back-off; reset by a successful answer.
         self._secondary_strikes = 0
         self._http = http if http is not None else http_client(timeout=timeout)
+        #: How every request of this client goes out: paced, bounded, counted.
+        self.sender = Sender(self._http, self.pacer, self.stats, max_bytes=max_json_bytes, clock=clock)
+        use_sender = getattr(token, "use_sender", None)
+        if use_sender is not None:
+            use_sender(self.sender)  # an App's token requests go out as this client's do
 
     def with_token(self, token: TokenSource) -> GitHubClient:
         """A client for other credentials that shares this one's connections, pacing and statistics.
@@ -238,73 +237,51 @@ class GitHubClient:
     async def _get_once(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
         if not self.may_send_token(url):
             raise MalformedResponseError(f"{endpoint}: refusing to send the token outside {self.api_url}")
-        headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        headers = {}
         token = await self._token.token(url)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         cached = self._cache.get(url)
         if cached is not None:
             headers["If-None-Match"] = cached.etag
-        try:
-            async with self.pacer.slot():
-                sent_at = self._clock()
-                async with self._http.stream("GET", url, headers=headers) as response:
-                    content = await self._read_bounded(response, endpoint, url)
-        except httpx.TimeoutException:
-            self.stats.count(endpoint, "error")
-            raise RequestTimeoutError(f"{endpoint}: request timed out", url=url) from None
-        except httpx.HTTPError as exc:
-            self.stats.count(endpoint, "error")
-            raise TransportError(f"{endpoint}: {type(exc).__name__}", url=url) from None
-        self.stats.count(endpoint, str(response.status_code))
-        reading = rate_limit_reading(response.headers)
+        answer = await self.sender.send("GET", url, endpoint, headers)
+        status, content, sent_at = answer.status, answer.content, answer.sent_at
+        reading = rate_limit_reading(answer.headers)
         if reading is not None:
             self.stats.set_rate_limit(*reading)
 
-        if response.status_code in (200, 204, 304) and sent_at >= self._resume_at:
+        if status in (200, 204, 304) and sent_at >= self._resume_at:
             # Only an answer to a request sent after the last pause proves GitHub has calmed down.
             self._secondary_strikes = 0
-        if response.status_code == 304 and cached is not None:
+        if status == 304 and cached is not None:
             return cached.value, cached.link
-        if response.status_code == 204:
+        if status == 204:
             return parse_body(parse, None, endpoint), ""
-        if response.status_code != 200:
-            if response.status_code == 401 and token:
+        if status != 200:
+            if status == 401 and token:
                 self._token.invalidate(token)
             message = github_message(content)
             retry_after = (
-                self._rate_limit_wait(response.status_code, response.headers, message, sent_at)
-                if response.status_code in (403, 429)
+                self._rate_limit_wait(status, answer.headers, message, sent_at)
+                if status in (403, 429)
                 else None
             )
-            raise error_for(response.status_code, message, url, endpoint, retry_after)
+            raise error_for(status, message, url, endpoint, retry_after)
         try:
             body = json.loads(content)
         except (ValueError, RecursionError):
-            kind = response.headers.get("content-type", "unknown content type")
+            kind = answer.headers.get("content-type", "unknown content type")
             raise MalformedResponseError(
                 f"{endpoint}: answer is not JSON ({kind[:60]})", status=200, url=url
             ) from None
         value = parse_body(parse, body, endpoint)
-        link = response.headers.get("link", "")
-        etag = response.headers.get("etag")
+        link = answer.headers.get("link", "")
+        etag = answer.headers.get("etag")
         if etag:
             self._cache[url] = _Cached(etag, value, link)
         else:
             self._cache.pop(url, None)
         return value, link
-
-    async def _read_bounded(self, response: httpx.Response, endpoint: str, url: str) -> bytes:
-        """The decoded body, refused as soon as it grows past the limit (a gzip bomb is never inflated).
-
-        A body that is too large or undecodable is a malformed answer, not a network failure: it is
-        not retried, which would only download it again.
-        """
-        try:
-            return await read_body(response, self._max_json_bytes)
-        except BodyError as exc:
-            self.stats.count(endpoint, str(response.status_code))
-            raise MalformedResponseError(f"{endpoint}: {exc}", status=response.status_code, url=url) from None
 
     async def download_lines(
         self, url: str, endpoint: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
