@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from exporter.github.stats import ClientStats
 from exporter.github.timestamps import parse_timestamp
 from exporter.redaction import register_secret
 from exporter.secrets import Secret
+from exporter.stamps import Stamp, file_stamp
 
 log = logging.getLogger("exporter.auth")
 
@@ -88,15 +88,14 @@ class TokenFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: Stamp | None = None
         self._token: str | None = None
         self._warned = False
         self._reload()
 
     def _reload(self) -> None:
         try:
-            stat = os.stat(self.path)
-            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            stamp = file_stamp(self.path)
             if stamp == self._stamp:
                 return
             text = self.path.read_text(encoding="utf-8").strip()
