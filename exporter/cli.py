@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from exporter import __version__, malloc
+from exporter import PROG, __version__, malloc
 from exporter.commands import Command, backfill, reclaim, report
 from exporter.config import Config, build_config, format_duration, load_file
 from exporter.demo.world import DEMO_DOWNLOAD_HOST, DEMO_TARGETS, demo_app
@@ -30,7 +30,6 @@ from exporter.sources.seats import budget
 from exporter.web.server import Exporter
 
 log = logging.getLogger("exporter")
-PROG = "github-copilot-exporter"
 #: Commands that run once and exit, each a module of exporter.commands.
 COMMANDS: dict[str, Command] = {"report": report, "backfill": backfill, "reclaim": reclaim}
 

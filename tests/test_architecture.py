@@ -1,4 +1,5 @@
-"""The package's shape: no import cycle, small modules, no HTTP transport of its own, no private APIs."""
+"""The package's shape: layers imported downwards only, no import cycle, small modules, no HTTP
+transport of its own, no private APIs."""
 
 from __future__ import annotations
 
@@ -49,6 +50,134 @@ def _graph() -> dict[str, set[str]]:
     for name, edges in graph.items():
         graph[name] = {e for e in edges if not name.startswith(e + ".") and e != name}
     return graph
+
+
+#: The layers, lowest first: a module imports from its own layer and the ones below, never above. A
+#: module belongs to the layer of the longest prefix that names it; a new module must be placed here.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "base",
+        (
+            "exporter",
+            "exporter.errors",
+            "exporter.secrets",
+            "exporter.redaction",
+            "exporter.stamps",
+            "exporter.caching",
+            "exporter.logs",
+            "exporter.malloc",
+            # Leaves used on both sides of the sources: prometheus_client families to bytes, ASGI types.
+            "exporter.exposition",
+            "exporter.web.asgi",
+        ),
+    ),
+    ("config", ("exporter.config",)),
+    ("github", ("exporter.github", "exporter.privacy")),
+    ("sources", ("exporter.sources",)),
+    (
+        "running",
+        (
+            "exporter.collector",
+            "exporter.poller",
+            "exporter.state",
+            "exporter.health",
+            "exporter.backfill",
+            "exporter.reclaim",
+            "exporter.demo",
+        ),
+    ),
+    ("serving", ("exporter.web", "exporter.commands")),
+    ("cli", ("exporter.cli", "exporter.__main__")),
+)
+
+
+def _layer(module: str) -> int | None:
+    """The rank of the layer whose longest prefix names ``module`` ("exporter" alone: only its __init__)."""
+    matches = [
+        (len(prefix), rank)
+        for rank, (_, prefixes) in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or (prefix != "exporter" and module.startswith(prefix + "."))
+    ]
+    return max(matches)[1] if matches else None
+
+
+def _upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, imports in sorted(graph.items()):
+        here = _layer(module)
+        for imported in sorted(imports):
+            there = _layer(imported)
+            if here is not None and there is not None and there > here:
+                found.append(f"{module} ({LAYERS[here][0]}) imports {imported} ({LAYERS[there][0]})")
+    return found
+
+
+def _forbidden(graph: dict[str, set[str]], importer: str, banned: tuple[str, ...]) -> list[str]:
+    """Imports by ``importer`` and the modules below it of any module under one of ``banned``."""
+    return [
+        f"{module} imports {imported}"
+        for module, imports in sorted(graph.items())
+        if module == importer or module.startswith(importer + ".")
+        for imported in sorted(imports)
+        if any(imported == b or imported.startswith(b + ".") for b in banned)
+    ]
+
+
+def test_every_module_has_a_layer() -> None:
+    assert not [name for name in _modules() if _layer(name) is None]
+
+
+def test_the_layers_are_imported_downwards_only() -> None:
+    # config -> github -> sources -> collector/poller/state -> web/commands -> cli
+    assert not _upward_imports(_graph())
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    graph = {"exporter.github.client": {"exporter.web.app"}, "exporter.web.app": {"exporter.config.model"}}
+    assert _upward_imports(graph) == ["exporter.github.client (github) imports exporter.web.app (serving)"]
+
+
+def test_a_source_imports_nothing_of_another_source_the_web_layer_or_the_commands() -> None:
+    graph = _graph()
+    sources = sorted(
+        {
+            name.split(".")[2]
+            for name in graph
+            if name.count(".") >= 2 and name.startswith("exporter.sources.")
+        }
+    )
+    found = []
+    for source in sources:
+        if source == "base":
+            continue
+        others = tuple(f"exporter.sources.{o}" for o in sources if o not in (source, "base"))
+        found += _forbidden(
+            graph, f"exporter.sources.{source}", (*others, "exporter.web", "exporter.commands")
+        )
+    assert sources
+    assert not found
+
+
+def test_the_import_checks_find_a_forbidden_import() -> None:
+    graph = {"exporter.sources.usage.fetch": {"exporter.sources.seats.model", "exporter.sources.base"}}
+    banned = ("exporter.sources.seats", "exporter.web")
+    assert _forbidden(graph, "exporter.sources.usage", banned) == [
+        "exporter.sources.usage.fetch imports exporter.sources.seats.model"
+    ]
+
+
+def test_the_github_layer_imports_no_config_loader_logs_sources_or_web() -> None:
+    # "exporter.config" is the package, whose __init__ loads the loader; its model modules are fine.
+    graph = _graph()
+    banned = ("exporter.config.loader", "exporter.logs", "exporter.sources", "exporter.web")
+    found = _forbidden(graph, "exporter.github", banned)
+    found += [
+        f"{m} imports exporter.config"
+        for m, i in graph.items()
+        if m.startswith("exporter.github") and "exporter.config" in i
+    ]
+    assert not found
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:

@@ -224,8 +224,18 @@ def test_app_installation_token_is_discovered_used_and_renewed_before_expiry(
 
     async def scenario(exporter: Exporter) -> None:
         await exporter.poller.poll_once()
-        assert value(await metrics(exporter), "github_copilot_up", source="seats", org="acme") == 1
+        families = await metrics(exporter)
+        assert value(families, "github_copilot_up", source="seats", org="acme") == 1
         assert len(app_fake.app.issued_tokens) == 1
+        # The App's own requests go out as the client's do: counted, by endpoint template.
+        requests = "github_copilot_api_requests_total"
+        assert value(families, requests, endpoint="/orgs/{org}/installation", code="200") == 1
+        assert (
+            value(
+                families, requests, endpoint="/app/installations/{installation_id}/access_tokens", code="201"
+            )
+            == 1
+        )
 
         clock.advance(3000)  # 10 minutes left: still good
         await exporter.poller.poll_once()

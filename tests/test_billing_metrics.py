@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import shutil
 import subprocess
@@ -233,12 +234,13 @@ def test_fetch_follows_every_budget_page_and_asks_for_yesterday() -> None:
     assert sum("cost_center_id=" in url for url in enterprise.urls) == 4  # three centers and "none"
 
 
-def test_fetch_follows_next_links_across_pages() -> None:
-    world = demo_billing(NOW)
-    client = FakeClient(world)
+@pytest.mark.parametrize("links", [True, False], ids=["link-headers", "has_next_page-only"])
+def test_fetch_follows_every_budget_page(links: bool) -> None:
+    client = FakeClient(demo_billing(NOW), link=None if links else lambda _: "")
     original = client.get
 
-    # One budget a page, so the four budgets span four pages linked by rel="next".
+    # One budget a page, so the four budgets span four pages: linked by rel="next", or by the bodies'
+    # has_next_page alone when there is no Link header.
     async def small_pages(url: str, endpoint: str, parse: Callable[[Any], Any]) -> tuple[Any, str]:
         return await original(url.replace("per_page=100", "per_page=1"), endpoint, parse)
 
@@ -262,11 +264,20 @@ def test_a_next_link_off_the_first_urls_origin_or_path_fails_the_poll(link: str)
 
 
 def test_a_next_link_that_never_ends_fails_after_the_page_cap() -> None:
-    loop = f'<{API}/organizations/{DEMO_ORG}/settings/billing/budgets?page=2&per_page=100>; rel="next"'
-    client = FakeClient(demo_billing(NOW), link=lambda _: loop)
+    numbers = itertools.count(2)
+    budgets = f"{API}/organizations/{DEMO_ORG}/settings/billing/budgets"
+    client = FakeClient(demo_billing(NOW), link=lambda _: f'<{budgets}?page={next(numbers)}>; rel="next"')
     with pytest.raises(MalformedResponseError, match="pages"):
         asyncio.run(fetch_billing(client, ORG, now=NOW))
     assert sum("/budgets" in url for url in client.urls) == MAX_BUDGET_PAGES
+
+
+def test_a_next_link_back_to_a_page_already_read_fails_at_once() -> None:
+    loop = f'<{API}/organizations/{DEMO_ORG}/settings/billing/budgets?page=2&per_page=100>; rel="next"'
+    client = FakeClient(demo_billing(NOW), link=lambda _: loop)
+    with pytest.raises(MalformedResponseError, match="does not end"):
+        asyncio.run(fetch_billing(client, ORG, now=NOW))
+    assert sum("/budgets" in url for url in client.urls) == 2
 
 
 @pytest.mark.parametrize("failing", ["cost-centers", "cost_center_id=none", "cc-data", "day=17", "/budgets"])

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from exporter.errors import MalformedResponseError
+from exporter.github.text import MAX_TEXT_CHARS
 from exporter.sources.billing.model import (
-    MAX_TEXT,
     parse_ai_credit_usage,
     parse_budgets_page,
     parse_cost_centers,
@@ -185,15 +185,15 @@ def test_a_cost_center_list_without_its_documented_shape_is_rejected(body: Any) 
         parse_cost_centers(body)
 
 
-def test_lone_surrogates_become_encodable_and_long_strings_are_cut() -> None:
+def test_lone_surrogates_are_escaped_and_long_strings_are_cut() -> None:
     body = json.loads(json.dumps(AI_BODY).replace('"GPT-5"', '"GPT\\ud800-5"'))
     body["usageItems"][0]["sku"] = "x" * 10_000
     (item,) = parse_ai_credit_usage(body).items
-    assert item.model == "GPT?-5"
+    assert item.model == "GPT\\ud800-5"
     item.model.encode("utf-8")
-    assert item.sku == "x" * MAX_TEXT
+    assert item.sku == "x" * MAX_TEXT_CHARS
     budget = parse_budgets_page({"budgets": [_with(BUDGET, "\udfff" * 300, "budget_entity_name")]}).budgets[0]
-    assert budget.entity_name == "?" * MAX_TEXT
+    assert budget.entity_name == ("\\udfff" * 300)[:MAX_TEXT_CHARS]
 
 
 def test_a_surrogate_pair_survives_as_the_character_it_encodes() -> None:

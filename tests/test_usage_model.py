@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from exporter.errors import MalformedResponseError
+from exporter.github.text import MAX_TEXT_CHARS, clean_text
 from exporter.sources.usage.model import (
     ACTIVE_USER_FIELDS,
-    MAX_TEXT,
     Counters,
-    label_text,
     parse_entity_record,
     parse_line,
     parse_report_links,
@@ -101,9 +100,9 @@ def test_label_strings_are_encodable_and_bounded() -> None:
     raw = json.loads('{"day": "2026-07-01", "totals_by_ide": [{"ide": "vs\\ud800code"}]}')
     item = parse_entity_record(raw, "x").breakdowns["totals_by_ide"][0]
     item.keys[0].encode("utf-8")
-    assert item.keys[0] == "vs\ufffdcode"
-    assert len(label_text("x" * 1000)) == MAX_TEXT
-    assert label_text("\U0001f600") == "\U0001f600"
+    assert item.keys[0] == "vs\\ud800code"
+    assert len(clean_text("x" * 1000)) == MAX_TEXT_CHARS
+    assert clean_text("\U0001f600") == "\U0001f600"
 
 
 def test_an_undocumented_model_item_without_a_key_is_unknown() -> None:

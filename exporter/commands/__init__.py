@@ -9,11 +9,10 @@ import argparse
 import sys
 from typing import Any, Protocol
 
+from exporter import PROG
 from exporter.config import Config
 from exporter.github.client import GitHubClient
 from exporter.logs import redact
-
-PROG = "github-copilot-exporter"
 
 
 def complain(message: str) -> None:

@@ -39,7 +39,6 @@ DESCRIPTION = (
     "day was written, 1 when a day failed, 2 for bad arguments or dates, 130 when interrupted (--resume "
     "continues). See docs/history.md."
 )
-PROG = "github-copilot-exporter"
 log = logging.getLogger("exporter.backfill")
 
 

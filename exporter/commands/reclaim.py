@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from exporter import PROG as BASE_PROG
 from exporter.commands.report import _quiet_logging
 from exporter.config import Config
 from exporter.errors import ConfigError
@@ -36,7 +37,7 @@ DESCRIPTION = (
     "log. Exit status: 0 on success, 1 when GitHub fails, 2 for bad arguments, configuration or a "
     "stale plan."
 )
-PROG = "github-copilot-exporter reclaim"
+PROG = f"{BASE_PROG} reclaim"
 ACTIONS = ("plan", "apply")
 
 

@@ -34,7 +34,6 @@ DESCRIPTION = (
     "pending_cancellation_date, idle_days and monthly_cost_usd. Takes every flag of the exporter. "
     "Exit status: 0 on success, 2 for bad arguments or configuration, 1 when GitHub fails."
 )
-PROG = "github-copilot-exporter"
 
 
 class ReportFailedError(ExporterError):

@@ -10,6 +10,9 @@ from typing import Literal
 from exporter.config.durations import parse_duration
 from exporter.config.web import WebConfig
 
+# Re-exported: Secret sits below the GitHub client, which takes one.
+from exporter.secrets import Secret as Secret
+
 TargetKind = Literal["org", "enterprise"]
 PLANS = ("business", "enterprise")
 DEFAULT_PRICES: Mapping[str, float] = {"business": 19.0, "enterprise": 39.0}
@@ -28,29 +31,6 @@ DEFAULT_MAX_SEAT_SERIES = 50_000
 MIN_POLL_INTERVAL = 60.0
 MAX_ACTIVITY_WINDOW = 90 * 86400.0
 USAGE_ENABLED_MODES = ("auto", "true", "false")
-
-
-class Secret:
-    """A credential that never shows itself in ``str``, ``repr``, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,16 @@
-"""Reading GitHub's answers: error bodies, rate-limit headers, ``Retry-After``, and parsed bodies."""
+"""Reading GitHub's answers: error bodies, rate-limit headers, ``Retry-After``, and parsed bodies.
+
+The ``json_*`` checks are the one way a parser asks "is this field what the schema says": each returns
+the value or raises :class:`~exporter.errors.MalformedResponseError` as ``WHERE.KEY: expected WHAT, got
+VALUE`` (``WHERE`` alone for a whole value), with the value cut short and strings made safe to keep.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -43,7 +48,7 @@ def json_number(value: Any, where: str, key: str, *, signed: bool = False) -> in
     field. An int stays an int, so counts stay exact.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedResponseError(f"{where}.{key}: expected a number, got {_brief(value)}")
+        raise _malformed(f"{where}.{key}", "a number", value)
     low = -MAX_NUMBER if signed else 0
     if not low <= value <= MAX_NUMBER:  # False for NaN too
         accepted = "-2**53..2**53" if signed else "0..2**53"
@@ -52,10 +57,73 @@ def json_number(value: Any, where: str, key: str, *, signed: bool = False) -> in
 
 
 def _brief(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
         # Not str(value): beyond 4,300 digits Python refuses to convert it.
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     return f"{value!r:.40}"
+
+
+def _malformed(where: str, expected: str, value: Any) -> MalformedResponseError:
+    return MalformedResponseError(f"{where}: expected {expected}, got {_brief(value)}")
+
+
+def json_object(value: Any, where: str) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object."""
+    if not isinstance(value, Mapping):
+        raise _malformed(where, "a JSON object", value)
+    return value
+
+
+def json_list(value: Any, where: str) -> Sequence[Any]:
+    """``value`` when it is a JSON array."""
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise _malformed(where, "a list", value)
+    return value
+
+
+def json_string(body: Mapping[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+    """Field ``key`` as a string made safe to keep (:func:`~exporter.github.text.clean_text`);
+    ``default`` when it is absent or null, and a required field when ``default`` is None."""
+    value = body.get(key)
+    if value is None and default is not None:
+        return default
+    return json_text(value, f"{where}.{key}")
+
+
+def json_text(value: Any, where: str) -> str:
+    """``value`` (an item of a list, say) as a string made safe to keep."""
+    if not isinstance(value, str):
+        raise _malformed(where, "a string", value)
+    return clean_text(value)
+
+
+def json_integer(body: Mapping[str, Any], key: str, where: str) -> int:
+    """Field ``key`` as a JSON integer (an id, a count, a year), from 0 to :data:`MAX_NUMBER`."""
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _malformed(f"{where}.{key}", "an integer", value)
+    return int(json_number(value, where, key))
+
+
+def json_optional_integer(body: Mapping[str, Any], key: str, where: str) -> int | None:
+    """As :func:`json_integer`, None when the field is absent or null."""
+    return None if body.get(key) is None else json_integer(body, key, where)
+
+
+def json_boolean(body: Mapping[str, Any], key: str, where: str, *, default: bool | None = None) -> bool:
+    """Field ``key`` as true or false; ``default`` when absent or null, required when it is None."""
+    value = body.get(key)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, bool):
+        raise _malformed(f"{where}.{key}", "true or false", value)
+    return value
 
 
 def int_header(headers: httpx.Headers, name: str) -> int | None:

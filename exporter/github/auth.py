@@ -1,15 +1,17 @@
 """Credentials for the GitHub API: a static token, a token file that is re-read when it changes, or
 a GitHub App's installation tokens, fetched with a short-lived RS256 JWT and renewed before they expire.
 
-Every token a source hands out is registered with the log redaction (:func:`exporter.logs.register_secret`)
-before it is used, so that even an accidental log line cannot carry it.
+Every token a source hands out is registered with the log redaction
+(:func:`exporter.redaction.register_secret`) before it is used, so that even an accidental log line
+cannot carry it. An App's own requests (the installation look-ups and token requests) go out through
+the :class:`~exporter.github.sending.Sender` of the client the tokens serve: paced, bounded, counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
@@ -21,20 +23,23 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
-from exporter.config import Secret
 from exporter.errors import (
     AuthenticationError,
     GitHubError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
-    RequestTimeoutError,
     ServerError,
-    TransportError,
     UnexpectedStatusError,
 )
+from exporter.github.answers import json_integer, json_list, json_object
+from exporter.github.pacing import RequestPacer
+from exporter.github.sending import Sender
+from exporter.github.stats import ClientStats
 from exporter.github.timestamps import parse_timestamp
-from exporter.logs import register_secret
+from exporter.redaction import register_secret
+from exporter.secrets import Secret
+from exporter.stamps import Stamp, file_stamp
 
 log = logging.getLogger("exporter.auth")
 
@@ -83,15 +88,14 @@ class TokenFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: Stamp | None = None
         self._token: str | None = None
         self._warned = False
         self._reload()
 
     def _reload(self) -> None:
         try:
-            stat = os.stat(self.path)
-            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            stamp = file_stamp(self.path)
             if stamp == self._stamp:
                 return
             text = self.path.read_text(encoding="utf-8").strip()
@@ -177,12 +181,17 @@ class AppInstallationTokens:
         self._installations: dict[str, int] = {}
         self._tokens: dict[int, _InstallationToken] = {}
         self._lock = asyncio.Lock()
-        # The exporter passes its one HTTP client; a client of its own only when used alone.
+        # The exporter's client hands over its sender (use_sender); a client of its own only when alone.
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._sender = Sender(self._http, RequestPacer(), ClientStats(), clock=clock)
 
     def __repr__(self) -> str:
         return f"AppInstallationTokens(app_id={self.app_id}, installation_id={self.installation_id})"
+
+    def use_sender(self, sender: Sender) -> None:
+        """Send the App's requests as ``sender``'s client sends its own (GitHubClient calls this)."""
+        self._sender = sender
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -242,23 +251,29 @@ class AppInstallationTokens:
         return self._installations[account]
 
     async def _org_installation(self, org: str) -> int:
-        body = await self._request("GET", f"/orgs/{org}/installation", f"installation of app on org {org}")
-        return _installation_id(body, f"/orgs/{org}/installation")
+        body = await self._request(
+            "GET",
+            f"/orgs/{org}/installation",
+            "/orgs/{org}/installation",
+            f"installation of app on org {org}",
+        )
+        return json_integer(json_object(body, f"/orgs/{org}/installation"), "id", f"/orgs/{org}/installation")
 
     async def _enterprise_installation(self, enterprise: str) -> int:
         where = f"installation of app on enterprise {enterprise}"
         page = 1
         while True:
-            body = await self._request("GET", f"/app/installations?per_page=100&page={page}", where)
-            if not isinstance(body, list):
-                raise MalformedResponseError("/app/installations: expected a list")
+            path = f"/app/installations?per_page=100&page={page}"
+            body = json_list(
+                await self._request("GET", path, "/app/installations", where), "/app/installations"
+            )
             for item in body:
                 account = item.get("account") if isinstance(item, dict) else None
                 if not isinstance(account, dict):
                     continue
                 names = {str(account.get("slug") or "").lower(), str(account.get("login") or "").lower()}
                 if enterprise.lower() in names:
-                    return _installation_id(item, "/app/installations")
+                    return json_integer(item, "id", "/app/installations")
             if len(body) < 100:
                 raise AppNotInstalledError(
                     f"app {self.app_id} has no installation on enterprise {enterprise}"
@@ -267,7 +282,12 @@ class AppInstallationTokens:
 
     async def _new_token(self, installation: int) -> _InstallationToken:
         path = f"/app/installations/{installation}/access_tokens"
-        body = await self._request("POST", path, f"installation token {installation}")
+        body = await self._request(
+            "POST",
+            path,
+            "/app/installations/{installation_id}/access_tokens",
+            f"installation token {installation}",
+        )
         token = body.get("token") if isinstance(body, dict) else None
         expires = body.get("expires_at") if isinstance(body, dict) else None
         expires_at = parse_timestamp(expires)
@@ -284,22 +304,14 @@ class AppInstallationTokens:
         )
         return _InstallationToken(token, expires_at)
 
-    async def _request(self, method: str, path: str, what: str) -> Any:
-        headers = {
-            "Authorization": f"Bearer {self.app_jwt()}",
-            "Accept": "application/vnd.github+json",
-        }
-        try:
-            response = await self._http.request(method, self.api_url + path, headers=headers)
-        except httpx.TimeoutException:
-            raise RequestTimeoutError(f"{what}: request timed out") from None
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{what}: {type(exc).__name__}") from None
-        status = response.status_code
+    async def _request(self, method: str, path: str, endpoint: str, what: str) -> Any:
+        headers = {"Authorization": f"Bearer {self.app_jwt()}", "Accept": "application/vnd.github+json"}
+        answer = await self._sender.send(method, self.api_url + path, endpoint, headers)
+        status = answer.status
         if status in (200, 201):
             try:
-                return response.json()
-            except ValueError:
+                return json.loads(answer.content)
+            except (ValueError, RecursionError):
                 raise MalformedResponseError(f"{what}: answer is not JSON", status=status) from None
         error: type[GitHubError]
         if status == 401:
@@ -313,10 +325,3 @@ class AppInstallationTokens:
         else:
             error = UnexpectedStatusError
         raise error(f"{what}: {status}", status=status)
-
-
-def _installation_id(body: Any, where: str) -> int:
-    value = body.get("id") if isinstance(body, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedResponseError(f"{where}: answer has no installation id")
-    return value

@@ -28,8 +28,6 @@ from exporter.errors import (
     GitHubError,
     MalformedResponseError,
     RateLimitedError,
-    RequestTimeoutError,
-    TransportError,
 )
 from exporter.github.answers import (
     error_for,
@@ -40,22 +38,17 @@ from exporter.github.answers import (
     retry_after_seconds,
 )
 from exporter.github.auth import TokenSource
-from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
 from exporter.github.downloads import MAX_DOWNLOAD_BYTES, DownloadLimits, stream_lines
-from exporter.github.links import LinkHeaderError, page_number, parse_link_header, same_endpoint, with_page
 from exporter.github.pacing import RequestPacer, Sleep
+from exporter.github.pages import MAX_PAGES, all_pages
+from exporter.github.sending import MAX_JSON_BYTES, Sender
 from exporter.github.stats import ClientStats, RetryPolicy
 
 log = logging.getLogger("exporter.github")
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
-MAX_PAGES = 10_000
 USER_AGENT = f"github-copilot-exporter/{__version__}"
-#: The largest JSON answer, counted after content decoding. The largest the exporter asks for, a page of
-#: 100 seats, is about 250 KB; parsing JSON costs tens of times its size in memory (a body of small
-#: objects most), so an answer much larger than any real one is refused unread.
-MAX_JSON_BYTES = 2 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -129,6 +122,11 @@ class GitHubClient:
         # Secondary rate limits in a row, for their exponential back-off; reset by a successful answer.
         self._secondary_strikes = 0
         self._http = http if http is not None else http_client(timeout=timeout)
+        #: How every request of this client goes out: paced, bounded, counted.
+        self.sender = Sender(self._http, self.pacer, self.stats, max_bytes=max_json_bytes, clock=clock)
+        use_sender = getattr(token, "use_sender", None)
+        if use_sender is not None:
+            use_sender(self.sender)  # an App's token requests go out as this client's do
 
     def with_token(self, token: TokenSource) -> GitHubClient:
         """A client for other credentials that shares this one's connections, pacing and statistics.
@@ -163,57 +161,21 @@ class GitHubClient:
     # -- lists of pages ------------------------------------------------------------------------------
 
     async def get_pages(
-        self, path: str, endpoint: str, parse: Callable[[Any, int], T], *, per_page: int = PER_PAGE
+        self,
+        path: str,
+        endpoint: str,
+        parse: Callable[[Any, int], T],
+        *,
+        per_page: int = PER_PAGE,
+        more: Callable[[T], bool | None] | None = None,
+        max_pages: int = MAX_PAGES,
     ) -> list[T]:
-        """Every page of a list: the first one, then the rest concurrently once it tells the count.
-
-        GitHub's ``Link`` header names the last page, so pages 2..N are requested through the pacer in
-        parallel; without ``rel="last"`` the ``rel="next"`` chain is followed one page at a time. Every
-        page must be answered, or the whole list fails.
-        """
+        """Every page of a list (:func:`~exporter.github.pages.all_pages`), its links held to the API."""
         sep = "&" if "?" in path else "?"
         first_url = f"{self.api_url}{path}{sep}per_page={per_page}"
-        first, link = await self.get(first_url, endpoint, lambda body: parse(body, 1))
-        links = self._links(link, first_url, endpoint)
-        last = page_number(links["last"]) if "last" in links and "next" in links else None
-        if last is not None:
-            if last > MAX_PAGES:
-                raise MalformedResponseError(
-                    f"{endpoint}: {last} pages is more than the {MAX_PAGES} supported"
-                )
-            urls = [with_page(links["next"], n) for n in range(2, last + 1)]
-            rest = await _all_or_none(
-                [self.get(u, endpoint, _page_parser(parse, n)) for n, u in enumerate(urls, 2)]
-            )
-            return [first, *(page for page, _ in rest)]
-        pages = [first]
-        seen = {first_url}
-        url = links.get("next")
-        while url is not None:
-            if url in seen or len(pages) >= MAX_PAGES:
-                raise MalformedResponseError(f"{endpoint}: pagination does not end (at {len(pages)} pages)")
-            seen.add(url)
-            page, link = await self.get(url, endpoint, _page_parser(parse, len(pages) + 1))
-            pages.append(page)
-            url = self._links(link, first_url, endpoint).get("next")
-        return pages
-
-    def _links(self, header: str, first_url: str, endpoint: str) -> dict[str, str]:
-        """The Link header's pages, each checked to be a page of the same list before it is requested.
-
-        Never send the token to another host, another path of the API host, or another endpoint,
-        whatever a Link header says.
-        """
-        try:
-            links = parse_link_header(header)
-        except LinkHeaderError as exc:
-            raise MalformedResponseError(f"{endpoint}: {exc}") from None
-        for rel in ("next", "last"):
-            if rel in links and not (
-                self.may_send_token(links[rel]) and same_endpoint(links[rel], first_url)
-            ):
-                raise MalformedResponseError(f"{endpoint}: {rel} page link points outside the endpoint")
-        return links
+        return await all_pages(
+            self.get, first_url, endpoint, parse, more=more, max_pages=max_pages, allowed=self.may_send_token
+        )
 
     def may_send_token(self, url: str) -> bool:
         """Whether ``url`` is on the configured API origin and under its path (``/api/v3`` on GHES)."""
@@ -275,73 +237,51 @@ class GitHubClient:
     async def _get_once(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
         if not self.may_send_token(url):
             raise MalformedResponseError(f"{endpoint}: refusing to send the token outside {self.api_url}")
-        headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        headers = {}
         token = await self._token.token(url)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         cached = self._cache.get(url)
         if cached is not None:
             headers["If-None-Match"] = cached.etag
-        try:
-            async with self.pacer.slot():
-                sent_at = self._clock()
-                async with self._http.stream("GET", url, headers=headers) as response:
-                    content = await self._read_bounded(response, endpoint, url)
-        except httpx.TimeoutException:
-            self.stats.count(endpoint, "error")
-            raise RequestTimeoutError(f"{endpoint}: request timed out", url=url) from None
-        except httpx.HTTPError as exc:
-            self.stats.count(endpoint, "error")
-            raise TransportError(f"{endpoint}: {type(exc).__name__}", url=url) from None
-        self.stats.count(endpoint, str(response.status_code))
-        reading = rate_limit_reading(response.headers)
+        answer = await self.sender.send("GET", url, endpoint, headers)
+        status, content, sent_at = answer.status, answer.content, answer.sent_at
+        reading = rate_limit_reading(answer.headers)
         if reading is not None:
             self.stats.set_rate_limit(*reading)
 
-        if response.status_code in (200, 204, 304) and sent_at >= self._resume_at:
+        if status in (200, 204, 304) and sent_at >= self._resume_at:
             # Only an answer to a request sent after the last pause proves GitHub has calmed down.
             self._secondary_strikes = 0
-        if response.status_code == 304 and cached is not None:
+        if status == 304 and cached is not None:
             return cached.value, cached.link
-        if response.status_code == 204:
+        if status == 204:
             return parse_body(parse, None, endpoint), ""
-        if response.status_code != 200:
-            if response.status_code == 401 and token:
+        if status != 200:
+            if status == 401 and token:
                 self._token.invalidate(token)
             message = github_message(content)
             retry_after = (
-                self._rate_limit_wait(response.status_code, response.headers, message, sent_at)
-                if response.status_code in (403, 429)
+                self._rate_limit_wait(status, answer.headers, message, sent_at)
+                if status in (403, 429)
                 else None
             )
-            raise error_for(response.status_code, message, url, endpoint, retry_after)
+            raise error_for(status, message, url, endpoint, retry_after)
         try:
             body = json.loads(content)
         except (ValueError, RecursionError):
-            kind = response.headers.get("content-type", "unknown content type")
+            kind = answer.headers.get("content-type", "unknown content type")
             raise MalformedResponseError(
                 f"{endpoint}: answer is not JSON ({kind[:60]})", status=200, url=url
             ) from None
         value = parse_body(parse, body, endpoint)
-        link = response.headers.get("link", "")
-        etag = response.headers.get("etag")
+        link = answer.headers.get("link", "")
+        etag = answer.headers.get("etag")
         if etag:
             self._cache[url] = _Cached(etag, value, link)
         else:
             self._cache.pop(url, None)
         return value, link
-
-    async def _read_bounded(self, response: httpx.Response, endpoint: str, url: str) -> bytes:
-        """The decoded body, refused as soon as it grows past the limit (a gzip bomb is never inflated).
-
-        A body that is too large or undecodable is a malformed answer, not a network failure: it is
-        not retried, which would only download it again.
-        """
-        try:
-            return await read_body(response, self._max_json_bytes)
-        except BodyError as exc:
-            self.stats.count(endpoint, str(response.status_code))
-            raise MalformedResponseError(f"{endpoint}: {exc}", status=response.status_code, url=url) from None
 
     async def download_lines(
         self, url: str, endpoint: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
@@ -386,19 +326,3 @@ class GitHubClient:
         if retry_after is not None and self._secondary_strikes == 1:
             return retry_after
         return max(retry_after or 0.0, backoff)
-
-
-def _page_parser(parse: Callable[[Any, int], T], number: int) -> Callable[[Any], T]:
-    return lambda body: parse(body, number)
-
-
-async def _all_or_none(calls: list[Any]) -> list[Any]:
-    """Await every call concurrently; when one fails, cancel the others (their answers are useless)."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

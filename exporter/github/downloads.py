@@ -16,22 +16,22 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from exporter.config import Config
 from exporter.config.downloads import (
     DEFAULT_DOWNLOAD_MIN_RATE,
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_PORTS,
     Origin,
 )
+from exporter.config.model import Config
 from exporter.errors import (
     DownloadRefusedError,
     MalformedResponseError,
     RequestTimeoutError,
-    TransportError,
     UnexpectedStatusError,
 )
 from exporter.github.bodies import ACCEPT_ENCODING, BodyError, iter_body
 from exporter.github.lines import LineSplitter, LineTooLongError
+from exporter.github.sending import http_errors
 from exporter.github.stats import ClientStats
 from exporter.github.text import quoted
 
@@ -156,30 +156,26 @@ async def stream_lines(
     """The non-blank lines of the file at ``url``; any failure raises, so a caller never mistakes a
     cut download for a whole one. ``limits`` None: no deadline or rate (the origin is the caller's)."""
     splitter = LineSplitter(MAX_LINE_BYTES)
-    try:
-        async with http.stream("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING}) as response:
-            stats.count(endpoint, str(response.status_code))
-            if response.status_code != 200:
-                raise UnexpectedStatusError(
-                    f"{endpoint}: download answered {response.status_code}", status=response.status_code
-                )
-            guard = RateGuard(limits, endpoint).received if limits is not None else None
-            async for piece in iter_body(response, max_bytes, on_raw=guard):
-                for line in splitter.feed(piece):
-                    yield line
-    except LineTooLongError as exc:
-        raise MalformedResponseError(f"{endpoint}: {exc}") from None
-    except BodyError as exc:
-        raise MalformedResponseError(f"{endpoint}: download {exc}") from None
-    except RequestTimeoutError:
-        stats.count(endpoint, "error")
-        raise
-    except httpx.TimeoutException:
-        stats.count(endpoint, "error")
-        raise RequestTimeoutError(f"{endpoint}: download timed out") from None
-    except httpx.HTTPError as exc:
-        stats.count(endpoint, "error")
-        raise TransportError(f"{endpoint}: download failed ({type(exc).__name__})") from None
+    # No url in the errors: a signed link is a credential for as long as it lives.
+    with http_errors(stats, endpoint, doing="download"):
+        try:
+            async with http.stream("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING}) as response:
+                stats.count(endpoint, str(response.status_code))
+                if response.status_code != 200:
+                    raise UnexpectedStatusError(
+                        f"{endpoint}: download answered {response.status_code}", status=response.status_code
+                    )
+                guard = RateGuard(limits, endpoint).received if limits is not None else None
+                async for piece in iter_body(response, max_bytes, on_raw=guard):
+                    for line in splitter.feed(piece):
+                        yield line
+        except LineTooLongError as exc:
+            raise MalformedResponseError(f"{endpoint}: {exc}") from None
+        except BodyError as exc:
+            raise MalformedResponseError(f"{endpoint}: download {exc}") from None
+        except RequestTimeoutError:  # the rate guard's
+            stats.count(endpoint, "error")
+            raise
     last = splitter.end()
     if last is not None:
         yield last

@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
-from exporter.errors import MalformedResponseError, RequestTimeoutError, TransportError
+from exporter.errors import MalformedResponseError
 from exporter.github.answers import error_for, github_message
 from exporter.github.auth import TokenSource
-from exporter.github.bodies import ACCEPT_ENCODING, BodyError, read_body
-from exporter.github.client import MAX_JSON_BYTES, GitHubClient
+from exporter.github.client import GitHubClient
 
 ENDPOINT_SELECTED_USERS = "/orgs/{org}/copilot/billing/selected_users"
 
@@ -26,6 +23,9 @@ class GitHubWriter:
     def __init__(self, client: GitHubClient, token: TokenSource) -> None:
         self.client = client
         self._token = token
+        use_sender = getattr(token, "use_sender", None)
+        if use_sender is not None:
+            use_sender(client.sender)
 
     async def aclose(self) -> None:
         close = getattr(self._token, "aclose", None)
@@ -37,36 +37,17 @@ class GitHubWriter:
         url = f"{self.client.api_url}{path}"
         if not self.client.may_send_token(url):
             raise MalformedResponseError(f"{endpoint}: refusing to send the token outside the API")
-        headers = {"Content-Type": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
+        headers = {"Content-Type": "application/json"}
         token = await self._token.token(url)
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        payload = json.dumps(body).encode()
-        stats = self.client.stats
-        try:
-            async with self.client.pacer.slot():
-                request = self.client.http.build_request(method, url, headers=headers, content=payload)
-                response = await self.client.http.send(request, stream=True)
-                try:
-                    content = await read_body(response, MAX_JSON_BYTES)
-                except BodyError as exc:
-                    stats.count(endpoint, str(response.status_code))
-                    raise MalformedResponseError(f"{endpoint}: {exc}", status=response.status_code) from None
-                finally:
-                    await response.aclose()
-        except httpx.TimeoutException:
-            stats.count(endpoint, "error")
-            raise RequestTimeoutError(f"{endpoint}: request timed out", url=url) from None
-        except httpx.HTTPError as exc:
-            stats.count(endpoint, "error")
-            raise TransportError(f"{endpoint}: {type(exc).__name__}", url=url) from None
-        stats.count(endpoint, str(response.status_code))
-        if not 200 <= response.status_code < 300:
-            if response.status_code == 401 and token:
+        answer = await self.client.sender.send(method, url, endpoint, headers, json.dumps(body).encode())
+        if not 200 <= answer.status < 300:
+            if answer.status == 401 and token:
                 self._token.invalidate(token)
-            raise error_for(response.status_code, github_message(content), url, endpoint, None)
+            raise error_for(answer.status, github_message(answer.content), url, endpoint, None)
         try:
-            return response.status_code, json.loads(content) if content else None
+            return answer.status, json.loads(answer.content) if answer.content else None
         except (ValueError, RecursionError):
             raise MalformedResponseError(f"{endpoint}: answer is not JSON", status=200, url=url) from None
 

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 
+from exporter.caching import same_objects
 from exporter.config import Config
 from exporter.privacy import UserLabels
 from exporter.reclaim.plan import Plan, plan_of
@@ -70,12 +71,8 @@ class ServedReclaim:
         key = (*seats, *usage)
         with self._lock:
             served = self._served
-            if served is None or not _same_objects(self._key, key):
+            if served is None or not same_objects(self._key, key):
                 selection = select_all(seats, self.config.reclaim, usage_activity(usage))
                 served = Served(seats, selection, self.config, self.users)
                 self._served, self._key = served, key
             return served
-
-
-def _same_objects(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
-    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))

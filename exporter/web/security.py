@@ -12,40 +12,27 @@ import binascii
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import bcrypt
 
 from exporter.config.web import REALM, TLSSettings, WebConfig, configure_tls, load_web_config, ssl_context
 from exporter.errors import ConfigError
+from exporter.stamps import Stamp, stamp_or_none
 from exporter.web.asgi import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("exporter.web.security")
 
 
-_Stamp = tuple[int, int, int] | None
-
 #: bcrypt uses at most this many bytes of a password.
 MAX_PASSWORD_BYTES = 72
 
 
-def _stamp(path: Path | None) -> _Stamp:
-    if path is None:
-        return None
-    try:
-        stat = os.stat(path)  # follows the symlinks a Kubernetes Secret or ConfigMap swaps
-    except OSError:
-        return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def _stamps(web: WebConfig) -> tuple[_Stamp, ...]:
+def _stamps(web: WebConfig) -> tuple[Stamp | None, ...]:
     tls = web.tls or TLSSettings()
-    return tuple(_stamp(p) for p in (web.path, tls.cert_file, tls.key_file, tls.client_ca_file))
+    return tuple(stamp_or_none(p) for p in (web.path, tls.cert_file, tls.key_file, tls.client_ca_file))
 
 
 class SecuredApp:

@@ -14,9 +14,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 from exporter.config import Target
-from exporter.errors import MalformedResponseError
-from exporter.github.links import LinkHeaderError, parse_link_header, same_endpoint, with_page
-from exporter.github.text import quoted
+from exporter.github.pages import all_pages
 from exporter.sources.billing.model import (
     Budget,
     CostCenter,
@@ -69,34 +67,19 @@ def _prefix(target: Target) -> tuple[str, str]:
     raise ValueError(f"unknown target kind {target.kind!r}")
 
 
-def _next_page_url(first_url: str, link_header: str, page: int, has_next: bool | None) -> str | None:
-    """The URL of the page after ``page``: the Link header's, else ``page + 1`` if the body says more."""
-    try:
-        url = parse_link_header(link_header).get("next")
-    except LinkHeaderError as exc:
-        raise MalformedResponseError(f"budgets: {exc}") from None
-    if url is None:
-        return with_page(first_url, page + 1) if has_next else None
-    # The token goes wherever this URL points: never off the host, nor to another endpoint.
-    if not same_endpoint(url, first_url):
-        raise MalformedResponseError(f"budgets: next page link {quoted(url)} leaves {first_url}")
-    return url
-
-
 async def fetch_budgets(client: BillingClient, target: Target) -> list[Budget]:
-    """Every page of the target's budgets, following ``rel="next"`` links up to :data:`MAX_BUDGET_PAGES`."""
+    """Every page of the target's budgets, up to :data:`MAX_BUDGET_PAGES`: the ``Link`` header's, else
+    the next page number while the body says ``has_next_page``."""
     prefix, endpoint = _prefix(target)
-    first_url = f"{client.api_url}{prefix}/settings/billing/budgets?per_page={BUDGETS_PER_PAGE}"
-    url: str | None = first_url
-    budgets: list[Budget] = []
-    for page in range(1, MAX_BUDGET_PAGES + 1):
-        assert url is not None
-        body, link = await client.get(url, f"{endpoint}/settings/billing/budgets", parse_budgets_page)
-        budgets.extend(body.budgets)
-        url = _next_page_url(first_url, link, page, body.has_next_page)
-        if url is None:
-            return budgets
-    raise MalformedResponseError(f"budgets: more than {MAX_BUDGET_PAGES} pages")
+    pages = await all_pages(
+        client.get,
+        f"{client.api_url}{prefix}/settings/billing/budgets?per_page={BUDGETS_PER_PAGE}",
+        f"{endpoint}/settings/billing/budgets",
+        lambda body, _: parse_budgets_page(body),
+        more=lambda page: page.has_next_page,
+        max_pages=MAX_BUDGET_PAGES,
+    )
+    return [budget for page in pages for budget in page.budgets]
 
 
 async def _usage(

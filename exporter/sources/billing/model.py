@@ -4,22 +4,28 @@ Unlike the seat list, these bodies are small and every figure in them becomes a 
 lacks a field the schema requires, or holds a number that is not finite or beyond 2**53 in size
 (:func:`~exporter.github.answers.json_number`), is rejected as a whole with a
 :class:`~exporter.errors.MalformedResponseError` saying where; fields the schema marks optional may be
-missing. Every string taken from GitHub becomes a label value: it is made encodable as UTF-8 (lone
-surrogates, which JSON allows, are replaced) and cut to :data:`MAX_TEXT` characters here, once.
+missing. Every string taken from GitHub becomes a label value: it goes through
+:func:`~exporter.github.text.clean_text` here, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.errors import MalformedResponseError
-from exporter.github.answers import json_number
+from exporter.github.answers import (
+    json_boolean,
+    json_integer,
+    json_list,
+    json_number,
+    json_object,
+    json_optional_integer,
+    json_string,
+    json_text,
+)
 from exporter.sources.billing.skus import budget_sku_is_copilot
-
-#: Longest string kept from GitHub; label values longer than this would only bloat every scrape.
-MAX_TEXT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,30 +112,8 @@ class CostCenter:
     pool_current_credits: float | None
 
 
-def clean_text(value: str) -> str:
-    """``value`` made encodable as UTF-8 (lone surrogates become "?") and cut to :data:`MAX_TEXT`."""
-    return value[:MAX_TEXT].encode("utf-8", "replace").decode("utf-8")
-
-
-def _object(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MalformedResponseError(f"{where}: expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, where: str) -> Sequence[Any]:
-    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-        raise MalformedResponseError(f"{where}: expected a list, got {type(value).__name__}")
-    return value
-
-
 def _string(body: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
-    value = body.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise MalformedResponseError(f"{where}.{key}: expected a string, got {type(value).__name__}")
-    return clean_text(value)
+    return json_string(body, key, where, default=None if required else "")
 
 
 def _number(body: Mapping[str, Any], key: str, where: str) -> float:
@@ -141,33 +125,17 @@ def _optional_number(body: Mapping[str, Any], key: str, where: str) -> float | N
     return None if body.get(key) is None else _number(body, key, where)
 
 
-def _integer(body: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> int | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedResponseError(f"{where}.{key}: expected an integer, got {value!r:.40}")
-    return value
-
-
-def _boolean(body: Mapping[str, Any], key: str, where: str) -> bool:
-    value = body.get(key)
-    if not isinstance(value, bool):
-        raise MalformedResponseError(f"{where}.{key}: expected true or false, got {value!r:.40}")
-    return value
-
-
 def _time_period(value: Any, where: str) -> TimePeriod:
-    body = _object(value, where)
-    year = _integer(body, "year", where)
-    assert year is not None  # required=True
+    body = json_object(value, where)
     return TimePeriod(
-        year, _integer(body, "month", where, required=False), _integer(body, "day", where, required=False)
+        json_integer(body, "year", where),
+        json_optional_integer(body, "month", where),
+        json_optional_integer(body, "day", where),
     )
 
 
 def _usage_item(value: Any, where: str, *, with_model: bool) -> UsageItem:
-    body = _object(value, where)
+    body = json_object(value, where)
     return UsageItem(
         product=_string(body, "product", where),
         sku=_string(body, "sku", where),
@@ -184,18 +152,18 @@ def _usage_item(value: Any, where: str, *, with_model: bool) -> UsageItem:
 
 
 def _usage_report(body: Any, where: str, *, with_model: bool) -> UsageReport:
-    report = _object(body, where)
+    report = json_object(body, where)
     if "timePeriod" not in report:
         raise MalformedResponseError(f"{where}: timePeriod is missing")
     if "usageItems" not in report:
         raise MalformedResponseError(f"{where}: usageItems is missing")
     cost_center = None
     if report.get("costCenter") is not None:
-        center = _object(report["costCenter"], f"{where}.costCenter")
+        center = json_object(report["costCenter"], f"{where}.costCenter")
         cost_center = CostCenterRef(
             _string(center, "id", f"{where}.costCenter"), _string(center, "name", f"{where}.costCenter")
         )
-    items = _list(report["usageItems"], f"{where}.usageItems")
+    items = json_list(report["usageItems"], f"{where}.usageItems")
     return UsageReport(
         time_period=_time_period(report["timePeriod"], f"{where}.timePeriod"),
         cost_center=cost_center,
@@ -220,13 +188,8 @@ def _budget_skus(body: Mapping[str, Any], where: str) -> tuple[str, ...]:
     """``budget_product_skus`` (GitHub's real answers) or ``budget_product_sku`` (its schema), or both."""
     skus: list[str] = []
     if body.get("budget_product_skus") is not None:
-        listed = _list(body["budget_product_skus"], f"{where}.budget_product_skus")
-        for i, sku in enumerate(listed):
-            if not isinstance(sku, str):
-                raise MalformedResponseError(
-                    f"{where}.budget_product_skus[{i}]: expected a string, got {type(sku).__name__}"
-                )
-            skus.append(clean_text(sku))
+        listed = json_list(body["budget_product_skus"], f"{where}.budget_product_skus")
+        skus.extend(json_text(sku, f"{where}.budget_product_skus[{i}]") for i, sku in enumerate(listed))
     if body.get("budget_product_sku") is not None:
         single = _string(body, "budget_product_sku", where)
         if single not in skus:
@@ -237,7 +200,7 @@ def _budget_skus(body: Mapping[str, Any], where: str) -> tuple[str, ...]:
 
 
 def _budget(body: Mapping[str, Any], where: str, skus: tuple[str, ...], page: Mapping[str, Any]) -> Budget:
-    alerting = _object(body.get("budget_alerting"), f"{where}.budget_alerting")
+    alerting = json_object(body.get("budget_alerting"), f"{where}.budget_alerting")
     budget_id = _string(body, "id", where)
     consumed = _optional_number(body, "consumed_amount", where)
     effective = page.get("effective_budget")
@@ -256,8 +219,8 @@ def _budget(body: Mapping[str, Any], where: str, skus: tuple[str, ...], page: Ma
         product_skus=skus,
         amount_usd=_number(body, "budget_amount", where),
         consumed_usd=consumed,
-        prevent_further_usage=_boolean(body, "prevent_further_usage", where),
-        will_alert=_boolean(alerting, "will_alert", f"{where}.budget_alerting"),
+        prevent_further_usage=json_boolean(body, "prevent_further_usage", where),
+        will_alert=json_boolean(alerting, "will_alert", f"{where}.budget_alerting"),
     )
 
 
@@ -269,37 +232,33 @@ def parse_budgets_page(body: Any, *, where: str = "budgets") -> BudgetPage:
     lose Copilot's billing. A page filtered by user carries ``effective_budget``; its
     ``consumed_amount`` is GitHub's consumed figure of the listed budget with the same id.
     """
-    page = _object(body, where)
+    page = json_object(body, where)
     if "budgets" not in page:
         raise MalformedResponseError(f"{where}: budgets is missing")
-    budgets = _list(page["budgets"], f"{where}.budgets")
-    has_next = page.get("has_next_page")
-    if has_next is not None and not isinstance(has_next, bool):
-        raise MalformedResponseError(f"{where}.has_next_page: expected true or false, got {has_next!r:.40}")
+    budgets = json_list(page["budgets"], f"{where}.budgets")
+    has_next = None if page.get("has_next_page") is None else json_boolean(page, "has_next_page", where)
     if page.get("effective_budget") is not None:
-        _object(page["effective_budget"], f"{where}.effective_budget")
+        json_object(page["effective_budget"], f"{where}.effective_budget")
     kept = []
     for i, value in enumerate(budgets):
         at = f"{where}.budgets[{i}]"
-        budget = _object(value, at)
+        budget = json_object(value, at)
         skus = _budget_skus(budget, at)
         if any(budget_sku_is_copilot(sku) for sku in skus):
             kept.append(_budget(budget, at, skus, page))
     return BudgetPage(
         budgets=tuple(kept),
         has_next_page=has_next,
-        total_count=_integer(page, "total_count", where, required=False),
+        total_count=json_optional_integer(page, "total_count", where),
     )
 
 
 def _cost_center(value: Any, where: str) -> CostCenter:
-    body = _object(value, where)
-    _list(body.get("resources"), f"{where}.resources")  # required by the schema, not used here
-    enabled = body.get("ai_credit_pool_enabled", False)
-    if not isinstance(enabled, bool):
-        raise MalformedResponseError(f"{where}.ai_credit_pool_enabled: expected true or false")
+    body = json_object(value, where)
+    json_list(body.get("resources"), f"{where}.resources")  # required by the schema, not used here
+    enabled = json_boolean(body, "ai_credit_pool_enabled", where, default=False)
     pool = body.get("ai_credit_pool_state")
-    pool_state = {} if pool is None else _object(pool, f"{where}.ai_credit_pool_state")
+    pool_state = {} if pool is None else json_object(pool, f"{where}.ai_credit_pool_state")
     state = _string(body, "state", where, required=False) or "active"
     return CostCenter(
         id=_string(body, "id", where),
@@ -313,7 +272,7 @@ def _cost_center(value: Any, where: str) -> CostCenter:
 
 def parse_cost_centers(body: Any, *, where: str = "cost centers") -> tuple[CostCenter, ...]:
     """``GET /enterprises/{enterprise}/settings/billing/cost-centers``: ``{"costCenters": [...]}``."""
-    page = _object(body, where)
+    page = json_object(body, where)
     # The schema requires nothing at the top level: an enterprise without cost centers may omit the list.
-    centers = _list(page.get("costCenters", []), f"{where}.costCenters")
+    centers = json_list(page.get("costCenters", []), f"{where}.costCenters")
     return tuple(_cost_center(c, f"{where}.costCenters[{i}]") for i, c in enumerate(centers))

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from exporter.caching import same_objects
 from exporter.config import Config, format_duration
 from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, LaidOutFamily, render
 from exporter.privacy import UserLabels, unique_labels
@@ -171,7 +172,7 @@ class SeatMetrics:
         # Scrapes arriving while the table is built wait for it rather than each building their own.
         with self._table_lock:
             table = self._table
-            if table is None or not _same_objects(table.key, key):
+            if table is None or not same_objects(table.key, key):
                 self._table = table = None  # let the old layout go before the new one is built
                 table = SeatTable(key, SEAT_NAMES, functools.partial(self._seat_rows, snapshots))
                 self._table = table
@@ -187,7 +188,7 @@ class SeatMetrics:
         if not self.users.enabled or not snapshots:
             return
         table = self._table
-        if table is not None and _same_objects(table.key, tuple(s.seats for s in snapshots)):
+        if table is not None and same_objects(table.key, tuple(s.seats for s in snapshots)):
             return
         families = FamilyList(list(self.families(snapshots, time.time())))
         for accept in ("", OPENMETRICS_ACCEPT):
@@ -212,7 +213,3 @@ class SeatMetrics:
             (e, seat, label) for (e, seat), label in zip(named[:budget], labels, strict=False)
         ]
         return rows, len(named) - len(rows)
-
-
-def _same_objects(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
-    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))

@@ -8,12 +8,12 @@ that is not the documented envelope, or a seat without a usable ``created_at``, 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.errors import MalformedResponseError
-from exporter.github.answers import json_number
+from exporter.github.answers import json_integer, json_list, json_number, json_object
 from exporter.github.text import clean_text, quoted
 from exporter.github.timestamps import parse_timestamp
 
@@ -100,8 +100,7 @@ def team_kind(team: Mapping[str, Any]) -> str:
 
 
 def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
-    if not isinstance(raw, Mapping):
-        raise MalformedResponseError(f"{where} is {type(raw).__name__}, not an object")
+    raw = json_object(raw, where)
     created_at = parse_timestamp(raw.get("created_at"))
     if created_at is None:
         raise MalformedResponseError(f"{where} has no valid created_at ({quoted(raw.get('created_at'))})")
@@ -126,24 +125,15 @@ def parse_seat(raw: Any, *, where: str = "seat") -> Seat:
 
 def parse_seat_page(body: Any, *, where: str = "page") -> SeatPage:
     """One page of ``…/copilot/billing/seats``: ``{"total_seats": int, "seats": [...]}``."""
-    if not isinstance(body, Mapping):
-        raise MalformedResponseError(f"{where}: expected a JSON object, got {type(body).__name__}")
-    total = body.get("total_seats")
-    seats = body.get("seats")
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-        raise MalformedResponseError(f"{where}: total_seats is missing or not a count ({quoted(total)})")
-    json_number(total, where, "total_seats")
-    if not isinstance(seats, Sequence) or isinstance(seats, str | bytes):
-        raise MalformedResponseError(f"{where}: seats is missing or not a list")
+    body = json_object(body, where)
+    total = json_integer(body, "total_seats", where)
+    seats = json_list(body.get("seats"), f"{where}.seats")
     return SeatPage(total, tuple(parse_seat(s, where=f"{where} seat {i}") for i, s in enumerate(seats)))
 
 
 def parse_org_billing(body: Any) -> OrgBilling:
-    if not isinstance(body, Mapping):
-        raise MalformedResponseError(f"billing: expected a JSON object, got {type(body).__name__}")
-    breakdown = body.get("seat_breakdown")
-    if not isinstance(breakdown, Mapping):
-        raise MalformedResponseError("billing: seat_breakdown is missing or not an object")
+    body = json_object(body, "billing")
+    breakdown = json_object(body.get("seat_breakdown"), "billing.seat_breakdown")
     counts = {
         state: int(json_number(value, "billing: seat_breakdown", state, signed=True))
         for state in BILLING_STATES

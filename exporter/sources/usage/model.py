@@ -7,8 +7,7 @@ a field that is present must have the documented type: a number that is negative
 :func:`~exporter.github.answers.json_number`), infinite or not a number at all fails the whole report
 rather than skewing a sum.
 
-Every string that becomes a label value is made encodable (lone surrogates, which ``json.loads`` lets
-through, would break the exposition) and cut to :data:`MAX_TEXT` characters here, once.
+Every string that becomes a label value goes through :func:`~exporter.github.text.clean_text` here, once.
 """
 
 from __future__ import annotations
@@ -22,9 +21,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from exporter.errors import MalformedResponseError
-from exporter.github.answers import json_number
+from exporter.github.answers import (
+    json_boolean,
+    json_integer,
+    json_list,
+    json_number,
+    json_object,
+    json_string,
+)
 
-MAX_TEXT = 256
 #: The activity counters of every level and breakdown item, in the order of :class:`Counters`.
 COUNTER_FIELDS = (
     "user_initiated_interaction_count",
@@ -172,30 +177,13 @@ class UserTeam:
     slug: str
 
 
-def label_text(value: str) -> str:
-    """``value`` as a label can hold it: encodable as UTF-8 and at most :data:`MAX_TEXT` characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        # Only lone surrogates fail to encode (json.loads joins valid pairs): one U+FFFD for each.
-        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
-    return value[:MAX_TEXT]
-
-
-def _text(raw: Mapping[str, Any], key: str, where: str, *, default: str | None = None) -> str:
-    value = raw.get(key, default)
-    if not isinstance(value, str):
-        raise MalformedResponseError(f"{where}: {key} is missing or not a string ({value!r:.40})")
-    return label_text(value)
-
-
 def _dimension(raw: Mapping[str, Any], key: str, where: str) -> str:
     """A breakdown key (IDE, feature, language, model, team slug), "unknown" when absent.
 
     The values repeat on every line of a report, so they are interned: one copy serves them all. The
     model breakdowns' item layout is undocumented, hence the lenient default for a missing key.
     """
-    return sys.intern(_text(raw, key, where, default="unknown"))
+    return sys.intern(json_string(raw, key, where, default="unknown"))
 
 
 def _number(value: Any, where: str, key: str) -> float:
@@ -209,26 +197,6 @@ def _count(raw: Mapping[str, Any], key: str, where: str) -> int:
     return round(json_number(value, where, key))
 
 
-def _integer_id(raw: Mapping[str, Any], key: str, where: str) -> int:
-    value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedResponseError(f"{where}: {key} is missing or not an id ({value!r:.40})")
-    return int(json_number(value, where, key))
-
-
-def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
-    value = raw.get(key, False)
-    if not isinstance(value, bool):
-        raise MalformedResponseError(f"{where}: {key} is not a boolean ({value!r:.40})")
-    return value
-
-
-def _object(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MalformedResponseError(f"{where}: expected a JSON object, got {type(value).__name__}")
-    return value
-
-
 def _day(raw: Mapping[str, Any], key: str, where: str) -> date:
     value = raw.get(key)
     try:
@@ -236,7 +204,9 @@ def _day(raw: Mapping[str, Any], key: str, where: str) -> date:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise MalformedResponseError(f"{where}: {key} is missing or not a YYYY-MM-DD date") from None
+        raise MalformedResponseError(
+            f"{where}.{key}: expected a YYYY-MM-DD date, got {value!r:.40}"
+        ) from None
 
 
 def parse_report_links(body: Any) -> ReportLinks | None:
@@ -244,10 +214,8 @@ def parse_report_links(body: Any) -> ReportLinks | None:
     if body is None:
         return None
     where = "report"
-    raw = _object(body, where)
-    links = raw.get("download_links")
-    if not isinstance(links, list):
-        raise MalformedResponseError(f"{where}: download_links is missing or not a list")
+    raw = json_object(body, where)
+    links = json_list(raw.get("download_links"), f"{where}.download_links")
     for link in links:
         parts = urlsplit(link) if isinstance(link, str) else None
         if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
@@ -264,7 +232,7 @@ def parse_line(line: bytes, where: str) -> Mapping[str, Any] | None:
         value = json.loads(line)
     except (ValueError, RecursionError):
         raise MalformedResponseError(f"{where}: not a JSON line") from None
-    return _object(value, where)
+    return json_object(value, where)
 
 
 def parse_counters(raw: Mapping[str, Any], where: str) -> Counters:
@@ -272,14 +240,12 @@ def parse_counters(raw: Mapping[str, Any], where: str) -> Counters:
 
 
 def _breakdown(raw: Mapping[str, Any], name: str, where: str) -> tuple[BreakdownItem, ...]:
-    items = raw.get(name, [])
-    if not isinstance(items, list):
-        raise MalformedResponseError(f"{where}: {name} is not a list")
+    items = json_list(raw.get(name, []), f"{where}.{name}")
     dimensions = BREAKDOWNS[name]
     parsed = []
     for index, item in enumerate(items):
         here = f"{where} {name}[{index}]"
-        item = _object(item, here)
+        item = json_object(item, here)
         keys = tuple(_dimension(item, key, here) for key in dimensions)
         parsed.append(BreakdownItem(keys, parse_counters(item, here)))
     return tuple(parsed)
@@ -289,8 +255,8 @@ def _cli(raw: Mapping[str, Any], where: str) -> dict[str, int]:
     block = raw.get("totals_by_cli")
     if block is None:
         return {}
-    block = _object(block, f"{where} totals_by_cli")
-    tokens = _object(block.get("token_usage", {}), f"{where} token_usage")
+    block = json_object(block, f"{where}.totals_by_cli")
+    tokens = json_object(block.get("token_usage", {}), f"{where}.totals_by_cli.token_usage")
     figures = {key: _count(block, key, where) for key in CLI_FIELDS}
     figures.update({key: _count(tokens, key, where) for key in TOKEN_FIELDS})
     return figures
@@ -298,14 +264,14 @@ def _cli(raw: Mapping[str, Any], where: str) -> dict[str, int]:
 
 def parse_entity_record(raw: Mapping[str, Any], where: str) -> EntityDay:
     prs = raw.get("pull_requests")
-    prs = _object(prs, f"{where} pull_requests") if prs is not None else {}
+    prs = json_object(prs, f"{where}.pull_requests") if prs is not None else {}
     medians = {key: _number(prs[key], where, key) for key in PULL_REQUEST_MEDIANS if prs.get(key) is not None}
     by_type: dict[str, tuple[int, int]] = {}
-    comment_types = prs.get("copilot_suggestions_by_comment_type", [])
-    if not isinstance(comment_types, list):
-        raise MalformedResponseError(f"{where}: copilot_suggestions_by_comment_type is not a list")
+    comment_types = json_list(
+        prs.get("copilot_suggestions_by_comment_type", []), f"{where}.copilot_suggestions_by_comment_type"
+    )
     for item in comment_types:
-        item = _object(item, f"{where} comment type")
+        item = json_object(item, f"{where} comment type")
         kind = _dimension(item, "comment_type", where)
         old = by_type.get(kind, (0, 0))
         by_type[kind] = (
@@ -327,23 +293,23 @@ def parse_entity_record(raw: Mapping[str, Any], where: str) -> EntityDay:
 def parse_user_record(raw: Mapping[str, Any], where: str) -> UserDay:
     credits = raw.get("ai_credits_used")
     return UserDay(
-        user_id=_integer_id(raw, "user_id", where),
-        login=_text(raw, "user_login", where),
+        user_id=json_integer(raw, "user_id", where),
+        login=json_string(raw, "user_login", where),
         day=_day(raw, "day", where),
         counters=parse_counters(raw, where),
         ai_credits_used=0.0 if credits is None else _number(credits, where, "ai_credits_used"),
-        used_chat=_flag(raw, "used_chat", where),
-        used_agent=_flag(raw, "used_agent", where),
-        used_cli=_flag(raw, "used_cli", where),
-        used_code_review_active=_flag(raw, "used_copilot_code_review_active", where),
-        used_code_review_passive=_flag(raw, "used_copilot_code_review_passive", where),
+        used_chat=json_boolean(raw, "used_chat", where, default=False),
+        used_agent=json_boolean(raw, "used_agent", where, default=False),
+        used_cli=json_boolean(raw, "used_cli", where, default=False),
+        used_code_review_active=json_boolean(raw, "used_copilot_code_review_active", where, default=False),
+        used_code_review_passive=json_boolean(raw, "used_copilot_code_review_passive", where, default=False),
     )
 
 
 def parse_user_team_record(raw: Mapping[str, Any], where: str) -> UserTeam:
     return UserTeam(
-        user_id=_integer_id(raw, "user_id", where),
+        user_id=json_integer(raw, "user_id", where),
         day=_day(raw, "day", where),
-        team_id=_integer_id(raw, "team_id", where),
-        slug=sys.intern(_text(raw, "slug", where)),
+        team_id=json_integer(raw, "team_id", where),
+        slug=sys.intern(json_string(raw, "slug", where)),
     )

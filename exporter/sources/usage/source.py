@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from prometheus_client.core import Metric
 
+from exporter.caching import same_objects
 from exporter.config import Config, Target
 from exporter.errors import CopilotUnavailableError, GitHubError, PermissionDeniedError
 from exporter.privacy import UserLabels
@@ -95,7 +96,7 @@ class UsageSource:
     def _families(self, snapshots: tuple[UsageSnapshot, ...]) -> list[Metric]:
         with self._lock:
             cached = self._cached
-            if cached is not None and _same_objects(cached[0], snapshots):
+            if cached is not None and same_objects(cached[0], snapshots):
                 return cached[1]
             user_label = self.users if self.users.enabled else None
             families = list(
@@ -107,7 +108,3 @@ class UsageSource:
     def describe_snapshot(self, snapshot: UsageSnapshot) -> str:
         state = "final" if snapshot.final else "not final yet"
         return f"{snapshot.day.isoformat()} ({state}), {len(snapshot.users):,} users"
-
-
-def _same_objects(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
-    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
