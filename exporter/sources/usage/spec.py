@@ -1,0 +1,33 @@
+"""The usage source's entry in the registry: the ``usage:`` section, ``--usage.enabled``, and ``auto``."""
+
+from __future__ import annotations
+
+from exporter.config import Config, Section
+from exporter.sources.spec import Flag, SourceSpec, Wiring
+from exporter.sources.usage.config import KEYS, SECTION, parse_usage, usage_config
+from exporter.sources.usage.source import UsageSource
+
+
+def _source(wiring: Wiring) -> UsageSource:
+    return UsageSource(wiring.config, wiring.client, wiring.users, clock=wiring.clock)
+
+
+def _enabled(config: Config) -> bool:
+    # auto: off against GitHub Enterprise Server (/api/v3), which has no usage-metrics reports.
+    return usage_config(config).active(config.api_url)
+
+
+SPEC = SourceSpec(
+    name="usage",
+    factory=_source,
+    enabled=_enabled,
+    section=Section(SECTION, KEYS, parse_usage),
+    flags=(
+        Flag(
+            "--usage.enabled",
+            "usage_enabled",
+            "MODE",
+            "usage-metrics reports: auto (default: on, except on GitHub Enterprise Server), true or false",
+        ),
+    ),
+)
