@@ -379,12 +379,12 @@ def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
     """RSS (MiB) after each of ``polls`` polls with 1% of the seats changed before each, and a scrape;
     and the peak RSS over them all."""
     from exporter import malloc
-    from exporter.config import build_config
     from exporter.exposition import render_pieces
     from exporter.github.auth import StaticToken
     from exporter.github.client import GitHubClient
     from exporter.github.pacing import RequestPacer
     from exporter.web.server import Exporter
+    from exporter.wiring import build_config
 
     malloc.tune()  # as the console script does at start
     # Reset VmHWM (Linux >= 4.0), so that the peak is this run's, not an earlier size's.

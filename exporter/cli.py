@@ -13,21 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from exporter import PROG, __version__, malloc
 from exporter.commands import Command, backfill, reclaim, report
-from exporter.config import Config, build_config, format_duration, load_file
-from exporter.demo.world import DEMO_DOWNLOAD_HOST, DEMO_TARGETS, demo_app
+from exporter.config import Config, format_duration, load_file
 from exporter.errors import ConfigError
-from exporter.github.auth import AppInstallationTokens, StaticToken, TokenFile, TokenSource
-from exporter.github.client import GitHubClient, http_client
-from exporter.github.downloads import DownloadLimits, limits_for
-from exporter.github.pacing import RequestPacer
-from exporter.github.stats import RetryPolicy
+from exporter.github.client import GitHubClient
 from exporter.logs import setup_logging
+from exporter.sources import registry
 from exporter.sources.seats import budget
 from exporter.web.server import Exporter
+from exporter.wiring import build_client, build_config, source_costs
 
 log = logging.getLogger("exporter")
 #: Commands that run once and exit, each a module of exporter.commands.
@@ -111,12 +106,9 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
         metavar="MODE",
         help="per-seat series: login (default), hashed (keyed hash of the login) or off",
     )
-    p.add_argument(
-        "--usage.enabled",
-        dest="usage_enabled",
-        metavar="MODE",
-        help="usage-metrics reports: auto (default: on, except on GitHub Enterprise Server), true or false",
-    )
+    for spec in registry.specs():
+        for flag in spec.flags:
+            p.add_argument(flag.option, dest=flag.dest, metavar=flag.metavar, help=flag.help)
     p.add_argument("--log.level", dest="log_level", metavar="LEVEL", help="debug, info, warn or error")
     p.add_argument("--log.format", dest="log_format", metavar="FORMAT", help="logfmt or json")
 
@@ -131,41 +123,10 @@ def config_from_args(args: dict[str, Any]) -> Config:
         file_data = load_file(Path(args["config"]))
     config = build_config(args, file_data)
     if config.demo:
+        from exporter.demo.world import DEMO_TARGETS  # the demo world only when demo data is asked for
+
         config = dataclasses.replace(config, targets=DEMO_TARGETS)
     return config
-
-
-def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
-    if config.demo and transport is None:
-        demo = http_client(transport=httpx.ASGITransport(demo_app()))
-        links = DownloadLimits.for_api("http://github.demo", ("http", DEMO_DOWNLOAD_HOST, 80))
-        return GitHubClient("http://github.demo", StaticToken(None), http=demo, downloads=links)
-    http = http_client(timeout=config.request_timeout, transport=transport)
-    return GitHubClient(
-        config.api_url,
-        token_source(config, http),
-        http=http,
-        pacer=RequestPacer(config.max_concurrency, config.requests_per_minute),
-        # Waiting out a rate limit longer than the poll interval only delays every target's next poll;
-        # failing the poll keeps the schedule and shows the throttling on github_copilot_up.
-        retry=RetryPolicy(max_rate_limit_wait=min(900.0, config.poll_interval)),
-        downloads=limits_for(config),
-    )
-
-
-def token_source(config: Config, http: httpx.AsyncClient | None = None) -> TokenSource:
-    if config.app_id is not None and config.app_private_key is not None:
-        return AppInstallationTokens(
-            config.api_url,
-            config.app_id,
-            config.app_private_key,
-            installation_id=config.app_installation_id,
-            http=http,
-            timeout=config.request_timeout,
-        )
-    if config.token_file is not None:
-        return TokenFile(config.token_file)
-    return StaticToken(config.token)
 
 
 def auth_mode(config: Config) -> str:
@@ -194,7 +155,7 @@ async def serve(config: Config, client: GitHubClient) -> None:
         },
     )
     if not config.demo:
-        budget.log_expected(config)
+        budget.log_expected(config, source_costs(config))
     try:
         await exporter.run()
     finally:

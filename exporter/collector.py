@@ -20,6 +20,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -33,7 +34,7 @@ log = logging.getLogger("exporter.collector")
 
 class SourcesCollector(Collector):
     def __init__(
-        self, sources: Sequence[Source], state: ExporterState, *, clock: Callable[[], float] = time.time
+        self, sources: Sequence[Source[Any]], state: ExporterState, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.sources = tuple(sources)
         self.state = state
@@ -67,7 +68,7 @@ class SourcesCollector(Collector):
                 dropped.add_metric([source.name], self._dropped[source.name])
         yield dropped
 
-    def _checked(self, source: Source, snapshots: list[object], now: float) -> list[Metric]:
+    def _checked(self, source: Source[Any], snapshots: list[object], now: float) -> list[Metric]:
         try:
             families = list(source.families(snapshots, now))
         except Exception:

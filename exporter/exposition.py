@@ -213,6 +213,22 @@ def _render_tail(encoder: Any, families: Sequence[Metric], layout: Layout) -> by
     return b"".join(out)
 
 
+def lay_out(families: Sequence[Metric]) -> None:
+    """Build, for each exposition format Prometheus and people negotiate, the cached text of the
+    laid-out families in ``families``: what the first scrape of them would otherwise wait for."""
+    laid_out = {f.kind: f for f in families if isinstance(f, LaidOutFamily)}
+    if not laid_out:
+        return
+    layout = next(iter(laid_out.values())).layout
+    if set(laid_out) != {layout.dynamic_kind, *layout.static_kinds}:
+        return
+    for accept in ("", OPENMETRICS_ACCEPT):
+        encoder, _ = choose_encoder(accept)
+        headers = tuple(_header(encoder, laid_out[kind]) for kind in layout.static_kinds)
+        if all(header is not None for header in headers):
+            layout.gzip_prefix(tuple(header or b"" for header in headers))
+
+
 def render(registry: Any, accept: str, accept_encoding: str) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a ``/metrics`` answer negotiated from ``Accept`` and ``Accept-Encoding``.
 

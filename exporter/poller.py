@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from exporter.config import Target, format_duration
 from exporter.errors import GitHubError
@@ -26,7 +27,7 @@ DEADLINE_INTERVALS = 2.0
 class Poller:
     def __init__(
         self,
-        sources: Sequence[Source],
+        sources: Sequence[Source[Any]],
         state: ExporterState,
         *,
         clock: Callable[[], float] = time.time,
@@ -55,14 +56,14 @@ class Poller:
             *(self.poll_target(source, target) for source in self.sources for target in source.targets)
         )
 
-    async def _schedule(self, source: Source, target: Target) -> None:
+    async def _schedule(self, source: Source[Any], target: Target) -> None:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
             await self.poll_target(source, target)
             await asyncio.sleep(max(0.0, source.interval - (loop.time() - started)))
 
-    async def poll_target(self, source: Source, target: Target) -> None:
+    async def poll_target(self, source: Source[Any], target: Target) -> None:
         key = (source.name, target)
         previous = self.state.statuses[key]
         start = time.monotonic()
@@ -112,7 +113,7 @@ class Poller:
 
     def _failed(
         self,
-        source: Source,
+        source: Source[Any],
         target: Target,
         reason: str,
         message: str,

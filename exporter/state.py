@@ -14,9 +14,6 @@ from typing import Any
 
 from exporter.config import Target
 
-#: Sources whose every target must have served data once before the exporter is ready.
-REQUIRED_SOURCES = frozenset({"seats"})
-
 
 @dataclass(frozen=True, slots=True)
 class TargetStatus:
@@ -41,7 +38,10 @@ StatusKey = tuple[str, Target]
 
 
 class ExporterState:
-    def __init__(self, pairs: Iterable[StatusKey]) -> None:
+    def __init__(self, pairs: Iterable[StatusKey], *, gates: frozenset[str] = frozenset()) -> None:
+        #: Sources whose every target must have served data once before the exporter is ready
+        #: (the registry's ``gates_readiness``); the others only need their first poll finished.
+        self.gates = gates
         self._statuses: Mapping[StatusKey, TargetStatus] = MappingProxyType(
             {(source, target): TargetStatus(source, target) for source, target in pairs}
         )
@@ -101,7 +101,7 @@ class ExporterState:
         return [
             status
             for status in self._statuses.values()
-            if (status.snapshot is None if status.source in REQUIRED_SOURCES else status.polls == 0)
+            if (status.snapshot is None if status.source in self.gates else status.polls == 0)
         ]
 
     @property

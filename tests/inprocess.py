@@ -15,13 +15,14 @@ from typing import Any
 
 import httpx
 
-from exporter.config import Config, build_config
+from exporter.config import Config
 from exporter.github.auth import StaticToken, TokenSource
 from exporter.github.client import GitHubClient
-from exporter.github.downloads import limits_for
 from exporter.github.pacing import RequestPacer
 from exporter.github.stats import RetryPolicy
+from exporter.sources.usage.config import limits_for
 from exporter.web.server import Exporter
+from exporter.wiring import build_config
 from tests.support import NOW, TOKEN, Labels, parse_exposition
 
 #: Fast retries: the delays are recorded by ManualClock, never slept for real.
@@ -140,7 +141,7 @@ def usage_exporter(
     config = make_config(flags, {"usage": usage} if usage else None, env)
     exporter = make_exporter(api_url, config, clock=clock)
     users = UserLabels(config)
-    sources: list[Source] = [
+    sources: list[Source[Any]] = [
         SeatSource(config, exporter.client, users, clock=clock),
         UsageSource(config, exporter.client, users, clock=clock),
     ]

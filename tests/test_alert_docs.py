@@ -110,7 +110,8 @@ def test_readme_and_security_md_give_the_same_permissions_table() -> None:
 
 
 def test_each_sources_forbidden_hint_names_the_permissions_of_its_table_rows() -> None:
-    from exporter.errors import BILLING_ACCESS, PermissionDeniedError
+    from exporter.errors import PermissionDeniedError
+    from exporter.sources.billing.errors import BILLING_ACCESS
     from exporter.sources.usage.source import ACCESS_HINT
 
     hints = {"seats": PermissionDeniedError.hint, "billing": BILLING_ACCESS, "usage": ACCESS_HINT}

@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from exporter.cli import token_source
 from exporter.config import Config, Secret
 from exporter.demo.fake_github import FakeApp, FakeOrg, FakeSeat
 from exporter.errors import ConfigError
 from exporter.github.auth import AppInstallationTokens, TokenFile, TokenSource
 from exporter.web.server import Exporter
+from exporter.wiring import token_source
 from tests.inprocess import ManualClock, Scenario, make_config, metrics, run_scenario
 from tests.support import (
     NOW,

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from datetime import timedelta
 
 import pytest
 
-from exporter.config import BillingConfig, Config, Target, UsageConfig
+from exporter.config import Config, Target
 from exporter.demo import fake_billing, fake_usage
 from exporter.github.stats import ClientStats, RateLimit
 from exporter.sources.billing import fetch as billing_fetch
 from exporter.sources.seats import budget
 from exporter.sources.seats.model import Seat, SeatPage
 from exporter.sources.seats.snapshot import build_snapshot
+from exporter.sources.spec import SourceCost
 from exporter.sources.usage import fetch as usage_fetch
+from exporter.wiring import build_config, source_costs
 from tests import test_billing_metrics, test_usage_fetch
 from tests.support import TOKEN, parse_exposition, serve_fake, standard_dataset, start_exporter
 
@@ -24,24 +25,33 @@ ORG = Target("org", "acme")
 ENTERPRISE = Target("enterprise", "acme-corp")
 
 
-SEATS_ONLY = {"billing": BillingConfig(enabled="false"), "usage": UsageConfig(enabled="false")}
+SEATS_ONLY = {"billing": {"enabled": "false"}, "usage": {"enabled": "false"}}
 
 
-def _config(interval: float, *targets: Target, per_minute: float = 600.0, **sources: object) -> Config:
-    return Config(
-        targets=targets,
-        poll_interval=interval,
-        requests_per_minute=per_minute,
-        **{**SEATS_ONLY, **sources},  # type: ignore[arg-type]
-    )
+def _config(
+    interval: float,
+    *targets: Target,
+    per_minute: float = 600.0,
+    api_url: str = "https://api.github.com",
+    **sections: object,
+) -> Config:
+    """The configuration of ``targets`` as the loader builds it, every source off unless ``sections``."""
+    flags = {
+        "org": [t.name for t in targets if t.kind == "org"],
+        "enterprise": [t.name for t in targets if t.kind == "enterprise"],
+        "poll_interval": f"{interval:.0f}s",
+        "api_url": api_url,
+    }
+    data = {"github": {"requests_per_minute": per_minute}, **SEATS_ONLY, **sections}
+    return build_config(flags, data, {"GITHUB_TOKEN": TOKEN})
 
 
 def test_requests_per_poll_count_billing_calls_and_pages() -> None:
     config = _config(600.0, ORG, ENTERPRISE)
     # One billing call for the org, its 3 pages, and 1,000 pages for the enterprise.
-    estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000})
+    estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000}, others=source_costs(config))
     assert estimate.seats.requests_per_poll == 1 + 3 + 1000
-    assert (estimate.billing, estimate.usage) == (None, None)
+    assert estimate.others == {}
     assert estimate.requests_per_hour == 6 * 1004
     assert estimate.exhausts_limit  # 6,024 per hour against 5,000
     assert estimate.shortest_interval == 13 * 60  # 1,004 x 3600 / 5000 = 723 s, rounded up to minutes
@@ -56,21 +66,20 @@ def test_billing_and_usage_requests_count_on_their_own_intervals() -> None:
         600.0,
         ORG,
         ENTERPRISE,
-        billing=BillingConfig(poll_interval=60.0),
-        usage=UsageConfig(poll_interval=120.0),
+        billing={"poll_interval": "1m"},
+        usage={"poll_interval": "2m"},
     )
-    estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000})
+    estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000}, others=source_costs(config))
     assert estimate.seats.requests_per_poll == 1004
     # Billing: 4 for the org (summary, AI credits month and day, budgets), 5 for the enterprise (and
     # its cost-center list); usage: today's and yesterday's entity report, the users and teams reports.
-    assert estimate.billing == budget.SourceCost(4 + 5, 60.0)
-    assert estimate.usage == budget.SourceCost(2 * 4, 120.0)
+    assert estimate.others == {"billing": SourceCost(4 + 5, 60.0), "usage": SourceCost(2 * 4, 120.0)}
     assert estimate.requests_per_hour == 6 * 1004 + 60 * 9 + 30 * 8
     # 1,004 seat requests share what billing and usage leave of 5,000: 1004 x 3600 / 4220 = 857 s.
     assert estimate.shortest_interval == 15 * 60
     # GitHub Enterprise Server has no usage reports: usage "auto" is off there.
-    ghes = dataclasses.replace(config, api_url="https://ghe.example/api/v3")
-    assert budget.estimate(ghes, {}).usage is None
+    ghes = _config(600.0, ORG, api_url="https://ghe.example/api/v3", billing={}, usage={})
+    assert set(source_costs(ghes)) == {"billing"}
 
 
 def test_the_billing_count_is_what_a_billing_poll_asks_for() -> None:
@@ -97,7 +106,7 @@ def test_pages_of_a_seat_list() -> None:
 
 def test_start_logs_what_is_known_and_warns_only_when_needed(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="exporter.sources.seats.budget")
-    budget.log_expected(_config(600.0, ORG, ENTERPRISE))
+    budget.log_expected(_config(600.0, ORG, ENTERPRISE), {})
     [record] = caplog.records
     assert record.levelno == logging.INFO
     assert record.seat_requests_per_poll == 3  # type: ignore[attr-defined]  # billing + a page per target
@@ -105,7 +114,7 @@ def test_start_logs_what_is_known_and_warns_only_when_needed(caplog: pytest.LogC
 
     caplog.clear()
     # Polling every minute at 1 request per minute: a poll of 3 requests outlasts the interval.
-    budget.log_expected(_config(60.0, ORG, ENTERPRISE, per_minute=1))
+    budget.log_expected(_config(60.0, ORG, ENTERPRISE, per_minute=1), {})
     assert [r.levelno for r in caplog.records] == [logging.INFO, logging.WARNING]
     assert "back to back" in caplog.records[1].getMessage()
 
@@ -123,7 +132,7 @@ def test_after_the_first_poll_the_measured_pages_and_limit_are_used(caplog: pyte
     stats.set_rate_limit("core", RateLimit(limit=5000, remaining=4000, used=1000, reset=1.7e9 + 3600))
     caplog.set_level(logging.INFO, logger="exporter.sources.seats.budget")
 
-    measured = budget.log_measured(config, snapshots, stats)
+    measured = budget.log_measured(config, snapshots, stats, {})
 
     # 250 pages and a billing call for the org; the enterprise failed: counted as one page.
     assert measured.seats.requests_per_poll == 1 + 250 + 1
@@ -140,7 +149,7 @@ def test_no_warning_when_the_budget_fits(caplog: pytest.LogCaptureFixture) -> No
     pages = [SeatPage(50, tuple(_seat(i) for i in range(50)))]
     snapshots = [build_snapshot(ORG, pages, None, {"business": 19.0}, 1.7e9)]
     caplog.set_level(logging.INFO, logger="exporter.sources.seats.budget")
-    measured = budget.log_measured(config, snapshots, ClientStats())
+    measured = budget.log_measured(config, snapshots, ClientStats(), {})
     assert measured.seats.requests_per_poll == 2
     assert [r.levelno for r in caplog.records] == [logging.INFO]
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from exporter import __version__
-from exporter.config import ActivityWindow, Target, build_config, format_duration, parse_duration
+from exporter.config import ActivityWindow, Target, format_duration, parse_duration
 from exporter.errors import ConfigError
+from exporter.sources.billing.config import billing_config
+from exporter.wiring import build_config
 from tests.support import TOKEN, run_exporter_cli
 
 ENV = {"GITHUB_TOKEN": TOKEN}
@@ -173,7 +175,7 @@ def test_unknown_flag_exits_2() -> None:
 
 
 def test_billing_defaults_to_auto_hourly_with_the_main_credentials() -> None:
-    billing = build_config({"org": ["acme"]}, {}, ENV).billing
+    billing = billing_config(build_config({"org": ["acme"]}, {}, ENV))
     assert billing.enabled == "auto"
     assert billing.poll_interval == 3600
     assert billing.token_file is None
@@ -184,9 +186,11 @@ def test_billing_section_is_read_and_an_unquoted_boolean_is_a_mode(tmp_path: Pat
     token = tmp_path / "billing-token"
     token.write_text("ghp_billing\n")
     section = {"enabled": False, "poll_interval": "2h", "token_file": str(token)}
-    billing = build_config(
-        {"org": ["acme"]}, {"billing": {**section, "ai_credits_per_seat": {"business": 2500}}}, ENV
-    ).billing
+    billing = billing_config(
+        build_config(
+            {"org": ["acme"]}, {"billing": {**section, "ai_credits_per_seat": {"business": 2500}}}, ENV
+        )
+    )
     assert (billing.enabled, billing.poll_interval, billing.token_file) == ("false", 7200, token)
     assert billing.ai_credits_per_seat == {"business": 2500, "enterprise": 3900}
 

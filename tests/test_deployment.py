@@ -31,7 +31,8 @@ from packaging.utils import canonicalize_name
 
 from exporter import __version__
 from exporter.cli import build_parser
-from exporter.config import Config, build_config, load_file, parse_duration
+from exporter.config import Config, load_file, parse_duration
+from exporter.wiring import build_config
 from tests.support import REPO, RunningExporter, free_port, need_binary, parse_exposition, value, wait_until
 
 DOCKERFILE = REPO / "Dockerfile"

@@ -23,11 +23,12 @@ from exporter.demo.world import demo_github
 from exporter.errors import ConfigError, DownloadRefusedError
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient
-from exporter.github.downloads import DownloadLimits, RateGuard, limits_for, report_origins
+from exporter.github.downloads import DownloadLimits, RateGuard, report_origins
 from exporter.github.pacing import RequestPacer
 from exporter.privacy import UserLabels
 from exporter.sources.base import Source
 from exporter.sources.seats import SeatSource
+from exporter.sources.usage.config import limits_for, usage_config
 from exporter.sources.usage.source import UsageSource
 from exporter.web.asgi import Receive, Scope, Send
 from exporter.web.server import Exporter
@@ -109,7 +110,7 @@ def _exporter(fakes: Fakes, usage: dict[str, Any], github: dict[str, Any] | None
         downloads=limits_for(config),
     )
     users = UserLabels(config)
-    sources: list[Source] = [
+    sources: list[Source[Any]] = [
         SeatSource(config, client, users, clock=clock),
         UsageSource(config, client, users, clock=clock),
     ]
@@ -252,7 +253,7 @@ def test_allowed_hosts_are_host_names_host_ports_or_origins() -> None:
     config = make_config(TARGETS, {"usage": {"allowed_download_hosts": ["http://127.0.0.2:9000"]}})
     assert ("http", "127.0.0.2", 9000) in limits_for(config).origins
     assert ("https", "copilot-reports.github.com", 443) in limits_for(config).origins
-    assert (config.usage.download_timeout, config.usage.download_min_rate) == (1800.0, 16384)
+    assert (usage_config(config).download_timeout, usage_config(config).download_min_rate) == (1800.0, 16384)
     for section, key in (
         ({"download_timeout": "0s"}, "usage.download_timeout"),
         ({"download_timeout": "7h"}, "usage.download_timeout"),

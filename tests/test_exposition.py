@@ -17,7 +17,7 @@ from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.registry import Collector
 
 from exporter.collector import SourcesCollector
-from exporter.config import Config, Secret, Target, UsageConfig
+from exporter.config import Config, Secret, Target
 from exporter.demo.fake_github import FakeGitHub, FakeSeat
 from exporter.exposition import render
 from exporter.github.auth import StaticToken
@@ -25,8 +25,9 @@ from exporter.github.client import GitHubClient, http_client
 from exporter.github.pacing import RequestPacer
 from exporter.health import HealthCollector
 from exporter.poller import Poller
+from exporter.sources.usage.config import Enabled, UsageConfig
 from exporter.state import ExporterState
-from exporter.web.server import build_sources
+from exporter.wiring import build_sources
 from tests.support import NOW, TOKEN, Labels, ago, need_binary, parse_exposition, standard_dataset
 
 openmetrics_latest = cast(Callable[[Collector], bytes], openmetrics_exposition.generate_latest)
@@ -72,7 +73,7 @@ class Scraped:
 
 def _scraped(fake: FakeGitHub | None = None, config: dict[str, Any] | None = None) -> Scraped:
     # The seats' layout is under test: the fake has no usage reports to poll.
-    settings = {"usage": UsageConfig(enabled="false"), **(config or {})}
+    settings = {"sources": {"usage": UsageConfig(enabled=Enabled.FALSE)}, **(config or {})}
     scraped = Scraped(fake or standard_dataset().app(), Config(targets=TARGETS, **settings))
     scraped.poll()
     return scraped

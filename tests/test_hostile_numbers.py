@@ -240,7 +240,7 @@ def test_a_family_that_cannot_be_rendered_is_left_out_logged_and_counted(
     async def main() -> None:
         base = make_exporter(billing_fake.url, config)
         targets = config.targets
-        sources: list[Source] = [
+        sources: list[Source[Any]] = [
             SeatSource(config, base.client, UserLabels(config)),
             BillingSource(config, base.client),
             _HostileSource("giant", targets, _giant_families),

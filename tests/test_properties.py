@@ -38,7 +38,7 @@ from exporter.health import HealthCollector
 from exporter.sources.seats.model import parse_org_billing, parse_seat_page
 from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
 from exporter.state import ExporterState
-from exporter.web.server import build_sources
+from exporter.wiring import build_sources
 from tests.support import SPEC_PATH
 
 SPEC = json.loads(SPEC_PATH.read_text())

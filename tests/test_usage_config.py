@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from exporter.config import UsageConfig, build_config
 from exporter.errors import ConfigError
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient
-from exporter.web.server import build_sources
+from exporter.sources.usage.config import UsageConfig, usage_config
+from exporter.wiring import build_config, build_sources
 from tests.support import TOKEN
 
 ENV = {"GITHUB_TOKEN": TOKEN}
@@ -21,7 +21,7 @@ def _config(file_data: dict[str, Any] | None = None, **flags: Any) -> Any:
 
 
 def test_usage_is_on_by_default_hourly_with_the_documented_limits() -> None:
-    usage = _config().usage
+    usage = usage_config(_config())
     assert usage == UsageConfig()
     assert (usage.enabled, usage.poll_interval, usage.top_n, usage.max_days_back) == ("auto", 3600.0, 20, 7)
     assert (usage.max_files_per_report, usage.max_records_per_report) == (100, 1_000_000)
@@ -30,8 +30,8 @@ def test_usage_is_on_by_default_hourly_with_the_documented_limits() -> None:
 
 
 def test_auto_leaves_usage_off_on_github_enterprise_server_which_has_no_reports() -> None:
-    assert not _config().usage.active("https://github.acme.internal/api/v3")
-    assert _config({"usage": {"enabled": True}}).usage.active("https://github.acme.internal/api/v3")
+    assert not usage_config(_config()).active("https://github.acme.internal/api/v3")
+    assert usage_config(_config({"usage": {"enabled": True}})).active("https://github.acme.internal/api/v3")
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_auto_leaves_usage_off_on_github_enterprise_server_which_has_no_reports(
 def test_enabled_comes_from_the_file_or_the_flag(
     section: dict[str, Any], flags: dict[str, Any], enabled: str
 ) -> None:
-    assert _config({"usage": section}, **flags).usage.enabled == enabled
+    assert usage_config(_config({"usage": section}, **flags)).enabled == enabled
 
 
 def test_the_usage_source_is_built_only_when_enabled() -> None:

@@ -28,7 +28,10 @@ from exporter.config import Config
 from exporter.errors import ConfigError
 from exporter.github.client import GitHubClient
 from exporter.privacy import UserLabels
-from exporter.web.server import billing_client
+from exporter.sources.billing.config import Enabled, billing_config
+from exporter.sources.billing.spec import billing_client
+from exporter.sources.usage.config import usage_config
+from exporter.wiring import enabled_specs
 
 HELP = "write past days of usage reports and billing as OpenMetrics for promtool's TSDB blocks"
 DESCRIPTION = (
@@ -82,17 +85,19 @@ def check_config(config: Config) -> None:
 
 def plan_for(config: Config, *, no_per_user: bool) -> Plan:
     users = UserLabels(config)
+    usage = usage_config(config)
+    enabled = {spec.name for spec in enabled_specs(config)}
     return Plan(
         targets=config.targets,
-        usage=config.usage.active(config.api_url),
-        billing=config.billing.enabled != "false",
-        billing_auto=config.billing.enabled == "auto",
+        usage="usage" in enabled,
+        billing="billing" in enabled,
+        billing_auto=billing_config(config).enabled is Enabled.AUTO,
         user_label=users if users.enabled and not no_per_user else None,
         max_user_series=config.max_seat_series,
-        top_n=config.usage.top_n,
-        max_file_bytes=config.usage.max_download_bytes,
-        max_files=config.usage.max_files_per_report,
-        max_records=config.usage.max_records_per_report,
+        top_n=usage.top_n,
+        max_file_bytes=usage.max_download_bytes,
+        max_files=usage.max_files_per_report,
+        max_records=usage.max_records_per_report,
     )
 
 

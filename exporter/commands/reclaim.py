@@ -27,6 +27,7 @@ from exporter.reclaim.audit import AuditLog
 from exporter.reclaim.plan import FORMATS, Plan, PlanError, parse_plan, plan_of, render_plan, summary_lines
 from exporter.reclaim.policy import select, select_all
 from exporter.reclaim.wiring import PollFailedError, read_world, write_token
+from exporter.wiring import build_sources
 
 HELP = "propose idle seats for removal (plan, read only), then remove a reviewed plan (apply PLAN)"
 DESCRIPTION = (
@@ -39,6 +40,8 @@ DESCRIPTION = (
 )
 PROG = f"{BASE_PROG} reclaim"
 ACTIONS = ("plan", "apply")
+#: The sources a plan is made of: who holds a seat, and who used Copilot when.
+READS = ("seats", "usage")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +96,7 @@ async def _closing(client: GitHubClient, work: Awaitable[int]) -> int:
 
 async def build_plan(config: Config, client: GitHubClient, *, clock: Callable[[], float] = time.time) -> Plan:
     users = UserLabels(config)
-    world = await read_world(config, client, users, clock=clock)
+    world = await read_world(build_sources(config, client, users=users, clock=clock, only=READS))
     return plan_of(world.seats, select_all(world.seats, config.reclaim, world.usage), config.reclaim, users)
 
 
@@ -161,7 +164,7 @@ async def apply_command(
         return 2
     users = UserLabels(config)
     try:
-        world = await read_world(config, client, users, clock=clock)
+        world = await read_world(build_sources(config, client, users=users, clock=clock, only=READS))
     except PollFailedError as exc:
         print(f"{PROG}: apply failed before any change: {exc}", file=sys.stderr)
         return 1

@@ -21,10 +21,10 @@ from exporter.errors import ConfigError, ExporterError
 from exporter.github.client import GitHubClient
 from exporter.poller import Poller
 from exporter.privacy import UserLabels
-from exporter.sources.seats import SeatSource
 from exporter.sources.seats.report import FORMATS, SeatReport, build_report, render
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.state import ExporterState
+from exporter.wiring import build_sources
 
 HELP = "poll the seats once and print one row per seat (CSV, JSON or a table)"
 DESCRIPTION = (
@@ -96,7 +96,7 @@ def run(config: Config, options: dict[str, Any], client: GitHubClient) -> int:
 async def poll_report(config: Config, client: GitHubClient, *, idle_days: int | None = None) -> SeatReport:
     """Poll every target once, as the exporter's poller does, and build the report of the snapshots."""
     users = UserLabels(config)
-    source = SeatSource(config, client, users)
+    (source,) = build_sources(config, client, users=users, only=("seats",))
     state = ExporterState((source.name, target) for target in source.targets)
     try:
         await Poller([source], state).poll_once()

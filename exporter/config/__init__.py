@@ -4,26 +4,25 @@ from exporter.config.durations import format_duration, parse_duration
 from exporter.config.loader import build_config, load_file
 from exporter.config.model import (
     ActivityWindow,
-    BillingConfig,
     Config,
     ReclaimConfig,
     Secret,
     Target,
     TargetKind,
-    UsageConfig,
 )
+from exporter.config.sections import Given, Section, section_of
 from exporter.config.values import parse_listen_address
 from exporter.config.web import WebConfig, load_web_config
 
 __all__ = [
     "ActivityWindow",
-    "BillingConfig",
     "Config",
+    "Given",
     "ReclaimConfig",
     "Secret",
+    "Section",
     "Target",
     "TargetKind",
-    "UsageConfig",
     "WebConfig",
     "build_config",
     "format_duration",
@@ -31,4 +30,5 @@ __all__ = [
     "load_web_config",
     "parse_duration",
     "parse_listen_address",
+    "section_of",
 ]

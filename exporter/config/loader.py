@@ -10,35 +10,28 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from exporter.config import values
-from exporter.config.downloads import download_settings
 from exporter.config.durations import parse_duration
 from exporter.config.model import (
-    BILLING_MODES,
-    DEFAULT_CREDITS_PER_SEAT,
     DEFAULT_MAX_SEAT_SERIES,
     DEFAULT_PRICES,
     LOG_FORMATS,
     LOG_LEVELS,
     MIN_POLL_INTERVAL,
-    PLANS,
     SEAT_METRICS_MODES,
-    USAGE_ENABLED_MODES,
-    BillingConfig,
     Config,
     Secret,
     Target,
-    UsageConfig,
 )
 from exporter.config.quoting import shown, shown_path
 from exporter.config.reclaim import RECLAIM_KEYS, parse_reclaim
+from exporter.config.sections import Given, Section
 from exporter.config.web import load_web_config
 from exporter.errors import ConfigError
 
@@ -53,9 +46,7 @@ FILE_KEYS: Mapping[str, str | None] = {
     "activity_windows": None,
     "seat_prices_usd": None,
     "seat_metrics": "--seat-metrics",
-    "usage": None,
     "demo": "--demo",
-    "billing": None,
     "reclaim": None,
 }
 GITHUB_KEYS = (
@@ -71,11 +62,7 @@ GITHUB_KEYS = (
 WEB_KEYS = ("listen_address", "telemetry_path", "config_file", "read_header_timeout", "write_timeout")
 LOG_KEYS = ("level", "format")
 SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
-USAGE_KEYS = tuple(f.name for f in fields(UsageConfig))
-#: Largest accepted usage.max_download_bytes: a users report of 100,000 users is well under 2 GiB.
-MAX_USAGE_DOWNLOAD_BYTES = 16 << 30
 HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
-BILLING_KEYS = ("enabled", "poll_interval", "token_file", "ai_credits_per_seat")
 MAX_REQUEST_TIMEOUT = 600.0
 MAX_POLL_INTERVAL = 86400.0
 #: Bounds of web.read_header_timeout and web.write_timeout, in seconds.
@@ -104,31 +91,23 @@ def load_file(path: Path) -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True)
-class _Sources:
-    """What one setting may come from, in order of precedence: a flag, the file, then a default."""
-
-    flags: Mapping[str, Any]
-    env: Mapping[str, str]
-
-    def value(self, flag: str, file_value: Any, default: Any) -> Any:
-        given = self.flags.get(flag)
-        if given is not None:
-            return given
-        return default if file_value is None else file_value
-
-
 def build_config(
     flags: Mapping[str, Any],
     file_data: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    sections: Sequence[Section] = (),
 ) -> Config:
-    """Merge flags (None where not given), file settings and environment into a validated Config."""
+    """Merge flags (None where not given), file settings and environment into a validated Config.
+
+    ``sections`` are the data sources' own sections (:func:`exporter.wiring.build_config` passes those
+    of the registry); each is parsed by its source and kept in :attr:`Config.sources`.
+    """
     data = dict(file_data or {})
+    known = {**FILE_KEYS, **{section.name: None for section in sections}}
     for key in data:
-        if key not in FILE_KEYS:
-            raise ConfigError(key, f"unknown key; expected one of {', '.join(FILE_KEYS)}")
-    src = _Sources(flags, os.environ if environ is None else environ)
+        if key not in known:
+            raise ConfigError(key, f"unknown key; expected one of {', '.join(known)}")
+    src = Given(flags, os.environ if environ is None else environ)
     demo = src.value("demo", data.get("demo"), False)
     if not isinstance(demo, bool):
         raise ConfigError("demo", "must be true or false")
@@ -144,13 +123,16 @@ def build_config(
     settings |= _web(src, values.section(data, "web", WEB_KEYS))
     settings |= _log(src, values.section(data, "log", LOG_KEYS))
     settings |= _seats(src, data)
-    settings["billing"] = _billing(values.section(data, "billing", BILLING_KEYS), demo=demo)
-    settings["usage"] = _usage(src, values.section(data, "usage", USAGE_KEYS))
+    given = Given(flags, src.env, demo=demo)
+    settings["sources"] = {
+        section.name: section.parse(values.section(data, section.name, section.keys), given)
+        for section in sections
+    }
     settings["reclaim"] = parse_reclaim(values.section(data, "reclaim", RECLAIM_KEYS))
     return Config(**settings)
 
 
-def _targets(src: _Sources, data: Mapping[str, Any]) -> tuple[Target, ...]:
+def _targets(src: Given, data: Mapping[str, Any]) -> tuple[Target, ...]:
     orgs = src.flags.get("org") or values.names(data.get("organizations"), "organizations")
     enterprises = src.flags.get("enterprise") or values.names(data.get("enterprises"), "enterprises")
     targets: list[Target] = []
@@ -165,7 +147,7 @@ def _targets(src: _Sources, data: Mapping[str, Any]) -> tuple[Target, ...]:
     return tuple(targets)
 
 
-def _github(src: _Sources, github: Mapping[str, Any]) -> dict[str, Any]:
+def _github(src: Given, github: Mapping[str, Any]) -> dict[str, Any]:
     """``github``: where the API is and how hard the exporter may use it."""
     api_default = src.env.get("GITHUB_API_URL") or "https://api.github.com"
     api_url = values.api_url(src.value("api_url", github.get("api_url"), api_default), "github.api_url")
@@ -192,7 +174,7 @@ def _github(src: _Sources, github: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _credentials(src: _Sources, github: Mapping[str, Any], *, demo: bool) -> dict[str, Any]:
+def _credentials(src: Given, github: Mapping[str, Any], *, demo: bool) -> dict[str, Any]:
     """A token (file or environment) or a GitHub App: exactly one, unless demo data is served."""
     token_file_value = src.value("token_file", github.get("token_file"), None)
     token_file = Path(values.string(token_file_value, "github.token_file")) if token_file_value else None
@@ -247,7 +229,7 @@ def _credentials(src: _Sources, github: Mapping[str, Any], *, demo: bool) -> dic
     }
 
 
-def _web(src: _Sources, web: Mapping[str, Any]) -> dict[str, Any]:
+def _web(src: Given, web: Mapping[str, Any]) -> dict[str, Any]:
     """``web``: where to listen, the metrics path and the exporter-toolkit web configuration."""
     host, port = values.parse_listen_address(src.value("listen_address", web.get("listen_address"), ":9185"))
     telemetry_path = values.string(
@@ -278,7 +260,7 @@ def _web_timeout(web: Mapping[str, Any], name: str, default: str) -> float:
     return seconds
 
 
-def _log(src: _Sources, log: Mapping[str, Any]) -> dict[str, Any]:
+def _log(src: Given, log: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "log_level": values.choice(src.value("log_level", log.get("level"), "info"), "log.level", LOG_LEVELS),
         "log_format": values.choice(
@@ -287,7 +269,7 @@ def _log(src: _Sources, log: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _seats(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
+def _seats(src: Given, data: Mapping[str, Any]) -> dict[str, Any]:
     """The seat source: poll interval, activity windows, prices and the per-seat series."""
     poll_text = str(src.value("poll_interval", data.get("poll_interval"), "10m"))
     poll_interval = parse_duration(poll_text, "poll_interval")
@@ -309,7 +291,7 @@ def _seats(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _seat_metrics(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
+def _seat_metrics(src: Given, data: Mapping[str, Any]) -> dict[str, Any]:
     """``seat_metrics``: how per-user series name the user (login, keyed hash, or not at all)."""
     section_data = dict(data)
     if isinstance(section_data.get("seat_metrics"), str):  # the short form `seat_metrics: hashed`
@@ -327,7 +309,7 @@ def _seat_metrics(src: _Sources, data: Mapping[str, Any]) -> dict[str, Any]:
     return {"seat_metrics": mode, "seat_metrics_hash_key": hash_key, "max_seat_series": max_series}
 
 
-def _hash_key(src: _Sources, key_file: Any) -> Secret:
+def _hash_key(src: Given, key_file: Any) -> Secret:
     if key_file is not None:
         key_path = Path(values.string(key_file, "seat_metrics.hash_key_file"))
         try:
@@ -345,74 +327,3 @@ def _hash_key(src: _Sources, key_file: Any) -> Secret:
             f"seat_metrics.hash_key_file or {HASH_KEY_ENV}",
         )
     return Secret(key_text)
-
-
-def _billing(billing: Mapping[str, Any], *, demo: bool) -> BillingConfig:
-    """``billing``: whether and how often to read spend, AI credits and budgets, and with which token."""
-    enabled = billing.get("enabled", "auto")
-    if isinstance(enabled, bool):  # YAML reads an unquoted true/false as a boolean
-        enabled = "true" if enabled else "false"
-    enabled = values.choice(enabled, "billing.enabled", BILLING_MODES)
-    interval_text = str(billing.get("poll_interval", "1h"))
-    interval = parse_duration(interval_text, "billing.poll_interval")
-    if interval < MIN_POLL_INTERVAL:
-        raise ConfigError("billing.poll_interval", f"{interval_text} is too short; the minimum is 1m")
-    token_value = billing.get("token_file")
-    token_file = Path(values.string(token_value, "billing.token_file")) if token_value else None
-    if token_file is not None and not demo:
-        try:
-            values.read_token_file(token_file)  # fail at start-up, not at the first billing poll
-        except ConfigError as exc:
-            raise ConfigError("billing.token_file", exc.message) from None
-    credits = dict(DEFAULT_CREDITS_PER_SEAT)
-    given = billing.get("ai_credits_per_seat")
-    if given is not None:
-        if not isinstance(given, Mapping):
-            raise ConfigError("billing.ai_credits_per_seat", "must map plans to credits per seat")
-        for plan, amount in given.items():
-            key = f"billing.ai_credits_per_seat.{plan}"
-            if plan not in PLANS:
-                raise ConfigError(key, f"unknown plan; expected one of {', '.join(PLANS)}")
-            if isinstance(amount, bool) or not isinstance(amount, int | float) or not 0 <= amount < 1e9:
-                raise ConfigError(key, f"must be a number of credits >= 0, got {amount!r}")
-            credits[plan] = float(amount)
-    return BillingConfig(
-        enabled=enabled,
-        poll_interval=interval,
-        token_file=token_file,
-        ai_credits_per_seat=credits,
-    )
-
-
-def _usage(src: _Sources, usage: Mapping[str, Any]) -> UsageConfig:
-    """``usage``: the usage-metrics reports source, with its own poll interval."""
-    default = UsageConfig()
-    enabled = src.value("usage_enabled", usage.get("enabled"), default.enabled)
-    if isinstance(enabled, bool):  # YAML reads `enabled: true` as a boolean
-        enabled = "true" if enabled else "false"
-    enabled = values.choice(enabled, "usage.enabled", USAGE_ENABLED_MODES)
-    poll_text = str(usage.get("poll_interval", "1h"))
-    poll_interval = parse_duration(poll_text, "usage.poll_interval")
-    if poll_interval < MIN_POLL_INTERVAL:
-        raise ConfigError("usage.poll_interval", f"{poll_text} is too short; the minimum is 1m")
-    return UsageConfig(
-        enabled=enabled,
-        poll_interval=poll_interval,
-        top_n=_whole(usage, "top_n", default.top_n, 0, 1000),
-        max_days_back=_whole(usage, "max_days_back", default.max_days_back, 1, 60),
-        max_download_bytes=_whole(
-            usage, "max_download_bytes", default.max_download_bytes, 1 << 20, MAX_USAGE_DOWNLOAD_BYTES
-        ),
-        **download_settings(usage),
-        max_files_per_report=_whole(usage, "max_files_per_report", default.max_files_per_report, 1, 10_000),
-        max_records_per_report=_whole(
-            usage, "max_records_per_report", default.max_records_per_report, 100, 100_000_000
-        ),
-    )
-
-
-def _whole(section: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"usage.{key}", f"must be a whole number from {low} to {high}, got {value!r:.40}")
-    return value

@@ -30,7 +30,6 @@ SEAT_METRICS_MODES = ("login", "hashed", "off")
 DEFAULT_MAX_SEAT_SERIES = 50_000
 MIN_POLL_INTERVAL = 60.0
 MAX_ACTIVITY_WINDOW = 90 * 86400.0
-USAGE_ENABLED_MODES = ("auto", "true", "false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,53 +55,6 @@ class Target:
 class ActivityWindow:
     label: str
     seconds: float
-
-
-BILLING_MODES = ("auto", "true", "false")
-DEFAULT_CREDITS_PER_SEAT: Mapping[str, float] = {"business": 1900.0, "enterprise": 3900.0}
-DEFAULT_BILLING_INTERVAL = 3600.0
-
-
-@dataclass(frozen=True)
-class BillingConfig:
-    """The billing source: spend, AI credits and budgets from GitHub's billing APIs."""
-
-    #: auto: poll, and treat a 404 as "this target has no billing of its own"; true: a 404 is an error;
-    #: false: no billing source.
-    enabled: str = "auto"
-    poll_interval: float = DEFAULT_BILLING_INTERVAL
-    #: A separate token for the billing APIs (re-read when it changes); None: the main credentials.
-    token_file: Path | None = None
-    #: Monthly AI credits included with a seat, by plan, for pools GitHub does not size itself.
-    ai_credits_per_seat: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CREDITS_PER_SEAT))
-
-
-@dataclass(frozen=True, slots=True)
-class UsageConfig:
-    """The usage-metrics source (``usage:``): GitHub's daily Copilot usage reports."""
-
-    #: auto: on, except against GitHub Enterprise Server, which has no usage-metrics reports.
-    enabled: str = "auto"
-    poll_interval: float = 3600.0
-    #: IDEs, features, languages, models and comment types beyond the top N by volume: summed as "other".
-    top_n: int = 20
-    #: How many days back from today to look for the newest report.
-    max_days_back: int = 7
-    #: Largest report file accepted, counted after decoding.
-    max_download_bytes: int = 2 << 30
-    #: Longest a report file may take to download, and the least it must send per second.
-    download_timeout: float = 1800.0
-    download_min_rate: int = 16 * 1024
-    #: Origins (scheme, host, port) report links may point at beyond GitHub's own report hosts.
-    allowed_download_hosts: tuple[tuple[str, str, int], ...] = ()
-    #: Most distinct files one report may list, and most records (lines) one report may hold.
-    max_files_per_report: int = 100
-    max_records_per_report: int = 1_000_000
-
-    def active(self, api_url: str) -> bool:
-        if self.enabled == "auto":
-            return not api_url.rstrip("/").endswith("/api/v3")
-        return self.enabled == "true"
 
 
 @dataclass(frozen=True)
@@ -165,8 +117,9 @@ class Config:
     seat_metrics_hash_key: Secret | None = field(default=None, repr=False)
     #: At most this many seats get per-seat series; aggregates always count every seat.
     max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
-    billing: BillingConfig = field(default_factory=BillingConfig)
-    usage: UsageConfig = field(default_factory=UsageConfig)
+    #: The sections of the data sources, by section name, each parsed by its source's own model
+    #: (``exporter/sources/<source>/config.py``) and read back through it.
+    sources: Mapping[str, object] = field(default_factory=dict)
     reclaim: ReclaimConfig = field(default_factory=ReclaimConfig)
     demo: bool = False
     log_level: str = "info"

@@ -22,7 +22,6 @@ from exporter.config.downloads import (
     DEFAULT_PORTS,
     Origin,
 )
-from exporter.config.model import Config
 from exporter.errors import (
     DownloadRefusedError,
     MalformedResponseError,
@@ -96,17 +95,6 @@ class DownloadLimits:
                 f"{endpoint}: refused a report link to {where}: not one of GitHub's report hosts for the "
                 "configured API nor in usage.allowed_download_hosts; nothing was sent to it"
             )
-
-
-def limits_for(config: Config) -> DownloadLimits:
-    usage = config.usage
-    return DownloadLimits.for_api(
-        config.api_url,
-        *usage.allowed_download_hosts,
-        deadline=usage.download_timeout,
-        min_rate=usage.download_min_rate,
-        window=config.request_timeout,
-    )
 
 
 class RateGuard:

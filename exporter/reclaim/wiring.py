@@ -1,15 +1,14 @@
 """What ``reclaim`` reads and writes with: one poll of seats (and usage), and the write credential.
 
-Built from the configuration exactly as the ``report`` command builds its seat source, so that the
-composition root shared by the commands can take both over unchanged.
+The sources come from the composition root (:mod:`exporter.wiring`), as the ``report`` command's do.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -17,15 +16,12 @@ from exporter.config import Config, Secret
 from exporter.config.values import read_private_key, read_token_file
 from exporter.errors import ConfigError, ExporterError
 from exporter.github.auth import AppInstallationTokens, TokenFile, TokenSource
-from exporter.github.client import GitHubClient
 from exporter.poller import Poller
-from exporter.privacy import UserLabels
 from exporter.reclaim.policy import usage_activity
 from exporter.sources.base import Source
-from exporter.sources.seats import SeatSource
+from exporter.sources.billing.config import billing_config
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.sources.usage.snapshot import UsageSnapshot
-from exporter.sources.usage.source import UsageSource
 from exporter.state import ExporterState
 
 NO_WRITE_CREDENTIAL = (
@@ -47,14 +43,9 @@ class World:
     usage: dict[str, float]
 
 
-async def read_world(
-    config: Config, client: GitHubClient, users: UserLabels, *, clock: Callable[[], float] = time.time
-) -> World:
-    """One poll of every target's seats, and of its usage reports where they are enabled; all or nothing."""
-    seat_source = SeatSource(config, client, users, clock=clock)
-    sources: list[Source] = [seat_source]
-    if config.usage.active(config.api_url):
-        sources.append(UsageSource(config, client, users, clock=clock))
+async def read_world(sources: Sequence[Source[Any]]) -> World:
+    """One poll of every target of ``sources`` (the seats, and the usage reports where they are
+    enabled, built by :mod:`exporter.wiring`); all or nothing."""
     state = ExporterState((source.name, target) for source in sources for target in source.targets)
     await Poller(sources, state).poll_once()
     statuses = [status for source in sources for status in state.of_source(source.name)]
@@ -72,7 +63,7 @@ async def read_world(
 def read_credentials(config: Config) -> list[Secret]:
     """The read tokens in the configuration, which the write credential must not be."""
     secrets = [s for s in (config.token,) if s is not None]
-    for path in (config.token_file, config.billing.token_file):
+    for path in (config.token_file, billing_config(config).token_file):
         if path is not None:
             # The read path itself reports a file it cannot read.
             with contextlib.suppress(ConfigError):

@@ -8,14 +8,16 @@ snapshots being served. A source never sees the web layer, and the poller never 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from prometheus_client.core import Metric
 
 from exporter.config import Target
 
+SnapshotT = TypeVar("SnapshotT")
 
-class Source(Protocol):
+
+class Source(Protocol[SnapshotT]):
     #: The ``source`` label of the exporter's health series: ``seats``, ``billing``, ``usage``.
     @property
     def name(self) -> str: ...
@@ -27,7 +29,7 @@ class Source(Protocol):
     @property
     def targets(self) -> tuple[Target, ...]: ...
 
-    async def fetch(self, target: Target, previous: Any | None) -> Any:
+    async def fetch(self, target: Target, previous: SnapshotT | None) -> SnapshotT:
         """Read everything the source needs of ``target`` and return an immutable snapshot.
 
         Raises :class:`exporter.errors.GitHubError` when any part fails: a partial read is never a
@@ -35,14 +37,14 @@ class Source(Protocol):
         """
         ...
 
-    def families(self, snapshots: Sequence[Any], now: float) -> Iterable[Metric]:
+    def families(self, snapshots: Sequence[SnapshotT], now: float) -> Iterable[Metric]:
         """The source's metric families over the snapshots being served, at scrape time, without I/O."""
         ...
 
-    def prepare(self, snapshots: Sequence[Any]) -> None:
+    def prepare(self, snapshots: Sequence[SnapshotT]) -> None:
         """Precompute what scrapes of these snapshots need; runs in a worker thread after a publish."""
         ...
 
-    def describe_snapshot(self, snapshot: Any) -> str:
+    def describe_snapshot(self, snapshot: SnapshotT) -> str:
         """A few words on a snapshot for the landing page, e.g. ``1,204 seats``."""
         ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -11,11 +12,11 @@ from exporter import exposition
 from exporter.config import Config
 from exporter.reclaim.served import ServedReclaim
 from exporter.sources.base import Source
+from exporter.sources.spec import Handler, Response, Served, SourceSpec
 from exporter.state import ExporterState
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
 from exporter.web.landing import landing_page
 from exporter.web.reclaim_report import RECLAIM_REPORT_PATHS, reclaim_report_response
-from exporter.web.seat_report import SEAT_REPORT_PATHS, SeatReports
 
 #: The largest piece of a body handed to the server at once. asyncio copies what the socket does not
 #: take at once into its own buffer; sending slices and waiting for the buffer to drain in between
@@ -42,15 +43,27 @@ class ExporterApp:
         config: Config,
         state: ExporterState,
         registry: CollectorRegistry,
-        sources: Sequence[Source],
+        sources: Sequence[Source[Any]],
         reclaim: ServedReclaim | None = None,
+        specs: Sequence[SourceSpec] = (),
     ) -> None:
         self.config = config
         self.state = state
         self.registry = registry
         self.sources = {source.name: source for source in sources}
         self.reclaim = reclaim if reclaim is not None else ServedReclaim(config, state)
-        self.seat_reports = SeatReports(config, state)
+        served = Served(config, state)
+        #: The routes of the sources served (the seat report) and the reclaim plan: path -> handler.
+        self.routes: Mapping[str, Handler] = {
+            path: handler
+            for spec in specs
+            if spec.routes is not None and spec.name in self.sources
+            for path, handler in spec.routes(served).items()
+        }
+        if "seats" in self.sources:
+            self.routes = {**self.routes, **self._reclaim_routes()}
+        #: The landing page's links of the sources served.
+        self.links = "".join(spec.links(config) for spec in specs if spec.name in self.sources)
         # Scrapes go first: a seat report's body is sent only while no scrape is being answered, so
         # that clients looping on a report of 50,000 seats (8 MB) cannot slow down Prometheus.
         self._scrapes = 0
@@ -58,6 +71,16 @@ class ExporterApp:
         self._no_scrape.set()
         #: Report bodies sent at once: each keeps megabytes in socket buffers that its client reads on.
         self._report_senders = asyncio.Semaphore(REPORT_SENDERS)
+
+    def _reclaim_routes(self) -> dict[str, Handler]:
+        def plan(fmt: str) -> Handler:
+            # A worker thread: the first request after a poll makes the selection.
+            async def answer(query: str) -> Response:
+                return await asyncio.to_thread(reclaim_report_response, self.reclaim, fmt)
+
+            return answer
+
+        return {path: plan(fmt) for path, fmt in RECLAIM_REPORT_PATHS.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -87,19 +110,13 @@ class ExporterApp:
                 self._scrapes -= 1
                 if not self._scrapes:
                     self._no_scrape.set()
-        elif path in SEAT_REPORT_PATHS:
-            # Built once per poll in a thread of its own: the report of 100,000 seats takes a second.
+        elif path in self.routes:
             query = scope.get("query_string", b"").decode("latin-1")
-            report = await self.seat_reports.response(SEAT_REPORT_PATHS[path], query)
+            report = await self.routes[path](query)
             async with self._report_senders:
                 await self._send(send, report.status, report.body, report.headers, method, self._no_scrape)
-        elif path in RECLAIM_REPORT_PATHS:
-            # A worker thread as for the seat report: the first request after a poll makes the selection.
-            plan = await asyncio.to_thread(reclaim_report_response, self.reclaim, RECLAIM_REPORT_PATHS[path])
-            async with self._report_senders:
-                await self._send(send, plan.status, plan.body, plan.headers, method, self._no_scrape)
         elif path == "/":
-            page = landing_page(self.config, self.state, self.sources)
+            page = landing_page(self.config, self.state, self.sources, self.links)
             await self._send(send, 200, page.encode(), {"content-type": "text/html; charset=utf-8"}, method)
         elif path == "/healthz":
             await self._send(send, 200, b"ok\n", {"content-type": "text/plain; charset=utf-8"}, method)

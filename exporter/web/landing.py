@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from exporter import __version__
 from exporter.config import Config, format_duration
@@ -29,7 +30,10 @@ def _result(status: TargetStatus) -> str:
     return f"failed: {clean_text(message, max_chars=MAX_MESSAGE + 1)}"
 
 
-def landing_page(config: Config, state: ExporterState, sources: Mapping[str, Source]) -> str:
+def landing_page(
+    config: Config, state: ExporterState, sources: Mapping[str, Source[Any]], links: str = ""
+) -> str:
+    """The page; ``links`` is the HTML the sources add to the line of links (the seat report's)."""
     now = time.time()
     rows = []
     for status in state.statuses.values():
@@ -51,19 +55,13 @@ def landing_page(config: Config, state: ExporterState, sources: Mapping[str, Sou
     )
     path = html.escape(config.telemetry_path)
     mode = " (demo data)" if config.demo else ""
-    report = (
-        ' &middot; Seat report: <a href="/seats.csv">CSV</a>, <a href="/seats.json">JSON</a>'
-        ' &middot; Reclaim plan: <a href="/reclaim.csv">CSV</a>, <a href="/reclaim.json">JSON</a>'
-        if config.seat_metrics != "off"
-        else ""
-    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>GitHub Copilot Exporter</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}</style></head>
 <body><h1>GitHub Copilot Exporter</h1>
 <p>Version {html.escape(__version__)}{mode}. Polls {html.escape(schedule)}.</p>
 <p><a href="{path}">Metrics</a> &middot; <a href="/healthz">Health</a> &middot;
-<a href="/readyz">Readiness</a>{report}</p>
+<a href="/readyz">Readiness</a>{links}</p>
 <table><tr><th>Source</th><th>Kind</th><th>Target</th><th>Data</th><th>Last success</th>
 <th>Last poll</th></tr>
 {"".join(rows)}

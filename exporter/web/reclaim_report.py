@@ -10,7 +10,7 @@ from __future__ import annotations
 from exporter.reclaim.plan import render_plan
 from exporter.reclaim.served import ServedReclaim
 from exporter.sources.seats.report import MEDIA_TYPES
-from exporter.web.seat_report import Response
+from exporter.sources.spec import Response
 
 #: Path -> format.
 RECLAIM_REPORT_PATHS = {"/reclaim.csv": "csv", "/reclaim.json": "json"}

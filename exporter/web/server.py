@@ -1,4 +1,4 @@
-"""Wiring: client, sources, state, poller, collectors and the web app, run together under uvicorn."""
+"""The serving exporter: state, poller, collectors and the web app over the sources, under uvicorn."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
@@ -13,49 +14,21 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from exporter.collector import SourcesCollector
 from exporter.config import Config
-from exporter.github.auth import TokenFile
 from exporter.github.client import GitHubClient
 from exporter.health import HealthCollector
 from exporter.poller import Poller
-from exporter.privacy import UserLabels
 from exporter.reclaim.metrics import ReclaimCollector
 from exporter.reclaim.served import ServedReclaim
 from exporter.sources.base import Source
-from exporter.sources.billing.source import BillingSource
-from exporter.sources.seats import SeatSource
-from exporter.sources.usage.source import UsageSource
 from exporter.state import ExporterState
 from exporter.web.app import ExporterApp
 from exporter.web.asgi import ASGIApp
 from exporter.web.connections import MAX_INCOMPLETE_HEADERS, ConnectionGuard, SchemeFilter, listener_limits
 from exporter.web.guarded_app import GuardedApp
 from exporter.web.security import SecuredApp
+from exporter.wiring import build_sources, readiness_gates, specs
 
 WEB_CONFIG_CHECK_SECONDS = 5.0
-
-
-def build_sources(
-    config: Config, client: GitHubClient, *, clock: Callable[[], float] = time.time
-) -> list[Source]:
-    """The data sources the configuration enables, in the order their families are exposed.
-
-    ``clock`` is the wall clock each source dates its snapshots and its "today" by.
-    """
-    users = UserLabels(config)
-    sources: list[Source] = [SeatSource(config, client, users, clock=clock)]
-    if config.billing.enabled != "false":
-        sources.append(BillingSource(config, billing_client(config, client), clock=clock))
-    if config.usage.active(config.api_url):
-        # The same UserLabels: a user's seat and usage series carry the same user label, so they join.
-        sources.append(UsageSource(config, client, users, clock=clock))
-    return sources
-
-
-def billing_client(config: Config, client: GitHubClient) -> GitHubClient:
-    """The main client, or one sharing its connections and pacing but sending billing's own token."""
-    if config.billing.token_file is None or config.demo:
-        return client
-    return client.with_token(TokenFile(config.billing.token_file))
 
 
 class Exporter:
@@ -63,7 +36,7 @@ class Exporter:
         self,
         config: Config,
         client: GitHubClient,
-        sources: Sequence[Source] | None = None,
+        sources: Sequence[Source[Any]] | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -72,7 +45,8 @@ class Exporter:
         self.config = config
         self.client = client
         self.sources = list(sources) if sources is not None else build_sources(config, client, clock=clock)
-        self.state = ExporterState((s.name, t) for s in self.sources for t in s.targets)
+        pairs = [(s.name, t) for s in self.sources for t in s.targets]
+        self.state = ExporterState(pairs, gates=readiness_gates())
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(SourcesCollector(self.sources, self.state, clock=clock))
         self.registry.register(HealthCollector(self.state, client.stats))
@@ -82,7 +56,7 @@ class Exporter:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.poller = Poller(self.sources, self.state, clock=clock)
-        self.app = ExporterApp(config, self.state, self.registry, self.sources, self.reclaim)
+        self.app = ExporterApp(config, self.state, self.registry, self.sources, self.reclaim, specs())
         web = config.web_config
         #: What uvicorn serves: the app behind basic auth and extra headers when a web config asks.
         self.secured = SecuredApp(self.app, web) if web is not None else None

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from prometheus_client.core import Metric
 
 from exporter.config import Config, Target
-from exporter.errors import (
+from exporter.errors import NotFoundError, PermissionDeniedError
+from exporter.github.client import GitHubClient
+from exporter.sources.billing.config import Enabled, billing_config
+from exporter.sources.billing.errors import (
     BillingNotApplicableError,
     BillingNotFoundError,
     BillingPermissionError,
-    NotFoundError,
-    PermissionDeniedError,
 )
-from exporter.github.client import GitHubClient
 from exporter.sources.billing.fetch import fetch_billing
 from exporter.sources.billing.metrics import billing_families
 from exporter.sources.billing.snapshot import BillingSnapshot
@@ -35,12 +35,13 @@ class BillingSource:
         self, config: Config, client: GitHubClient, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.config = config
+        self.settings = billing_config(config)
         self.client = client
         self._clock = clock
 
     @property
     def interval(self) -> float:
-        return self.config.billing.poll_interval
+        return self.settings.poll_interval
 
     @property
     def targets(self) -> tuple[Target, ...]:
@@ -53,7 +54,7 @@ class BillingSource:
                 target,
                 now=self._clock(),
                 clock=self._clock,
-                credits_per_seat=self.config.billing.ai_credits_per_seat,
+                credits_per_seat=self.settings.ai_credits_per_seat,
             )
         # Only GitHub's own answers are translated: an app's missing installation keeps its own hint.
         except PermissionDeniedError as exc:
@@ -63,7 +64,7 @@ class BillingSource:
         except NotFoundError as exc:
             if type(exc) is not NotFoundError:
                 raise
-            if self.config.billing.enabled == "auto":
+            if self.settings.enabled is Enabled.AUTO:
                 raise BillingNotApplicableError(str(exc), status=exc.status, url=exc.url) from None
             raise BillingNotFoundError(str(exc), status=exc.status, url=exc.url) from None
 

@@ -1,9 +1,9 @@
 """What polling costs against GitHub's rate limits, said in the log at start and after the first poll.
 
 A seat poll asks for the Copilot billing summary of every organization target (one request) and every
-page of 100 seats of every target. The billing and usage sources add their own requests on their own
-intervals (an hour by default): ``exporter.sources.billing.fetch.requests_per_poll`` and
-``exporter.sources.usage.fetch.requests_per_poll`` count them. GitHub's primary limit counts requests per
+page of 100 seats of every target. The other sources add their own requests on their own intervals (an
+hour by default): each declares them in its registry entry (``SourceSpec.cost``), and the composition
+root hands them here. GitHub's primary limit counts requests per
 hour (5,000 for a user's token, up to 15,000 for a GitHub App on Enterprise Cloud), except conditional
 requests answered ``304 Not Modified``, which are free; for a large enterprise most seat pages do change
 between polls, since every active user moves ``last_activity_at``, so the budget assumes they all do.
@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from exporter.config import Config, Target, format_duration
 from exporter.github.client import PER_PAGE
 from exporter.github.pacing import paced_seconds
 from exporter.github.stats import ClientStats
-from exporter.sources.billing import fetch as billing_fetch
 from exporter.sources.seats.snapshot import TargetSnapshot
-from exporter.sources.usage import fetch as usage_fetch
+from exporter.sources.spec import SourceCost
 
 log = logging.getLogger("exporter.sources.seats.budget")
 
@@ -34,30 +33,17 @@ DEFAULT_HOURLY_LIMIT = 5000
 
 
 @dataclass(frozen=True, slots=True)
-class SourceCost:
-    """One source's requests per poll and how often it polls."""
-
-    requests_per_poll: int
-    poll_interval: float
-
-    @property
-    def requests_per_hour(self) -> float:
-        return self.requests_per_poll * 3600.0 / self.poll_interval
-
-
-@dataclass(frozen=True, slots=True)
 class Budget:
     seats: SourceCost
     hourly_limit: int
     #: How long a seat poll holds the request pacer: polls started closer together run back to back.
     min_poll_seconds: float
-    #: None: the source is off.
-    billing: SourceCost | None = None
-    usage: SourceCost | None = None
+    #: The other enabled sources, by name.
+    others: Mapping[str, SourceCost] = field(default_factory=dict)
 
     @property
     def other_requests_per_hour(self) -> float:
-        return sum(c.requests_per_hour for c in (self.billing, self.usage) if c is not None)
+        return sum(c.requests_per_hour for c in self.others.values())
 
     @property
     def requests_per_hour(self) -> float:
@@ -81,25 +67,22 @@ def seat_pages(seat_entries: int) -> int:
     return max(1, math.ceil(seat_entries / PER_PAGE))
 
 
-def estimate(config: Config, pages: Mapping[Target, int], hourly_limit: int | None = None) -> Budget:
-    """The budget of polling ``config.targets`` when each has ``pages`` pages (1 where not known), with
-    every source the config enables; an enterprise's cost centers are not known here (none counted)."""
+def estimate(
+    config: Config,
+    pages: Mapping[Target, int],
+    hourly_limit: int | None = None,
+    others: Mapping[str, SourceCost] | None = None,
+) -> Budget:
+    """The budget of polling ``config.targets`` when each has ``pages`` pages (1 where not known), beside
+    what the ``others`` enabled sources cost; an enterprise's cost centers are not known (none counted)."""
     seat_calls = sum(1 for t in config.targets if t.kind == "org")
     per_poll = seat_calls + sum(pages.get(t, 1) for t in config.targets)
     paced = paced_seconds(per_poll, config.max_concurrency, config.requests_per_minute)
-    billing = None
-    if config.billing.enabled != "false":
-        billing_calls = sum(billing_fetch.requests_per_poll(t) for t in config.targets)
-        billing = SourceCost(billing_calls, config.billing.poll_interval)
-    usage = None
-    if config.usage.active(config.api_url):
-        usage = SourceCost(len(config.targets) * usage_fetch.requests_per_poll(), config.usage.poll_interval)
     return Budget(
         seats=SourceCost(per_poll, config.poll_interval),
         hourly_limit=hourly_limit or DEFAULT_HOURLY_LIMIT,
         min_poll_seconds=paced,
-        billing=billing,
-        usage=usage,
+        others=dict(others or {}),
     )
 
 
@@ -108,10 +91,9 @@ def _fields(budget: Budget) -> dict[str, object]:
         "seat_requests_per_poll": budget.seats.requests_per_poll,
         "poll_interval": format_duration(budget.seats.poll_interval),
     }
-    for name, cost in (("billing", budget.billing), ("usage", budget.usage)):
-        if cost is not None:
-            fields[f"{name}_requests_per_poll"] = cost.requests_per_poll
-            fields[f"{name}_poll_interval"] = format_duration(cost.poll_interval)
+    for name, cost in budget.others.items():
+        fields[f"{name}_requests_per_poll"] = cost.requests_per_poll
+        fields[f"{name}_poll_interval"] = format_duration(cost.poll_interval)
     fields.update(
         {
             "requests_per_hour": round(budget.requests_per_hour),
@@ -140,9 +122,9 @@ def _warn(config: Config, budget: Budget) -> None:
         )
 
 
-def log_expected(config: Config) -> Budget:
+def log_expected(config: Config, others: Mapping[str, SourceCost]) -> Budget:
     """At start: what is known before any answer (seat and cost-center counts are not)."""
-    budget = estimate(config, {})
+    budget = estimate(config, {}, others=others)
     log.info(
         "GitHub API budget before the first poll: at least this many requests per poll, "
         f"plus one per further {PER_PAGE} seats and, for billing, one per cost center of an enterprise",
@@ -152,11 +134,16 @@ def log_expected(config: Config) -> Budget:
     return budget
 
 
-def log_measured(config: Config, snapshots: Sequence[TargetSnapshot], stats: ClientStats) -> Budget:
+def log_measured(
+    config: Config,
+    snapshots: Sequence[TargetSnapshot],
+    stats: ClientStats,
+    others: Mapping[str, SourceCost],
+) -> Budget:
     """After the first poll: the page counts it found and the limit GitHub announced."""
     pages = {snapshot.target: seat_pages(snapshot.entries) for snapshot in snapshots}
     core = stats.rate_limits().get("core")
-    budget = estimate(config, pages, core.limit if core is not None else None)
+    budget = estimate(config, pages, core.limit if core is not None else None, others)
     unknown = [str(t) for t in config.targets if t not in pages]
     extra = _fields(budget)
     if unknown:

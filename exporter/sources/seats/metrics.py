@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.caching import same_objects
 from exporter.config import Config, format_duration
-from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, LaidOutFamily, render
+from exporter.exposition import LaidOutFamily, lay_out
 from exporter.privacy import UserLabels, unique_labels
 from exporter.sources.seats.model import BILLING_STATES, POLICY_FIELDS
 from exporter.sources.seats.snapshot import TargetSnapshot
@@ -182,7 +182,7 @@ class SeatMetrics:
         """Lay out the per-seat series of new snapshots now, so that no scrape waits for it.
 
         For 100,000 seats that takes a second or two, which would otherwise fall on the first scrape
-        after every poll that changed a seat. Renders once into the void per exposition format
+        after every poll that changed a seat. Lays out the cached text of each exposition format
         Prometheus and people negotiate; a no-op while the snapshots are unchanged.
         """
         if not self.users.enabled or not snapshots:
@@ -190,9 +190,7 @@ class SeatMetrics:
         table = self._table
         if table is not None and same_objects(table.key, tuple(s.seats for s in snapshots)):
             return
-        families = FamilyList(list(self.families(snapshots, time.time())))
-        for accept in ("", OPENMETRICS_ACCEPT):
-            render(families, accept, "gzip")
+        lay_out(list(self.families(snapshots, time.time())))
         self._log_series_cap(self._table.dropped if self._table is not None else 0)
 
     def _log_series_cap(self, dropped: int) -> None:

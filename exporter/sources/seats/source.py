@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client.core import Metric
 
@@ -17,6 +17,7 @@ from exporter.sources.seats import budget
 from exporter.sources.seats.fetch import read_target
 from exporter.sources.seats.metrics import SeatMetrics
 from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
+from exporter.sources.spec import SourceCost
 
 log = logging.getLogger("exporter.sources.seats")
 
@@ -31,8 +32,11 @@ class SeatSource:
         users: UserLabels,
         *,
         clock: Callable[[], float] = time.time,
+        costs: Mapping[str, SourceCost] | None = None,
     ) -> None:
         self.config = config
+        #: The other sources' requests, for the budget logged after the first poll.
+        self._costs = dict(costs or {})
         self.client = client
         self.metrics = SeatMetrics(config, users)
         self._clock = clock
@@ -77,7 +81,7 @@ class SeatSource:
         self.metrics.prepare(snapshots)
         if not self._budget_logged and len(snapshots) == len(self.targets):
             self._budget_logged = True
-            budget.log_measured(self.config, snapshots, self.client.stats)
+            budget.log_measured(self.config, snapshots, self.client.stats, self._costs)
 
     def describe_snapshot(self, snapshot: TargetSnapshot) -> str:
         return f"{len(snapshot.seats):,} seats"

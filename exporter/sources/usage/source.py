@@ -18,6 +18,7 @@ from exporter.caching import same_objects
 from exporter.config import Config, Target
 from exporter.errors import CopilotUnavailableError, GitHubError, PermissionDeniedError
 from exporter.privacy import UserLabels
+from exporter.sources.usage.config import usage_config
 from exporter.sources.usage.fetch import UsageClient, fetch_usage
 from exporter.sources.usage.metrics import usage_families
 from exporter.sources.usage.snapshot import UsageSnapshot
@@ -53,6 +54,7 @@ class UsageSource:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self.settings = usage_config(config)
         self.client = client
         self.users = users
         self._clock = clock
@@ -63,14 +65,14 @@ class UsageSource:
 
     @property
     def interval(self) -> float:
-        return self.config.usage.poll_interval
+        return self.settings.poll_interval
 
     @property
     def targets(self) -> tuple[Target, ...]:
         return self.config.targets
 
     async def fetch(self, target: Target, previous: UsageSnapshot | None) -> UsageSnapshot:
-        usage = self.config.usage
+        usage = self.settings
         today = datetime.fromtimestamp(self._clock(), UTC).date()
         try:
             return await fetch_usage(

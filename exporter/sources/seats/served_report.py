@@ -16,27 +16,20 @@ import logging
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from exporter.config import Config
 from exporter.privacy import UserLabels
 from exporter.sources.seats.report import MEDIA_TYPES, build_report, render
 from exporter.sources.seats.snapshot import TargetSnapshot
+from exporter.sources.spec import Response
 from exporter.state import ExporterState
 
-log = logging.getLogger("exporter.web.seat_report")
+log = logging.getLogger("exporter.sources.seats.served_report")
 #: Path -> format.
 SEAT_REPORT_PATHS = {"/seats.csv": "csv", "/seats.json": "json"}
 SEAT_SOURCE = "seats"
 _TEXT = {"content-type": "text/plain; charset=utf-8"}
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    body: bytes
-    headers: dict[str, str]
 
 
 def _text(status: int, message: str) -> Response:

@@ -1,0 +1,106 @@
+"""The ``usage:`` section and ``--usage.enabled``: the usage-metrics reports source's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+from exporter.config import Config, parse_duration, values
+from exporter.config.downloads import download_settings
+from exporter.config.model import MIN_POLL_INTERVAL
+from exporter.config.sections import Given, section_of
+from exporter.errors import ConfigError
+from exporter.github.downloads import DownloadLimits
+
+SECTION = "usage"
+#: Largest accepted usage.max_download_bytes: a users report of 100,000 users is well under 2 GiB.
+MAX_USAGE_DOWNLOAD_BYTES = 16 << 30
+
+
+class Enabled(StrEnum):
+    #: On, except against GitHub Enterprise Server, which has no usage-metrics reports.
+    AUTO = "auto"
+    TRUE = "true"
+    FALSE = "false"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageConfig:
+    """The usage-metrics source (``usage:``): GitHub's daily Copilot usage reports."""
+
+    enabled: Enabled = Enabled.AUTO
+    poll_interval: float = 3600.0
+    #: IDEs, features, languages, models and comment types beyond the top N by volume: summed as "other".
+    top_n: int = 20
+    #: How many days back from today to look for the newest report.
+    max_days_back: int = 7
+    #: Largest report file accepted, counted after decoding.
+    max_download_bytes: int = 2 << 30
+    #: Longest a report file may take to download, and the least it must send per second.
+    download_timeout: float = 1800.0
+    download_min_rate: int = 16 * 1024
+    #: Origins (scheme, host, port) report links may point at beyond GitHub's own report hosts.
+    allowed_download_hosts: tuple[tuple[str, str, int], ...] = ()
+    #: Most distinct files one report may list, and most records (lines) one report may hold.
+    max_files_per_report: int = 100
+    max_records_per_report: int = 1_000_000
+
+    def active(self, api_url: str) -> bool:
+        if self.enabled is Enabled.AUTO:
+            return not api_url.rstrip("/").endswith("/api/v3")
+        return self.enabled is Enabled.TRUE
+
+
+KEYS = tuple(f.name for f in fields(UsageConfig))
+
+
+def usage_config(config: Config) -> UsageConfig:
+    return section_of(config, SECTION, UsageConfig)
+
+
+def limits_for(config: Config) -> DownloadLimits:
+    """Where and how fast the client downloads report files, by ``usage.*`` and ``github.*``."""
+    usage = usage_config(config)
+    return DownloadLimits.for_api(
+        config.api_url,
+        *usage.allowed_download_hosts,
+        deadline=usage.download_timeout,
+        min_rate=usage.download_min_rate,
+        window=config.request_timeout,
+    )
+
+
+def parse_usage(usage: Mapping[str, Any], given: Given) -> UsageConfig:
+    """``usage``: the usage-metrics reports source, with its own poll interval."""
+    default = UsageConfig()
+    enabled = given.value("usage_enabled", usage.get("enabled"), default.enabled.value)
+    if isinstance(enabled, bool):  # YAML reads `enabled: true` as a boolean
+        enabled = "true" if enabled else "false"
+    mode = Enabled(values.choice(enabled, "usage.enabled", tuple(Enabled)))
+    poll_text = str(usage.get("poll_interval", "1h"))
+    poll_interval = parse_duration(poll_text, "usage.poll_interval")
+    if poll_interval < MIN_POLL_INTERVAL:
+        raise ConfigError("usage.poll_interval", f"{poll_text} is too short; the minimum is 1m")
+    return UsageConfig(
+        enabled=mode,
+        poll_interval=poll_interval,
+        top_n=_whole(usage, "top_n", default.top_n, 0, 1000),
+        max_days_back=_whole(usage, "max_days_back", default.max_days_back, 1, 60),
+        max_download_bytes=_whole(
+            usage, "max_download_bytes", default.max_download_bytes, 1 << 20, MAX_USAGE_DOWNLOAD_BYTES
+        ),
+        **download_settings(usage),
+        max_files_per_report=_whole(usage, "max_files_per_report", default.max_files_per_report, 1, 10_000),
+        max_records_per_report=_whole(
+            usage, "max_records_per_report", default.max_records_per_report, 100, 100_000_000
+        ),
+    )
+
+
+def _whole(section: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"usage.{key}", f"must be a whole number from {low} to {high}, got {value!r:.40}")
+    return value
