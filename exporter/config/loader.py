@@ -155,11 +155,7 @@ def _github(src: Given, github: Mapping[str, Any]) -> dict[str, Any]:
     request_timeout = parse_duration(str(timeout_value), "github.request_timeout")
     if not 0 < request_timeout <= MAX_REQUEST_TIMEOUT:
         raise ConfigError("github.request_timeout", "must be positive and at most 10m")
-    concurrency = github.get("max_concurrency", 4)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 50:
-        raise ConfigError(
-            "github.max_concurrency", f"must be a whole number from 1 to 50, got {shown(concurrency)}"
-        )
+    concurrency = values.whole(github.get("max_concurrency", 4), "github.max_concurrency", 1, 50)
     per_minute = github.get("requests_per_minute", 600)
     if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) or not 0 < per_minute <= 900:
         raise ConfigError(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from exporter.config import values
 from exporter.config.durations import parse_duration
 from exporter.config.model import ReclaimConfig
 from exporter.errors import ConfigError
@@ -36,10 +37,7 @@ MAX_PLAN_AGE = 90 * 86400.0
 
 
 def _whole(section: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"reclaim.{key}", f"must be a whole number from {low} to {high}")
-    return value
+    return values.whole(section.get(key, default), f"reclaim.{key}", low, high)
 
 
 def _names(value: Any, key: str) -> frozenset[str]:

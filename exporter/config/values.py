@@ -98,6 +98,14 @@ def prices(value: Any) -> dict[str, float]:
     return prices
 
 
+def whole(value: Any, key: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` (booleans are not numbers here, as YAML would have them).
+    The refusal names the key and the range, never the value: it may be a secret under a wrong key."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(key, f"must be a whole number from {low} to {high}")
+    return value
+
+
 def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     text = string(value, key).lower()
     if text == "warning":

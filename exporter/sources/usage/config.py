@@ -100,7 +100,4 @@ def parse_usage(usage: Mapping[str, Any], given: Given) -> UsageConfig:
 
 
 def _whole(section: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"usage.{key}", f"must be a whole number from {low} to {high}, got {value!r:.40}")
-    return value
+    return values.whole(section.get(key, default), f"usage.{key}", low, high)
