@@ -74,8 +74,7 @@ class DemoGitHub:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
-        request_body = await _request_body(receive) if scope["method"] in ("POST", "DELETE") else b""
-        status, out_headers, body = await self.respond(scope, headers, query, request_body)
+        status, out_headers, body = await self.respond(scope, receive, headers, query)
         await send(
             {
                 "type": "http.response.start",
@@ -87,14 +86,10 @@ class DemoGitHub:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def respond(
-        self, scope: Scope, headers: dict[str, str], query: str, request_body: bytes
-    ) -> Response:
-        return await self.handle(scope["method"], scope["path"], query, headers, request_body)
+    async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str], query: str) -> Response:
+        return await self.handle(scope["method"], scope["path"], query, headers)
 
-    async def handle(
-        self, method: str, path: str, query: str, headers: dict[str, str], request_body: bytes = b""
-    ) -> Response:
+    async def handle(self, method: str, path: str, query: str, headers: dict[str, str]) -> Response:
         if method != "GET":
             return self._error(404, "Not Found")
         params = {k: v[-1] for k, v in parse_qs(query).items()}
@@ -251,15 +246,6 @@ class DemoGitHub:
         body = {"message": message, "documentation_url": DOCS, "status": str(status)}
         headers = {"content-type": "application/json; charset=utf-8", **self._rate_headers()}
         return status, headers, json.dumps(body).encode()
-
-
-async def _request_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 def int_param(value: str | None, default: int) -> int:

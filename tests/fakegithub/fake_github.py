@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from exporter.demo.fake_billing import FakeBillingWorld
 from exporter.demo.fake_bodies import iso
 from exporter.demo.github import DemoGitHub, Read, Response, int_param
-from exporter.web.asgi import Scope
+from exporter.web.asgi import Receive, Scope
 from tests.fakegithub.fake_apps import app_of, installation_body
 from tests.fakegithub.fake_downloads import UsageReports
 from tests.fakegithub.fake_model import (
@@ -85,13 +85,14 @@ class FakeGitHub(DemoGitHub):
         #: Seat management writes (selected_users, selected_teams), when accepted.
         self.seat_writes: SeatWrites | None = None
 
-    async def respond(
-        self, scope: Scope, headers: dict[str, str], query: str, request_body: bytes
-    ) -> Response:
+    async def respond(self, scope: Scope, receive: Receive, headers: dict[str, str], query: str) -> Response:
+        request_body = await _request_body(receive) if scope["method"] in ("POST", "DELETE") else b""
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            status, out_headers, body = await super().respond(scope, headers, query, request_body)
+            status, out_headers, body = await self.handle(
+                scope["method"], scope["path"], query, headers, request_body
+            )
         finally:
             self.in_flight -= 1
         if self.record_requests:
@@ -213,3 +214,12 @@ class FakeGitHub(DemoGitHub):
             return True
         recent.append(now)
         return False
+
+
+async def _request_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
