@@ -38,8 +38,8 @@ from benchmarks.usage_bench import (
     build_files,
 )
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub
-from exporter.demo.serving import free_port
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub
+from tests.fakegithub.serving import free_port
 
 
 class DailyReports:

@@ -48,9 +48,11 @@ from urllib.parse import parse_qs
 import httpx
 import uvicorn
 
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
-from exporter.demo.serving import exporter_command, free_port, wait_until
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.fakegithub
+
 from exporter.github.pacing import batch_spacing, paced_seconds
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
+from tests.fakegithub.serving import exporter_command, free_port, wait_until
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"

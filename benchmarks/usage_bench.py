@@ -37,12 +37,14 @@ from typing import Any
 import httpx
 import uvicorn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.fakegithub
+
 from exporter.demo.fake_billing import FakeBillingWorld, FakeCostCenter, fake_account
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
 from exporter.demo.fake_usage import assign_teams, make_users, user_row, user_team_rows
-from exporter.demo.serving import free_port
 from exporter.demo.usage_world import UsageEntity, UsageWorld, breakdowns, day_activity, totals
 from exporter.sources.usage.model import COUNTER_FIELDS
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
+from tests.fakegithub.serving import free_port
 
 ENTERPRISE = "bench-enterprise"
 TOKEN = "ghp_benchTOKEN0123456789abcdefghijklmnop"

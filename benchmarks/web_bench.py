@@ -28,10 +28,9 @@ from pathlib import Path
 
 import httpx
 
-from exporter.demo.serving import exporter_command, free_port, wait_until
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for benchmarks.bench
 from benchmarks.bench import ENTERPRISE, TOKEN, fake_process, percentile, scrape
+from tests.fakegithub.serving import exporter_command, free_port, wait_until
 
 
 def loop_on(url: str) -> int:

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
-from exporter.demo.fake_downloads import FakeDownloads, UsageReports
-from exporter.demo.fake_github import FakeGitHub
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
-from exporter.demo.world import demo_github
 from exporter.web.asgi import Receive, Scope, Send
+from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
+from tests.fakegithub.fake_github import FakeGitHub
+from tests.fakegithub.world import demo_github
 from tests.support import TOKEN, ServedApp
 
 

@@ -24,10 +24,10 @@ import httpx
 import pytest
 import uvicorn
 
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
-from exporter.demo.serving import exporter_command as exporter_command
-from exporter.demo.serving import free_port as free_port
-from exporter.demo.serving import wait_until as wait_until
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from tests.fakegithub.serving import exporter_command as exporter_command
+from tests.fakegithub.serving import free_port as free_port
+from tests.fakegithub.serving import wait_until as wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

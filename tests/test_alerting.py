@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from exporter.demo.fake_billing import FakeBillingWorld, FakeBudget, fake_account
-from exporter.demo.fake_github import FakeGitHub, FakeOrg, FakeSeat
+from tests.fakegithub.fake_github import FakeGitHub, FakeOrg, FakeSeat
 from tests.support import (
     NOW,
     REPO,

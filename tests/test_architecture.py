@@ -4,7 +4,14 @@ transport of its own, no private APIs."""
 from __future__ import annotations
 
 import ast
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 #: "Modules under about 400 lines": a little slack, so that a docstring does not force a split.
@@ -246,3 +253,81 @@ def test_no_private_attribute_of_a_dependency_is_used() -> None:
             if isinstance(node, ast.ClassDef):
                 bases = [ast.unparse(b) for b in node.bases]
                 assert not any(b.startswith(("uvicorn.", "httpx.")) for b in bases), f"{path}: {node.name}"
+
+
+#: What only the test suite's fake GitHub (tests/fakegithub) does: faults, recorded requests, App JWT
+#: checks, latency and secondary-limit emulation, hostile download hosts.
+TEST_MACHINERY = re.compile(
+    r"class \w*Fault\b|jwt_problem|record_requests|RecordedRequest|jwt\.decode|secondary_limit"
+    r"|\.faults\b|\.latency\b|fail_status|\.rewrite\b"
+)
+#: Lines the demo world and its read-only answerer may take: room for the reports GitHub adds, not for
+#: a fault-injecting fake (which was 2,400 lines here).
+DEMO_BUDGET = 2_600
+
+
+def _test_machinery(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [f"{path.name}: {m[0]}" for m in TEST_MACHINERY.finditer(text)]
+
+
+def test_the_package_holds_no_test_machinery() -> None:
+    assert not [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in _test_machinery(path)]
+    assert not _imports_of_tests(), "the installed package imports the test suite"
+
+
+def _imports_of_tests() -> list[str]:
+    return [
+        f"{name}: {module}"
+        for name, path in _modules().items()
+        for module in _imports(path, _modules())
+        if module == "tests" or module.startswith("tests.")
+    ]
+
+
+def test_the_machinery_check_finds_the_test_fake() -> None:
+    fake = PACKAGE.parent / "tests" / "fakegithub"
+    found = {hit.split(": ")[1] for path in fake.rglob("*.py") for hit in _test_machinery(path)}
+    assert {"class Fault", "jwt_problem", "record_requests", "fail_status", "secondary_limit"} <= found
+
+
+def test_the_demo_stays_a_world_and_a_read_only_answerer() -> None:
+    demo = PACKAGE / "demo"
+    lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in demo.rglob("*.py"))
+    assert lines <= DEMO_BUDGET, (
+        f"exporter/demo has {lines} lines: does test machinery belong in tests/fakegithub?"
+    )
+    # Demo mode answers reads only: nothing in it takes a request body.
+    assert not [p for p in demo.rglob("*.py") if re.search(r'"(POST|DELETE|PATCH|PUT)"', p.read_text())]
+
+
+@pytest.mark.e2e
+def test_the_wheel_holds_no_test_machinery(tmp_path: Path) -> None:
+    # Built from a copy: setuptools' build/ directory would otherwise land in the checkout, and a stale
+    # one adds files to the wheel that the source no longer has.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PACKAGE.parent / name, source / name)
+    shutil.copytree(PACKAGE, source / "exporter", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", str(source), "-w", str(tmp_path)],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "exporter/demo/world.py" in names  # the demo mode's world ships
+    assert not [n for n in names if n.startswith("tests/") or "fakegithub" in n]
+    moved = (
+        "fake_github",
+        "fake_apps",
+        "fake_seat_writes",
+        "fake_recorded_usage",
+        "serving",
+        "fake_downloads",
+    )
+    assert not [n for n in names if Path(n).stem in moved]
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    assert not [hit for path in sorted(unpacked.rglob("*.py")) for hit in _test_machinery(path)]

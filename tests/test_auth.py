@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from exporter.config import Config, Secret
-from exporter.demo.fake_github import FakeApp, FakeOrg, FakeSeat
 from exporter.errors import ConfigError
 from exporter.github.auth import AppInstallationTokens, TokenFile, TokenSource
 from exporter.web.server import Exporter
 from exporter.wiring import token_source
+from tests.fakegithub.fake_github import FakeApp, FakeOrg, FakeSeat
 from tests.inprocess import ManualClock, Scenario, make_config, metrics, run_scenario
 from tests.support import (
     NOW,

@@ -25,9 +25,9 @@ from exporter.demo.fake_billing import (
     pool_state,
 )
 from exporter.demo.fake_billing_usage import AI_CREDITS_SKU, FakeUsageRow
-from exporter.demo.fake_github import FakeGitHub
 from exporter.web.server import Exporter
 from tests.clock import MOMENTS
+from tests.fakegithub.fake_github import FakeGitHub
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
 from tests.support import (
     NOW,

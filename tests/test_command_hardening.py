@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter.demo.fake_github import Fault
 from exporter.demo.fake_usage import DEMO_ORG
 from tests.backfill_support import HistoryFakes, history_fakes
+from tests.fakegithub.fake_github import Fault
 from tests.support import (
     TOKEN,
     ServedFake,

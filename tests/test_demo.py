@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exporter.demo.world import DEMO_ENTERPRISE, DEMO_ORG, demo_github
+from tests.fakegithub.world import DEMO_ENTERPRISE, DEMO_ORG, demo_github
 from tests.support import parse_exposition, start_exporter, total, value
 
 

@@ -848,8 +848,8 @@ def with_reclaim(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any
 def test_reclaim_cronjob_component_validates_and_keeps_its_plans(
     with_reclaim: list[dict[str, Any]], rendered: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    from exporter.demo.fake_github import FakeGitHub, FakeOrg
     from exporter.reclaim.plan import parse_plan
+    from tests.fakegithub.fake_github import FakeGitHub, FakeOrg
     from tests.support import TOKEN, run_exporter_cli, serve_fake
 
     cronjob, claim = only(with_reclaim, "CronJob"), only(with_reclaim, "PersistentVolumeClaim")

@@ -30,11 +30,11 @@ import pytest
 import yaml
 
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
-from exporter.demo.fake_downloads import FakeDownloads, UsageReports
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg
 from exporter.demo.fake_usage import assign_teams, make_users
 from exporter.demo.usage_world import UsageEntity, UsageWorld
-from exporter.demo.world import demo_github
+from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeOrg
+from tests.fakegithub.world import demo_github
 from tests.support import REPO, TOKEN, ServedApp, exporter_command, free_port, need_binary, wait_until
 
 pytestmark = pytest.mark.e2e

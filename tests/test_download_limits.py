@@ -16,10 +16,7 @@ from typing import Any
 import pytest
 
 from exporter.config.downloads import parse_origin
-from exporter.demo.fake_downloads import FakeDownloads, UsageReports
-from exporter.demo.fake_github import FakeGitHub
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
-from exporter.demo.world import demo_github
 from exporter.errors import ConfigError, DownloadRefusedError
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient
@@ -32,6 +29,9 @@ from exporter.sources.usage.config import limits_for, usage_config
 from exporter.sources.usage.source import UsageSource
 from exporter.web.asgi import Receive, Scope, Send
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
+from tests.fakegithub.fake_github import FakeGitHub
+from tests.fakegithub.world import demo_github
 from tests.inprocess import FAST_RETRY, ManualClock, make_config, metrics
 from tests.support import TOKEN, ServedApp, value
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from exporter.demo.fake_github import FakeSeat
+from tests.fakegithub.fake_github import FakeSeat
 from tests.support import (
     NOW,
     TOKEN,

@@ -18,7 +18,6 @@ from prometheus_client.registry import Collector
 
 from exporter.collector import SourcesCollector
 from exporter.config import Config, Secret, Target
-from exporter.demo.fake_github import FakeGitHub, FakeSeat
 from exporter.exposition import render
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient, http_client
@@ -28,6 +27,7 @@ from exporter.poller import Poller
 from exporter.sources.usage.config import Enabled, UsageConfig
 from exporter.state import ExporterState
 from exporter.wiring import build_sources
+from tests.fakegithub.fake_github import FakeGitHub, FakeSeat
 from tests.support import NOW, TOKEN, Labels, ago, need_binary, parse_exposition, standard_dataset
 
 openmetrics_latest = cast(Callable[[Collector], bytes], openmetrics_exposition.generate_latest)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from exporter.demo.world import DEMO_ENTERPRISE, DEMO_ORG, demo_github
 from exporter.github.links import parse_link_header
+from tests.fakegithub.world import DEMO_ENTERPRISE, DEMO_ORG, demo_github
 from tests.support import SHARED_SPEC, SPEC_PATH, TOKEN, VENDORED_SPEC, Dataset, ServedFake, serve_fake
 
 

@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl
 import pytest
 import yaml
 
-from exporter.demo.fake_github import Fault
 from exporter.sources.seats.fetch import ENDPOINT_ENTERPRISE_SEATS, ENDPOINT_ORG_BILLING, ENDPOINT_ORG_SEATS
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import Fault
 from tests.inprocess import ManualClock, Scenario, make_config, metrics, run_scenario, scrape
 from tests.support import (
     NOW,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from exporter.demo.fake_github import Fault
 from exporter.github.sending import MAX_JSON_BYTES
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import Fault
 from tests.inprocess import ManualClock, make_config, make_exporter, metrics, run_scenario, scrape
 from tests.support import NOW, TOKEN, Dataset, ServedFake, serve_fake, value
 

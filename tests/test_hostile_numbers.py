@@ -23,7 +23,6 @@ import yaml
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.config import Target
-from exporter.demo.fake_github import FakeGitHub, Fault
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
 from exporter.privacy import UserLabels
 from exporter.sources.base import Source
@@ -31,6 +30,7 @@ from exporter.sources.billing.source import BillingSource
 from exporter.sources.seats import SeatSource
 from exporter.web.server import Exporter
 from tests.backfill_support import HistoryFakes, day_stamp, days, history_fakes
+from tests.fakegithub.fake_github import FakeGitHub, Fault
 from tests.inprocess import (
     ManualClock,
     make_config,

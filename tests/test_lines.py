@@ -13,10 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from exporter.demo.fake_downloads import FakeDownloads, UsageReports
-from exporter.demo.fake_github import FakeGitHub
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
-from exporter.demo.world import demo_github
 from exporter.github.downloads import stream_lines
 from exporter.github.lines import LineSplitter, LineTooLongError
 from exporter.github.stats import ClientStats
@@ -24,6 +21,9 @@ from exporter.privacy import UserLabels
 from exporter.sources.usage.source import UsageSource
 from exporter.web.asgi import Receive, Scope, Send
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
+from tests.fakegithub.fake_github import FakeGitHub
+from tests.fakegithub.world import demo_github
 from tests.inprocess import ManualClock, make_config, make_exporter, metrics
 from tests.support import TOKEN, ServedApp, value
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from exporter.demo.fake_billing import FakeBillingAccount, FakeBillingWorld
-from exporter.demo.fake_github import FakeGitHub
 from exporter.sources.billing.source import BillingSource
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import FakeGitHub
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
 from tests.support import TOKEN, Labels, serve_fake, total, value
 

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg
 from exporter.privacy import UserLabels
 from exporter.sources.seats import SeatSource
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeOrg
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
 from tests.support import TOKEN, Labels, parse_exposition, serve_fake, start_exporter, value, wait_until
 

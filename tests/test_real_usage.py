@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from exporter.demo.fake_github import FakeGitHub
-from exporter.demo.fake_recorded_usage import RecordedReports
 from exporter.privacy import UserLabels
 from exporter.sources.usage.source import UsageSource
 from exporter.web.server import Exporter
 from tests import usage_support
+from tests.fakegithub.fake_github import FakeGitHub
+from tests.fakegithub.fake_recorded_usage import RecordedReports
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
 from tests.support import TOKEN, Labels, ServedApp, value
 

@@ -13,12 +13,12 @@ import pytest
 
 from exporter.commands.reclaim import apply_command, plan_command
 from exporter.config import Config
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
-from exporter.demo.fake_seat_writes import SeatWrites
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient
 from exporter.github.pacing import RequestPacer
 from exporter.reclaim.audit import AuditLog
+from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from tests.fakegithub.fake_seat_writes import SeatWrites
 from tests.inprocess import make_config
 from tests.support import TOKEN, ServedFake, run_exporter_cli, serve_fake
 
@@ -303,7 +303,7 @@ READ_APP_ID = 4242
 def test_apply_writes_with_the_installation_token_of_a_separate_write_app(
     fake: ServedFake, tmp_path: Path
 ) -> None:
-    from exporter.demo.fake_model import FakeApp
+    from tests.fakegithub.fake_model import FakeApp
     from tests.test_auth import rsa_key_pair
 
     write_key, read_key = rsa_key_pair(), rsa_key_pair()

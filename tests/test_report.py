@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from exporter.config import Target
-from exporter.demo.fake_model import FakeSeat
 from exporter.privacy import UserLabels
 from exporter.sources.seats.model import Seat, SeatPage
 from exporter.sources.seats.report import (
@@ -28,6 +27,7 @@ from exporter.sources.seats.report import (
 )
 from exporter.sources.seats.snapshot import build_snapshot
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_model import FakeSeat
 from tests.inprocess import make_config, run_scenario, scrape
 from tests.support import (
     TOKEN,

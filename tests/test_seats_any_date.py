@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from exporter.demo.fake_github import FakeGitHub
-from exporter.demo.fake_model import FakeOrg, FakeSeat
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import FakeGitHub
+from tests.fakegithub.fake_model import FakeOrg, FakeSeat
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario, scrape
 from tests.support import TOKEN, ServedFake, serve_fake, total, value
 from tests.test_report import iso, read_csv

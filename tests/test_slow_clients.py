@@ -21,10 +21,10 @@ import httpx
 import pytest
 import yaml
 
-from exporter.demo.serving import exporter_command, free_port
 from exporter.errors import ConfigError
 from exporter.web.guarded_app import has_body
 from exporter.wiring import build_config
+from tests.fakegithub.serving import exporter_command, free_port
 from tests.support import (
     TOKEN,
     RunningExporter,

@@ -21,13 +21,13 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Target
-from exporter.demo.fake_github import Fault
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
 from exporter.exposition import FamilyList
 from exporter.privacy import UserLabels
 from exporter.sources.usage.aggregate import UsageAggregator
 from exporter.sources.usage.metrics import usage_families
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import Fault
 from tests.inprocess import ManualClock, scrape, usage_exporter
 from tests.test_hostile_numbers import Rows, rewrite_rows
 from tests.test_properties import check_invariants, config, snapshot_of

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from exporter.config import Target
-from exporter.demo.fake_github import Fault
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import Fault
 from tests.inprocess import ManualClock, metrics, usage_exporter
 from tests.support import Labels, value
 from tests.test_hostile_numbers import Rows, rewrite_rows

@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from exporter.demo.fake_github import Fault
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
 from exporter.demo.usage_world import REPORT_DELAY_HOURS
 from exporter.errors import MalformedResponseError
 from exporter.sources.usage.model import parse_report_links
 from exporter.web.server import Exporter
+from tests.fakegithub.fake_github import Fault
 from tests.inprocess import ManualClock, metrics, usage_exporter
 from tests.support import Labels, value
 from tests.usage_support import UsageFakes, newest_report_day, usage_fakes

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from exporter.demo.fake_downloads import FakeDownloads, UsageReports
-from exporter.demo.fake_github import FakeGitHub
 from exporter.demo.usage_world import REPORT_DELAY_HOURS, UsageWorld
-from exporter.demo.world import demo_github
+from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
+from tests.fakegithub.fake_github import FakeGitHub
+from tests.fakegithub.world import demo_github
 from tests.support import TOKEN, ServedApp
 
 Row = dict[str, Any]

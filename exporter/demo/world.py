@@ -1,6 +1,6 @@
 """Built-in demo data: an organization and a small enterprise with realistic Copilot activity.
 
-The data is served by :class:`~exporter.fake_github.FakeGitHub` through an in-process transport, so
+The data is served by :class:`~exporter.demo.github.DemoGitHub` through an in-process transport, so
 demo mode exercises the same client, parsing and metric code as a real organization. Times are
 relative to start-up; the random generator is seeded so every run shows the same shape.
 """
@@ -12,10 +12,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.config import Target
-from exporter.demo.fake_billing import demo_billing
-from exporter.demo.fake_downloads import ASGI, FakeDownloads, HostRouter, UsageReports
-from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.downloads import ASGI, DemoDownloads, HostRouter, UsageReports
+from exporter.demo.fake_billing import FakeBillingWorld, demo_billing
+from exporter.demo.fake_model import FakeEnterprise, FakeOrg, FakeSeat
 from exporter.demo.fake_usage import demo_usage
+from exporter.demo.github import DemoGitHub
 
 DEMO_ORG = "octodemo"
 DEMO_ENTERPRISE = "octodemo-enterprise"
@@ -78,7 +79,10 @@ def _seat(rng: random.Random, now: datetime, login: str, user_id: int, **overrid
     return seat
 
 
-def demo_github(now: float | None = None, *, seed: int = 2026) -> FakeGitHub:
+def demo_accounts(
+    now: float | None = None, *, seed: int = 2026
+) -> tuple[FakeOrg, FakeEnterprise, FakeBillingWorld]:
+    """The demo organization, enterprise and billing world, as of ``now``."""
     moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     rng = random.Random(seed)
     org = FakeOrg(
@@ -107,12 +111,17 @@ def demo_github(now: float | None = None, *, seed: int = 2026) -> FakeGitHub:
                 )
             )
     billing = demo_billing(moment.timestamp(), seed=seed, api_url="http://github.demo")
-    return FakeGitHub([org], [enterprise], token=None, billing=billing)
+    return org, enterprise, billing
+
+
+def demo_github(now: float | None = None, *, seed: int = 2026) -> DemoGitHub:
+    org, enterprise, billing = demo_accounts(now, seed=seed)
+    return DemoGitHub([org], [enterprise], billing=billing)
 
 
 def demo_app(now: float | None = None, *, seed: int = 2026) -> ASGI:
-    """The demo's fake GitHub with its usage reports, and their download host beside it."""
+    """The demo's GitHub with its usage reports, and their download host beside it."""
     github = demo_github(now, seed=seed)
     usage = demo_usage(time.time() if now is None else now, seed=seed)
     github.usage = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
-    return HostRouter(github, {DEMO_DOWNLOAD_HOST: FakeDownloads(usage)})
+    return HostRouter(github, {DEMO_DOWNLOAD_HOST: DemoDownloads(usage)})

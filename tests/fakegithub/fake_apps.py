@@ -6,7 +6,7 @@ from typing import Any
 
 import jwt
 
-from exporter.demo.fake_model import FakeApp
+from tests.fakegithub.fake_model import FakeApp
 
 
 def jwt_problem(app: FakeApp, authorization: str) -> str | None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from exporter.demo.fake_model import FakeSeat
 
 if TYPE_CHECKING:
-    from exporter.demo.fake_github import FakeGitHub
+    from tests.fakegithub.fake_github import FakeGitHub
 
 _PATH = re.compile(r"/orgs/([^/]+)/copilot/billing/selected_(users|teams)")
 Answer = tuple[int, dict[str, str], bytes]

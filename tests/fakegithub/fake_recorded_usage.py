@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from exporter.demo.fake_model import RecordedRequest
 from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
+from tests.fakegithub.fake_model import RecordedRequest
 
 #: Endpoint name -> report, per target kind.
 REPORTS = {
@@ -42,7 +42,7 @@ class RecordedReports:
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def route(self, path: str, params: Mapping[str, str], now: float, base: str) -> tuple[int, Any] | None:
-        """What :class:`~exporter.demo.fake_github.FakeGitHub` answers a report endpoint (``now`` unused)."""
+        """What the fake GitHub answers a report endpoint (``now`` unused)."""
         match = REPORT_PATH.match(path)
         if match is None or match[3] not in REPORTS[match[1]]:
             return None
