@@ -39,6 +39,8 @@ from tests.support import (
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 RULES = PROMETHEUS_DIR / "copilot-rules.yml"
 RULES_TESTS = PROMETHEUS_DIR / "copilot-rules.test.yml"
+#: Tests over whole months, at an hourly step (copilot-rules.test.yml steps by the minute).
+MONTH_RULES_TESTS = PROMETHEUS_DIR / "copilot-rules.months.test.yml"
 PROMETHEUS_YML = PROMETHEUS_DIR / "prometheus.yml"
 ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 ALERTS_DOC = REPO / "docs" / "alerts.md"
@@ -61,6 +63,7 @@ REQUIRED_ALERTS = {
     "CopilotAPIRateLimitLow": "warning",
     "CopilotSpendForecastOverBudget": "warning",
     "CopilotAICreditPoolExhausted": "warning",
+    "CopilotAICreditPoolRunningOut": "warning",
     "CopilotBillingDataStale": "warning",
     "CopilotUsageReportStale": "warning",
     "CopilotAdoptionLow": "warning",
@@ -73,6 +76,7 @@ BILLING_ALERTS = (
     "CopilotBudgetNearlyExhausted",
     "CopilotSpendForecastOverBudget",
     "CopilotAICreditPoolExhausted",
+    "CopilotAICreditPoolRunningOut",
 )
 OPERATOR_RECEIVER = "copilot-operators"
 FINOPS_RECEIVER = "copilot-finops"
@@ -130,7 +134,7 @@ def test_rules_pass_promtool_check_with_every_lint() -> None:
 
 def test_rule_unit_tests_pass() -> None:
     promtool = need_binary("promtool")
-    result = run_tool(promtool, "test", "rules", str(RULES_TESTS))
+    result = run_tool(promtool, "test", "rules", str(RULES_TESTS), str(MONTH_RULES_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -173,6 +177,7 @@ def test_alertmanager_example_passes_amtool_check_config() -> None:
         (["alertname=CopilotBudgetNearlyExhausted", "severity=critical", "budget_id=b1"], FINOPS_RECEIVER),
         (["alertname=CopilotSpendForecastOverBudget", "severity=warning", "org=acme"], FINOPS_RECEIVER),
         (["alertname=CopilotAICreditPoolExhausted", "severity=warning", "cost_center=web"], FINOPS_RECEIVER),
+        (["alertname=CopilotAICreditPoolRunningOut", "severity=warning", "org=acme"], FINOPS_RECEIVER),
         (["alertname=CopilotUsageReportStale", "severity=warning", "org=acme"], OPERATOR_RECEIVER),
         (["alertname=CopilotAdoptionLow", "severity=warning", "org=acme"], SEAT_RECEIVER),
         (["alertname=CopilotUserAICreditsHigh", "severity=info", "org=acme", "user=ian"], FINOPS_RECEIVER),
@@ -547,6 +552,8 @@ def test_budget_forecast_and_pool_alerts_reach_the_finops_receiver(alerting_stac
         assert alert["labels"]["org"] == "acme"
     # The exhausted budget that blocks use inhibits its own 80% warning; it was never one.
     assert ("CopilotBudgetNearlyExhausted", "warning", "b-block") not in spend_alerts()
+    # acme's pool is used up already: that is CopilotAICreditPoolExhausted's, not a forecast.
+    assert ("CopilotAICreditPoolRunningOut", "warning", "") not in spend_alerts()
     for pool in (a for a in found if a["labels"]["alertname"] == "CopilotAICreditPoolExhausted"):
         assert pool["annotations"]["description"].startswith("Organization acme has used ")
         assert "cost_center" not in pool["labels"]  # the org's own pool (an empty label is no label)

@@ -15,6 +15,10 @@ GROSS_DAY_BY_MODEL = f'github_copilot_billing_gross_amount_usd{{{BILL}, period="
 MONTH_START = f"github_copilot_billing_period_start_timestamp_seconds{{{MONTH}}}"
 # The part of the UTC month gone by, at least a day's worth (as in the recording rules).
 ELAPSED = f"(clamp_min(time() - max({MONTH_START}), {DAY}) / ({DAY} * max(days_in_month({MONTH_START}))))"
+# Days of the month billed so far, today included, and the month's length, per polled target: whole
+# days, as in the recording rules (GitHub bills by the day).
+DAYS_BILLED = f"max by (enterprise, org) (floor((time() - {MONTH_START}) / {DAY}) + 1)"
+DAYS_IN_MONTH = f"max by (enterprise, org) (days_in_month({MONTH_START}))"
 AI_CREDITS = 'sku=~"(?i).*ai.?credit.*"'
 METERED_MONTH = f"sum(github_copilot_billing_net_amount_usd{{{MONTH}, {AI_CREDITS}}})"
 BUDGET = f"{{{BILL}}}"
@@ -208,7 +212,47 @@ def spend_pools() -> list[Panel]:
             "percentunit",
             width=10,
         ),
+        pool_forecast(included, used),
     ]
+
+
+def pool_forecast(included: str, used: str) -> Panel:
+    """Each pool at this month's rate (credits used / days billed), as the recording rules and
+    CopilotAICreditPoolRunningOut compute it: its use by the month's end and its days left."""
+    per_target = "on (enterprise, org) group_left ()"
+    projected = f"{used} / {per_target} ({DAYS_BILLED} / {DAYS_IN_MONTH})"
+    # Pools without use this month have no rate, hence no days left.
+    days_left = f"clamp_min(({included} - {used}) / ({used} > 0) * {per_target} {DAYS_BILLED}, 0)"
+    used_up = (
+        f"({included} / ({used} > 0) * {per_target} {DAYS_BILLED} * {DAY}"
+        f" + {per_target} max by (enterprise, org) ({MONTH_START})) * 1000"
+    )
+    return table(
+        "AI-credit pool forecast",
+        "Each pool at this month's rate (credits used per day billed, today included): its use by the "
+        "month's end against the credits it includes, the days from the end of today until they are used "
+        "up (red within the 5 days of the CopilotAICreditPoolRunningOut alert; 0 once used up), and when. "
+        "A pool without use this month has no days left.",
+        ["enterprise", "org", "cost_center_id", "cost_center"],
+        [
+            Column("Included", cost_center_named(included)),
+            Column("Projected month end", cost_center_named(projected)),
+            Column(
+                "Projected of included",
+                cost_center_named(f"{projected} / {included}"),
+                "percentunit",
+                BUDGET_STEPS,
+            ),
+            Column(
+                "Days left",
+                cost_center_named(days_left),
+                "d",
+                thresholds(("red", None), ("orange", 5), ("green", 10)),
+            ),
+            Column("Used up at", cost_center_named(used_up), "dateTimeAsIso"),
+        ],
+        sort_by="Projected of included",
+    )
 
 
 def spend_budgets() -> list[Panel]:
