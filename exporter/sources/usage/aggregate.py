@@ -37,6 +37,8 @@ from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UserFigu
 
 logger = logging.getLogger(__name__)
 DEFAULT_TOP_N = 20
+#: GitHub documents four AI-adoption phases (0 to 3): a top N below that does not cut them.
+DOCUMENTED_PHASES = 4
 #: Records (non-blank lines) one report may hold: what a report keeps in memory is bounded by it.
 DEFAULT_MAX_RECORDS = 1_000_000
 
@@ -130,7 +132,7 @@ class UsageAggregator:
                 },
                 suggestions_by_comment_type=top_comment_types(entity.suggestions_by_comment_type, self.top_n),
                 third_party_agents=cut_agents(entity.third_party_agents, self.top_n),
-                adoption_phases=cut_phases(entity.adoption_phases, self.top_n),
+                adoption_phases=cut_phases(entity.adoption_phases, max(self.top_n, DOCUMENTED_PHASES)),
             )
         users = sorted(self._users.values(), key=lambda u: (-u.ai_credits_used, -u.interactions, u.login))
         for report, names in self._unknown.items():
@@ -140,6 +142,10 @@ class UsageAggregator:
                     "%s: the %s report has a field the exporter does not know: %s", target, report, name
                 )
         phases: Counter[str] = Counter(u.phase for u in users if u.phase is not None)
+        kept = top_names(phases.items(), max(self.top_n, DOCUMENTED_PHASES))
+        by_phase: Counter[str] = Counter()
+        for phase, count in phases.items():
+            by_phase[phase if phase in kept else OTHER] += count
         ide_versions: Counter[tuple[str, str]] = Counter(pair for u in users for pair in u.ide_versions)
         plugin_versions: Counter[tuple[str, str]] = Counter(pair for u in users for pair in u.plugin_versions)
         return UsageSnapshot(
@@ -152,7 +158,7 @@ class UsageAggregator:
             entity=entity,
             teams=self._team_figures(),
             users=tuple(users),
-            users_by_phase=dict(sorted(phases.items())),
+            users_by_phase=dict(sorted(by_phase.items())),
             users_by_ide_version=cut_pairs(ide_versions, self.top_n),
             users_by_plugin_version=cut_pairs(plugin_versions, self.top_n),
             unknown_fields={report: tuple(sorted(names)) for report, names in self._unknown.items()},
