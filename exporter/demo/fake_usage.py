@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from exporter.demo.usage_agents import extend_entity_row, extend_user_row
 from exporter.demo.usage_world import (
     COUNTERS,
     UsageEntity,
@@ -131,7 +132,7 @@ def report_files(world: UsageWorld, entity: UsageEntity, report: str, day: date)
     if report == "entity":
         rows = [entity_row(world, entity, day)]
     elif report == "users":
-        rows = [user_row(entity, a, day) for a in day_activity(world, entity, day)]
+        rows = user_rows(world, entity, day, day_activity(world, entity, day))
     else:
         rows = user_team_rows(entity, day)
     size = max(1, world.rows_per_file)
@@ -187,6 +188,12 @@ def user_row(entity: UsageEntity, found: UserActivity, day: date) -> dict[str, A
             "last_known_cli_version": {"cli_version": "0.0.339", "sampled_at": f"{day}T15:04:05Z"}
         }
     return row
+
+
+def user_rows(
+    world: UsageWorld, entity: UsageEntity, day: date, found: list[UserActivity]
+) -> list[dict[str, Any]]:
+    return [extend_user_row(world, entity, a, day, user_row(entity, a, day)) for a in found]
 
 
 def _cli_block(cli: tuple[int, int, int, int, int]) -> dict[str, Any]:
@@ -256,6 +263,7 @@ def entity_row(world: UsageWorld, entity: UsageEntity, day: date) -> dict[str, A
                 sum(c[4] for c in cli),
             )
         )
+    extend_entity_row(world, entity, day, user_rows(world, entity, day, found), row)
     return row
 
 

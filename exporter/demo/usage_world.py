@@ -92,6 +92,8 @@ class UsageWorld:
     #: activity is that of the day ``shift_days`` earlier, so a world made on any date has the same
     #: shape relative to it (tests hold on any day), while each day keeps its numbers as ``now`` moves.
     shift_days: int = 0
+    #: Days served as before 2026's fields (cloud agent, Copilot app, adoption phases...) existed.
+    older_days: set[date] = field(default_factory=set)
 
     @classmethod
     def drawn_relative_to(cls, now: datetime, seed: int) -> UsageWorld:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .layout import UID_USAGE, dashboard, variable_query
 from .panels import UTILIZATION, Column, Json, Target, bars, pie, stat, table, thresholds, timeseries
 from .queries import DAY, SEAT, daily, readable
+from .usage_agents import adoption_row, agents_row
 
 # Usage series are per poll target (enterprise or org; team and user where they apply).
 USAGE = 'enterprise=~"$enterprise", org=~"$org"'
@@ -299,13 +300,16 @@ def usage() -> Json:
     return dashboard(
         UID_USAGE,
         "How Copilot is used, from GitHub's daily usage-metrics reports: active users against seats, "
-        "acceptance, activity by IDE, feature, language and model, CLI and pull requests, teams and users.",
+        "acceptance, activity by IDE, feature, language and model, CLI and pull requests, agents, "
+        "AI-adoption phases, teams and users.",
         USAGE_VARIABLES,
         [
             ("Adoption", stats),
             ("Over time", history),
             ("Activity on the report day", activity),
             ("CLI and pull requests", cli_and_prs),
+            ("Agents", agents_row(USAGE)),
+            ("Adoption phases", adoption_row(USAGE)),
             ("Teams", teams),
             ("Users", users),
         ],

@@ -12,6 +12,7 @@ team, distinct users): membership sets are collected as they come and summed ove
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -19,6 +20,9 @@ from datetime import date
 from exporter.config import Target
 from exporter.errors import MalformedResponseError
 from exporter.privacy import unique_labels
+from exporter.sources.usage.cohorts import OTHER as OTHER
+from exporter.sources.usage.cohorts import cut_agents, cut_pairs, cut_phases, top_names
+from exporter.sources.usage.fields import REPORTS, unknown_fields
 from exporter.sources.usage.model import (
     BreakdownItem,
     Counters,
@@ -31,9 +35,10 @@ from exporter.sources.usage.model import (
 )
 from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UserFigures
 
-#: Label value standing for the IDEs, features, languages, models and comment types beyond the top N.
-OTHER = "other"
+logger = logging.getLogger(__name__)
 DEFAULT_TOP_N = 20
+#: GitHub documents four AI-adoption phases (0 to 3): a top N below that does not cut them.
+DOCUMENTED_PHASES = 4
 #: Records (non-blank lines) one report may hold: what a report keeps in memory is bounded by it.
 DEFAULT_MAX_RECORDS = 1_000_000
 
@@ -57,6 +62,7 @@ class UsageAggregator:
         self._entity: EntityDay | None = None
         self._users: dict[int, UserFigures] = {}
         self._teams: dict[int, tuple[str, set[int]]] = {}
+        self._unknown: dict[str, set[str]] = {report: set() for report in REPORTS}
         self._lines = 0
 
     def feed_entity_line(self, line: bytes) -> None:
@@ -64,6 +70,7 @@ class UsageAggregator:
         if raw is None:
             return
         self._count("entity")
+        self._unknown["entity"] |= unknown_fields("entity", raw)
         record = parse_entity_record(raw, f"entity report line {self._lines}")
         if record.day != self.day:
             return
@@ -76,6 +83,7 @@ class UsageAggregator:
         if raw is None:
             return
         self._count("users")
+        self._unknown["users"] |= unknown_fields("users", raw)
         record = parse_user_record(raw, f"users report line {self._lines}")
         if record.day != self.day:
             return
@@ -90,6 +98,7 @@ class UsageAggregator:
         if raw is None:
             return
         self._count("user-teams")
+        self._unknown["user_teams"] |= unknown_fields("user_teams", raw)
         record = parse_user_team_record(raw, f"user-teams report line {self._lines}")
         if record.day != self.day:
             return
@@ -122,8 +131,23 @@ class UsageAggregator:
                     name: top_n_with_other(items, self.top_n) for name, items in entity.breakdowns.items()
                 },
                 suggestions_by_comment_type=top_comment_types(entity.suggestions_by_comment_type, self.top_n),
+                third_party_agents=cut_agents(entity.third_party_agents, self.top_n),
+                adoption_phases=cut_phases(entity.adoption_phases, max(self.top_n, DOCUMENTED_PHASES)),
             )
         users = sorted(self._users.values(), key=lambda u: (-u.ai_credits_used, -u.interactions, u.login))
+        for report, names in self._unknown.items():
+            for name in sorted(names):
+                # The name only: a value may be a login, a repository or anything GitHub adds.
+                logger.debug(
+                    "%s: the %s report has a field the exporter does not know: %s", target, report, name
+                )
+        phases: Counter[str] = Counter(u.phase for u in users if u.phase is not None)
+        kept = top_names(phases.items(), max(self.top_n, DOCUMENTED_PHASES))
+        by_phase: Counter[str] = Counter()
+        for phase, count in phases.items():
+            by_phase[phase if phase in kept else OTHER] += count
+        ide_versions: Counter[tuple[str, str]] = Counter(pair for u in users for pair in u.ide_versions)
+        plugin_versions: Counter[tuple[str, str]] = Counter(pair for u in users for pair in u.plugin_versions)
         return UsageSnapshot(
             kind=target.kind,
             name=target.name,
@@ -134,6 +158,10 @@ class UsageAggregator:
             entity=entity,
             teams=self._team_figures(),
             users=tuple(users),
+            users_by_phase=dict(sorted(by_phase.items())),
+            users_by_ide_version=cut_pairs(ide_versions, self.top_n),
+            users_by_plugin_version=cut_pairs(plugin_versions, self.top_n),
+            unknown_fields={report: tuple(sorted(names)) for report, names in self._unknown.items()},
         )
 
     def _team_figures(self) -> tuple[TeamFigures, ...]:
@@ -166,6 +194,12 @@ def _user_figures(record: UserDay) -> UserFigures:
         used_agent=record.used_agent,
         used_cli=record.used_cli,
         used_code_review=record.used_code_review_active,
+        used_code_review_passive=record.used_code_review_passive,
+        used_cloud_agent=record.extras.used_cloud_agent,
+        used_copilot_app=record.extras.used_copilot_app,
+        phase=record.extras.phase,
+        ide_versions=record.extras.ide_versions,
+        plugin_versions=record.extras.plugin_versions,
     )
 
 
@@ -180,6 +214,12 @@ def _merged(a: UserFigures, b: UserFigures) -> UserFigures:
         used_agent=a.used_agent or b.used_agent,
         used_cli=a.used_cli or b.used_cli,
         used_code_review=a.used_code_review or b.used_code_review,
+        used_code_review_passive=a.used_code_review_passive or b.used_code_review_passive,
+        used_cloud_agent=a.used_cloud_agent or b.used_cloud_agent,
+        used_copilot_app=a.used_copilot_app or b.used_copilot_app,
+        phase=b.phase if b.phase is not None else a.phase,
+        ide_versions=tuple(dict.fromkeys((*a.ide_versions, *b.ide_versions))),
+        plugin_versions=tuple(dict.fromkeys((*a.plugin_versions, *b.plugin_versions))),
     )
 
 
@@ -193,7 +233,7 @@ def top_n_with_other(items: Iterable[BreakdownItem], n: int) -> tuple[BreakdownI
     """
     items = list(items)
     width = len(items[0].keys) if items else 0
-    kept = [_top(((item.keys[i], item.counters.volume) for item in items), n) for i in range(width)]
+    kept = [top_names(((item.keys[i], item.counters.volume) for item in items), n) for i in range(width)]
     return sum_by_keys(
         BreakdownItem(tuple(k if k in kept[i] else OTHER for i, k in enumerate(item.keys)), item.counters)
         for item in items
@@ -202,22 +242,13 @@ def top_n_with_other(items: Iterable[BreakdownItem], n: int) -> tuple[BreakdownI
 
 def top_comment_types(by_type: Mapping[str, tuple[int, int]], n: int) -> dict[str, tuple[int, int]]:
     """Comment types beyond the ``n`` with the most suggestions (applied or not) summed under ``other``."""
-    kept = _top(((kind, sum(counts)) for kind, counts in by_type.items()), n)
+    kept = top_names(((kind, sum(counts)) for kind, counts in by_type.items()), n)
     cut: dict[str, tuple[int, int]] = {}
     for kind, (suggested, applied) in by_type.items():
         name = kind if kind in kept else OTHER
         old = cut.get(name, (0, 0))
         cut[name] = (old[0] + suggested, old[1] + applied)
     return cut
-
-
-def _top(volumes: Iterable[tuple[str, int]], n: int) -> set[str]:
-    """The ``n`` names with the largest total volume; ties break by name, so that the cut does not
-    depend on the order of the lines."""
-    volume: Counter[str] = Counter()
-    for name, amount in volumes:
-        volume[name] += amount
-    return set(sorted(volume, key=lambda name: (-volume[name], name))[:n])
 
 
 def sum_by_keys(items: Iterable[BreakdownItem]) -> tuple[BreakdownItem, ...]:

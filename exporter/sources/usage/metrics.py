@@ -10,16 +10,17 @@ alerts see a stable set of names.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from exporter.privacy import unique_labels
+from exporter.sources.usage.agent_metrics import agent_families, tool_families
+from exporter.sources.usage.gauges import DAY
+from exporter.sources.usage.gauges import gauge as _gauge
 from exporter.sources.usage.model import PULL_REQUEST_COUNTS, PULL_REQUEST_MEDIANS
 from exporter.sources.usage.snapshot import UsageSnapshot, UserFigures
 
-TARGET_LABELS = ["enterprise", "org"]
-DAY = "Figure of the newest day with a usage report (see github_copilot_usage_report_day_timestamp_seconds)"
 #: Counter family base names in the order of ``Counters.values()``, with what each counts.
 COUNTERS = (
     ("interactions", "prompts users actively sent to Copilot"),
@@ -36,6 +37,7 @@ BREAKDOWN_FAMILIES = {
     "totals_by_feature": ("_by_feature", ["feature"]),
     "totals_by_language_feature": ("_by_language_feature", ["language", "feature"]),
     "totals_by_model_feature": ("_by_model_feature", ["model", "feature"]),
+    "totals_by_language_model": ("_by_language_model", ["language", "model"]),
 }
 #: GitHub's entity field -> (family, window).
 ACTIVE_USERS = {
@@ -61,11 +63,6 @@ ACTIVE_USER_HELP = {
     "code_review_passive_users": "Users whose pull requests Copilot reviewed without their asking, "
     "within the window (users who also asked count as active only).",
 }
-CLI_FAMILIES = (
-    ("session_count", "cli_sessions", "Copilot CLI sessions."),
-    ("request_count", "cli_requests", "Requests Copilot CLI made to models."),
-    ("prompt_count", "cli_prompts", "Prompts users sent in Copilot CLI."),
-)
 #: ``pull_requests`` field -> family name.
 PULL_REQUEST_FAMILIES = {
     "total_created": "pull_requests_created",
@@ -89,10 +86,6 @@ assert set(PULL_REQUEST_FAMILIES) == set(PULL_REQUEST_COUNTS)
 assert set(MEDIAN_FAMILIES) == set(PULL_REQUEST_MEDIANS)
 
 
-def _gauge(name: str, text: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"github_copilot_{name}", text, labels=[*TARGET_LABELS, *labels])
-
-
 def usage_families(
     snapshots: Iterable[UsageSnapshot], *, user_label: Callable[[str], str] | None, max_user_series: int
 ) -> Iterator[Metric]:
@@ -101,7 +94,8 @@ def usage_families(
     yield from _report_families(snapshots)
     yield from _active_user_families(snapshots)
     yield from _counter_families(snapshots)
-    yield from _cli_families(snapshots)
+    yield from tool_families(snapshots, "cli", "Copilot CLI")
+    yield from agent_families(snapshots)
     yield from _pull_request_families(snapshots)
     yield from _team_families(snapshots)
     yield from _user_families(snapshots, user_label, max_user_series)
@@ -141,8 +135,8 @@ def _counter_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
                 total.add_metric(snap.labels, snap.entity.counters.values()[index])
         yield total
         for breakdown, (suffix, labels) in BREAKDOWN_FAMILIES.items():
-            if name == "interactions" and breakdown == "totals_by_language_feature":
-                continue  # GitHub's language breakdown has no interaction count.
+            if name == "interactions" and breakdown.startswith("totals_by_language_"):
+                continue  # GitHub's language breakdowns have no interaction count.
             by = " and ".join(labels)
             family = _gauge(f"usage_{name}{suffix}", f"Number of {text}, by {by}. {DAY}.", labels)
             for snap in snapshots:
@@ -151,21 +145,6 @@ def _counter_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
                 for item in snap.entity.breakdowns.get(breakdown, ()):
                     family.add_metric([*snap.labels, *item.keys], item.counters.values()[index])
             yield family
-
-
-def _cli_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
-    families = [(field, _gauge(f"usage_{name}", f"{text} {DAY}.")) for field, name, text in CLI_FAMILIES]
-    tokens = _gauge("usage_cli_tokens", f"Tokens of Copilot CLI requests, by type. {DAY}.", ["type"])
-    for snap in snapshots:
-        if snap.entity is None or not snap.entity.cli:
-            continue
-        cli = snap.entity.cli
-        for field, family in families:
-            family.add_metric(snap.labels, cli.get(field, 0))
-        tokens.add_metric([*snap.labels, "prompt"], cli.get("prompt_tokens_sum", 0))
-        tokens.add_metric([*snap.labels, "output"], cli.get("output_tokens_sum", 0))
-    yield from (family for _, family in families)
-    yield tokens
 
 
 def _pull_request_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
@@ -230,7 +209,15 @@ def _user_families(
     )
     interactions = _gauge("user_interactions", f"Prompts the user sent to Copilot. {DAY}.", user)
     acceptances = _gauge("user_code_acceptances", f"Suggestions the user accepted. {DAY}.", user)
-    flags = ["used_chat", "used_agent", "used_cli", "used_code_review"]
+    flags = [
+        "used_chat",
+        "used_agent",
+        "used_cli",
+        "used_code_review",
+        "used_code_review_passive",
+        "used_cloud_agent",
+        "used_copilot_app",
+    ]
     info = _gauge("user_usage_info", f"Which Copilot features the user used (always 1). {DAY}.", user + flags)
     dropped = _gauge(
         "usage_user_series_dropped",
@@ -243,7 +230,7 @@ def _user_families(
             credits.add_metric(labels, figures.ai_credits_used)
             interactions.add_metric(labels, figures.interactions)
             acceptances.add_metric(labels, figures.acceptances)
-            used = (figures.used_chat, figures.used_agent, figures.used_cli, figures.used_code_review)
+            used = [getattr(figures, flag) for flag in flags]
             info.add_metric([*labels, *("true" if flag else "false" for flag in used)], 1.0)
             kept[snap.labels] = kept.get(snap.labels, 0) + 1
     for snap in snapshots:

@@ -12,6 +12,7 @@ Every string that becomes a label value goes through :func:`~exporter.github.tex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Mapping
@@ -25,10 +26,23 @@ from exporter.github.answers import (
     json_boolean,
     json_integer,
     json_list,
-    json_number,
     json_object,
     json_string,
 )
+from exporter.sources.usage.agents import (
+    NO_EXTRAS,
+    AgentItem,
+    PhaseItem,
+    UserExtras,
+    adoption_phases,
+    nullable_active_users,
+    third_party_agents,
+    tool_totals,
+    user_extras,
+)
+from exporter.sources.usage.values import count as _count
+from exporter.sources.usage.values import dimension as _dimension
+from exporter.sources.usage.values import number as _number
 
 #: The activity counters of every level and breakdown item, in the order of :class:`Counters`.
 COUNTER_FIELDS = (
@@ -46,6 +60,7 @@ BREAKDOWNS: dict[str, tuple[str, ...]] = {
     "totals_by_feature": ("feature",),
     "totals_by_language_feature": ("language", "feature"),
     "totals_by_model_feature": ("model", "feature"),
+    "totals_by_language_model": ("language", "model"),
 }
 #: Entity-level user counts, each the number of distinct users in a window.
 ACTIVE_USER_FIELDS = (
@@ -80,8 +95,6 @@ PULL_REQUEST_MEDIANS = (
     "median_minutes_to_merge_copilot_authored",
     "median_minutes_to_merge_copilot_reviewed",
 )
-CLI_FIELDS = ("session_count", "request_count", "prompt_count")
-TOKEN_FIELDS = ("prompt_tokens_sum", "output_tokens_sum")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +149,14 @@ class EntityDay:
     """One ``organization-1-day`` or ``enterprise-1-day`` record (the entity's figures of one day)."""
 
     day: date
-    #: :data:`ACTIVE_USER_FIELDS` -> count (absent fields are 0).
+    #: :data:`ACTIVE_USER_FIELDS` -> count (absent fields are 0), and those of
+    #: :data:`~exporter.sources.usage.agents.NULLABLE_ACTIVE_USER_FIELDS` the record has a number for.
     active_users: Mapping[str, int]
     counters: Counters
     #: Breakdown name (a key of :data:`BREAKDOWNS`) -> its items.
     breakdowns: Mapping[str, tuple[BreakdownItem, ...]]
-    #: :data:`CLI_FIELDS` and :data:`TOKEN_FIELDS` -> value; empty on days without CLI use.
+    #: ``TOOL_FIELDS`` and ``TOKEN_FIELDS`` (of :mod:`~exporter.sources.usage.agents`) -> value; empty
+    #: on days without CLI use.
     cli: Mapping[str, int]
     #: :data:`PULL_REQUEST_COUNTS` -> count; empty when the record has no ``pull_requests``.
     pull_requests: Mapping[str, int]
@@ -149,6 +164,10 @@ class EntityDay:
     pull_request_medians: Mapping[str, float]
     #: comment type -> (suggestions, applied suggestions).
     suggestions_by_comment_type: Mapping[str, tuple[int, int]]
+    #: ``totals_by_copilot_app`` as :attr:`cli`; empty when the record has none.
+    copilot_app: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    third_party_agents: tuple[AgentItem, ...] = ()
+    adoption_phases: tuple[PhaseItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +184,7 @@ class UserDay:
     used_cli: bool
     used_code_review_active: bool
     used_code_review_passive: bool
+    extras: UserExtras = NO_EXTRAS
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,26 +195,6 @@ class UserTeam:
     day: date
     team_id: int
     slug: str
-
-
-def _dimension(raw: Mapping[str, Any], key: str, where: str) -> str:
-    """A breakdown key (IDE, feature, language, model, team slug), "unknown" when absent.
-
-    The values repeat on every line of a report, so they are interned: one copy serves them all. The
-    model breakdowns' item layout is undocumented, hence the lenient default for a missing key.
-    """
-    return sys.intern(json_string(raw, key, where, default="unknown"))
-
-
-def _number(value: Any, where: str, key: str) -> float:
-    return float(json_number(value, where, key))
-
-
-def _count(raw: Mapping[str, Any], key: str, where: str) -> int:
-    value = raw.get(key)
-    if value is None:
-        return 0
-    return round(json_number(value, where, key))
 
 
 def _day(raw: Mapping[str, Any], key: str, where: str) -> date:
@@ -251,17 +251,6 @@ def _breakdown(raw: Mapping[str, Any], name: str, where: str) -> tuple[Breakdown
     return tuple(parsed)
 
 
-def _cli(raw: Mapping[str, Any], where: str) -> dict[str, int]:
-    block = raw.get("totals_by_cli")
-    if block is None:
-        return {}
-    block = json_object(block, f"{where}.totals_by_cli")
-    tokens = json_object(block.get("token_usage", {}), f"{where}.totals_by_cli.token_usage")
-    figures = {key: _count(block, key, where) for key in CLI_FIELDS}
-    figures.update({key: _count(tokens, key, where) for key in TOKEN_FIELDS})
-    return figures
-
-
 def parse_entity_record(raw: Mapping[str, Any], where: str) -> EntityDay:
     prs = raw.get("pull_requests")
     prs = json_object(prs, f"{where}.pull_requests") if prs is not None else {}
@@ -280,13 +269,17 @@ def parse_entity_record(raw: Mapping[str, Any], where: str) -> EntityDay:
         )
     return EntityDay(
         day=_day(raw, "day", where),
-        active_users={key: _count(raw, key, where) for key in ACTIVE_USER_FIELDS},
+        active_users={key: _count(raw, key, where) for key in ACTIVE_USER_FIELDS}
+        | nullable_active_users(raw, where),
         counters=parse_counters(raw, where),
         breakdowns={name: _breakdown(raw, name, where) for name in BREAKDOWNS},
-        cli=_cli(raw, where),
+        cli=tool_totals(raw, "totals_by_cli", where),
         pull_requests={key: _count(prs, key, where) for key in PULL_REQUEST_COUNTS} if prs else {},
         pull_request_medians=medians,
         suggestions_by_comment_type=by_type,
+        copilot_app=tool_totals(raw, "totals_by_copilot_app", where),
+        third_party_agents=third_party_agents(raw, where),
+        adoption_phases=adoption_phases(raw, where),
     )
 
 
@@ -303,6 +296,7 @@ def parse_user_record(raw: Mapping[str, Any], where: str) -> UserDay:
         used_cli=json_boolean(raw, "used_cli", where, default=False),
         used_code_review_active=json_boolean(raw, "used_copilot_code_review_active", where, default=False),
         used_code_review_passive=json_boolean(raw, "used_copilot_code_review_passive", where, default=False),
+        extras=user_extras(raw, where),
     )
 
 

@@ -8,7 +8,8 @@ changed, at scrape time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.sources.usage.model import EntityDay
@@ -47,6 +48,14 @@ class UserFigures:
     used_agent: bool
     used_cli: bool
     used_code_review: bool
+    used_code_review_passive: bool = False
+    used_cloud_agent: bool = False
+    used_copilot_app: bool = False
+    #: ``ai_adoption_phase.phase``; None when the user's record has none.
+    phase: str | None = None
+    #: Distinct (IDE, version) and (plugin, version) pairs the user's record reported.
+    ide_versions: tuple[tuple[str, str], ...] = ()
+    plugin_versions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,13 @@ class UsageSnapshot:
     #: endpoints with the same links (a 304 to the ETag, say), the files are the same and are not read
     #: again. A digest, because the signed links themselves grant access to the reports.
     source_digest: str = ""
+    #: Phase -> users of the users report in it (users without a phase are not counted).
+    users_by_phase: Mapping[str, int] = field(default_factory=dict)
+    #: ((IDE or plugin, version), users), both cut to the top N plus "other".
+    users_by_ide_version: tuple[tuple[tuple[str, str], int], ...] = ()
+    users_by_plugin_version: tuple[tuple[tuple[str, str], int], ...] = ()
+    #: Report -> names of the fields the exporter does not know (see :mod:`~exporter.sources.usage.fields`).
+    unknown_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def day_timestamp(self) -> float:
