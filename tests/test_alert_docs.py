@@ -93,7 +93,7 @@ def test_the_source_values_in_the_docs_are_every_source() -> None:
     sources: set[Any] = set()
     for path in (REPO / "exporter" / "sources").glob("*/source.py"):
         sources |= set(re.findall(r'^\s+name = "(\w+)"', path.read_text(), re.M))
-    assert sources == {"seats", "billing", "usage"}
+    assert sources == {"seats", "billing", "usage", "repositories"}
     meaning = ALERTS_DOC.split("### CopilotExporterPollFailing", 1)[1].split("**What to do.**", 1)[0]
     assert all(f"`{s}`" in meaning for s in sources)
 

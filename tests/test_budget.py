@@ -72,14 +72,22 @@ def test_billing_and_usage_requests_count_on_their_own_intervals() -> None:
     estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000}, others=source_costs(config))
     assert estimate.seats.requests_per_poll == 1004
     # Billing: 4 for the org (summary, AI credits month and day, budgets), 5 for the enterprise (and
-    # its cost-center list); usage: today's and yesterday's entity report, the users and teams reports.
-    assert estimate.others == {"billing": SourceCost(4 + 5, 60.0), "usage": SourceCost(2 * 4, 120.0)}
-    assert estimate.requests_per_hour == 6 * 1004 + 60 * 9 + 30 * 8
-    # 1,004 seat requests share what billing and usage leave of 5,000: 1004 x 3600 / 4220 = 857 s.
+    # its cost-center list); usage: today's and yesterday's entity report, the users and teams reports;
+    # repositories: today's and yesterday's repository report, hourly.
+    assert estimate.others == {
+        "billing": SourceCost(4 + 5, 60.0),
+        "usage": SourceCost(2 * 4, 120.0),
+        "repositories": SourceCost(2 * 2, 3600.0),
+    }
+    assert estimate.requests_per_hour == 6 * 1004 + 60 * 9 + 30 * 8 + 4
+    # 1,004 seat requests share what the others leave of 5,000: 1004 x 3600 / 4216 = 857 s.
     assert estimate.shortest_interval == 15 * 60
     # GitHub Enterprise Server has no usage reports: usage "auto" is off there.
     ghes = _config(600.0, ORG, api_url="https://ghe.example/api/v3", billing={}, usage={})
     assert set(source_costs(ghes)) == {"billing"}
+    # repositories.top_n 0 turns the repository report off, and its cost with it.
+    off = _config(600.0, ORG, billing={}, usage={}, repositories={"top_n": 0})
+    assert set(source_costs(off)) == {"billing", "usage"}
 
 
 def test_the_billing_count_is_what_a_billing_poll_asks_for() -> None:
