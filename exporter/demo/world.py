@@ -15,6 +15,7 @@ from exporter.config import Target
 from exporter.demo.fake_billing import demo_billing
 from exporter.demo.fake_downloads import ASGI, FakeDownloads, HostRouter, UsageReports
 from exporter.demo.fake_github import FakeEnterprise, FakeGitHub, FakeOrg, FakeSeat
+from exporter.demo.fake_repos import RepoDownloads, RepoReports, RepoWorld
 from exporter.demo.fake_usage import demo_usage
 
 DEMO_ORG = "octodemo"
@@ -114,5 +115,7 @@ def demo_app(now: float | None = None, *, seed: int = 2026) -> ASGI:
     """The demo's fake GitHub with its usage reports, and their download host beside it."""
     github = demo_github(now, seed=seed)
     usage = demo_usage(time.time() if now is None else now, seed=seed)
-    github.usage = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
-    return HostRouter(github, {DEMO_DOWNLOAD_HOST: FakeDownloads(usage)})
+    repos = RepoWorld(seed=seed, entities={"org": {DEMO_ORG}, "enterprise": {DEMO_ENTERPRISE}})
+    reports = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
+    github.usage = RepoReports(repos, f"http://{DEMO_DOWNLOAD_HOST}", reports)  # type: ignore[assignment]
+    return HostRouter(github, {DEMO_DOWNLOAD_HOST: RepoDownloads(repos, FakeDownloads(usage))})
