@@ -11,12 +11,16 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from exporter.cli import parse_args
 from exporter.demo.fake_downloads import FakeDownloads
 from exporter.demo.fake_github import FakeGitHub
 from exporter.demo.fake_repos import RepoDownloads, RepoReports, RepoWorld
 from exporter.demo.usage_world import UsageWorld
 from exporter.demo.world import demo_github
 from exporter.errors import ConfigError
+from exporter.github.auth import StaticToken
+from exporter.github.client import GitHubClient
+from exporter.wiring import build_config, build_sources
 from tests.inprocess import ManualClock, make_config, make_exporter, metrics
 from tests.support import NOW, TOKEN, ServedApp
 
@@ -63,7 +67,7 @@ def test_repository_families_equal_a_computation_over_the_ndjson_served(
 ) -> None:
     api, host, _ = served
     config = make_config(
-        {"org": [ORG], "api_url": api, "usage_enabled": "true"},
+        {"org": [ORG], "api_url": api, "repositories_enabled": "true"},
         {"usage": {"allowed_download_hosts": [host]}, "repositories": {"top_n": TOP_N}},
     )
 
@@ -124,7 +128,44 @@ def test_repository_families_equal_a_computation_over_the_ndjson_served(
 ACTIVITY = ("total_created", "total_reviewed", "total_merged")
 
 
+@pytest.mark.parametrize(
+    ("file_data", "flags", "api_url", "built"),
+    [
+        ({}, {}, "https://api.github.com", True),
+        ({}, {}, "https://api.acme.ghe.com", True),
+        # auto: GitHub Enterprise Server has no usage-metrics reports.
+        ({}, {}, "https://github.acme.internal/api/v3", False),
+        ({"enabled": True}, {}, "https://github.acme.internal/api/v3", True),
+        ({"enabled": False}, {}, "https://api.github.com", False),
+        ({"enabled": "true"}, {"repositories_enabled": "false"}, "https://api.github.com", False),
+        ({}, {"repositories_enabled": "true"}, "https://github.acme.internal/api/v3", True),
+        # top_n 0 turns it off whatever enabled says.
+        ({"enabled": "true", "top_n": 0}, {}, "https://api.github.com", False),
+    ],
+)
+def test_the_source_has_its_own_switch(
+    file_data: dict[str, object], flags: dict[str, str], api_url: str, built: bool
+) -> None:
+    # The usage source's switch does not decide it, either way.
+    for usage in ("true", "false"):
+        config = build_config(
+            {"org": [ORG], "api_url": api_url, "usage_enabled": usage, **flags},
+            {"repositories": file_data},
+            {"GITHUB_TOKEN": TOKEN},
+        )
+        client = GitHubClient(api_url, StaticToken(TOKEN))
+        assert ("repositories" in [s.name for s in build_sources(config, client)]) is built
+
+
+def test_the_flag_is_on_the_command_line() -> None:
+    assert parse_args(["--repositories.enabled", "false"])["repositories_enabled"] == "false"
+
+
 def test_config_errors_name_the_key() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^repositories\.enabled: 'sometimes' is not one of auto, true, false"
+    ):
+        make_config({"org": [ORG], "repositories_enabled": None}, {"repositories": {"enabled": "sometimes"}})
     with pytest.raises(ConfigError, match=r"^repositories\.top_n: must be a whole number from 0 to 1000"):
         make_config({"org": [ORG]}, {"repositories": {"top_n": -1}})
     with pytest.raises(ConfigError, match=r"^repositories\.colour: unknown key"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -75,7 +76,12 @@ class RepoWorld:
             if by_copilot and merged:
                 prs["median_minutes_to_merge_copilot_authored"] = round(rng.uniform(10, 2000), 1)
             owner = name if kind == "org" else f"{name}-org"
-            ids = {"organization_id" if kind == "org" else "enterprise_id": str(abs(hash(name)) % 10**7)}
+            # crc32, not hash(): str hashes change from one process to the next (PYTHONHASHSEED).
+            ids = {
+                "organization_id" if kind == "org" else "enterprise_id": str(
+                    zlib.crc32(name.encode()) % 10**7
+                )
+            }
             rows.append(
                 {
                     "day": day.isoformat(),

@@ -1,4 +1,4 @@
-"""The repository source's entry in the registry: the ``repositories:`` section."""
+"""The repository source's registry entry: the ``repositories:`` section, ``--repositories.enabled``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from exporter.config import Config, Section
 from exporter.sources.repositories import fetch
 from exporter.sources.repositories.config import KEYS, SECTION, parse_repositories, repositories_config
 from exporter.sources.repositories.source import RepositoriesSource
-from exporter.sources.spec import SourceCost, SourceSpec, Wiring
+from exporter.sources.spec import Flag, SourceCost, SourceSpec, Wiring
 
 
 def _source(wiring: Wiring) -> RepositoriesSource:
@@ -14,13 +14,8 @@ def _source(wiring: Wiring) -> RepositoriesSource:
 
 
 def _enabled(config: Config) -> bool:
-    # The repository report is one of the usage-metrics reports: it is read where the usage source is
-    # on (``--usage.enabled``, whose ``auto`` is off on GitHub Enterprise Server) and top_n is not 0.
-    # The usage section is asked through its ``active`` only, as sources do not import one another.
-    usage = config.sources.get("usage")
-    usage_active = getattr(usage, "active", None)
-    follows = usage_active(config.api_url) if callable(usage_active) else True
-    return bool(follows) and repositories_config(config).active(config.api_url)
+    # auto: off against GitHub Enterprise Server (/api/v3), which has no usage-metrics reports.
+    return repositories_config(config).active(config.api_url)
 
 
 def _cost(config: Config) -> SourceCost:
@@ -36,4 +31,12 @@ SPEC = SourceSpec(
     enabled=_enabled,
     cost=_cost,
     section=Section(SECTION, KEYS, parse_repositories),
+    flags=(
+        Flag(
+            "--repositories.enabled",
+            "repositories_enabled",
+            "MODE",
+            "repository report: auto (default: on, except on GitHub Enterprise Server), true or false",
+        ),
+    ),
 )
