@@ -112,11 +112,17 @@ def test_readme_and_security_md_give_the_same_permissions_table() -> None:
 def test_each_sources_forbidden_hint_names_the_permissions_of_its_table_rows() -> None:
     from exporter.errors import PermissionDeniedError
     from exporter.sources.billing.errors import BILLING_ACCESS
+    from exporter.sources.repositories.source import ACCESS_HINT as REPOSITORIES_ACCESS
     from exporter.sources.usage.source import ACCESS_HINT
 
-    hints = {"seats": PermissionDeniedError.hint, "billing": BILLING_ACCESS, "usage": ACCESS_HINT}
+    hints = {
+        "seats": PermissionDeniedError.hint,
+        "billing": BILLING_ACCESS,
+        "usage": ACCESS_HINT,
+        "repositories": REPOSITORIES_ACCESS,
+    }
     rows = [r for r in _permission_table(SECURITY_DOC).splitlines()[2:] if r.startswith("| ")]
-    assert len(rows) == 6  # three sources, organization and enterprise each
+    assert len(rows) == 8  # four sources, organization and enterprise each
     for row in rows:
         source, _target, classic, *_ = (cell.strip() for cell in row.strip("|").split("|"))
         hint = hints[source.split()[0]]

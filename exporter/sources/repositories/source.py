@@ -15,11 +15,30 @@ from prometheus_client.core import Metric
 
 from exporter.caching import same_objects
 from exporter.config import Config, Target
+from exporter.errors import CopilotUnavailableError, GitHubError, PermissionDeniedError
 from exporter.github.reports import ReportClient
 from exporter.sources.repositories.config import repositories_config
 from exporter.sources.repositories.fetch import fetch_repositories
 from exporter.sources.repositories.metrics import repository_families
 from exporter.sources.repositories.snapshot import OTHER, RepositoriesSnapshot
+
+#: The repository report is one of the usage-metrics reports, read with the same permissions.
+ACCESS_HINT = (
+    'the repository report needs the "Copilot usage metrics" policy enabled and a token that reads '
+    'Copilot metrics: for an organization, an owner or "View Organization Copilot Metrics" (classic '
+    'token: read:org); for an enterprise, an owner, a billing manager or "View Enterprise Copilot '
+    'Metrics" (classic token: manage_billing:copilot or read:enterprise); or repositories.enabled: false'
+)
+
+
+class RepositoriesAccessError(GitHubError):
+    """GitHub refused the repository report; keeps the refusal's reason, with this source's hint."""
+
+    hint = ACCESS_HINT
+
+    def __init__(self, cause: GitHubError) -> None:
+        super().__init__(str(cause), status=cause.status, url=cause.url)
+        self.reason = cause.reason
 
 
 class RepositoriesSource:
@@ -45,7 +64,10 @@ class RepositoriesSource:
 
     async def fetch(self, target: Target, previous: RepositoriesSnapshot | None) -> RepositoriesSnapshot:
         today = datetime.fromtimestamp(self._clock(), UTC).date()
-        return await fetch_repositories(self.client, target, self.settings, today=today, known=previous)
+        try:
+            return await fetch_repositories(self.client, target, self.settings, today=today, known=previous)
+        except (PermissionDeniedError, CopilotUnavailableError) as exc:
+            raise RepositoriesAccessError(exc) from None
 
     def families(self, snapshots: Sequence[RepositoriesSnapshot], now: float) -> Iterable[Metric]:
         return self._families(tuple(snapshots))
