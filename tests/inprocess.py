@@ -60,8 +60,11 @@ def make_config(
     env: Mapping[str, str] | None = None,
 ) -> Config:
     environ = {"GITHUB_TOKEN": TOKEN, **(env or {})}
-    # Tests of the seats meet a fake without usage reports; the usage tests switch them on.
-    return build_config({"usage_enabled": "false", **(flags or {})}, file_data, environ)
+    # Tests of the seats meet a fake without usage reports; the usage tests switch them on, and the
+    # repository report (a usage-metrics report) with them unless a test says otherwise.
+    given = {"usage_enabled": "false", **(flags or {})}
+    repositories = "false" if given["usage_enabled"] == "false" else None
+    return build_config({"repositories_enabled": repositories, **given}, file_data, environ)
 
 
 def make_exporter(

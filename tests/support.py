@@ -307,6 +307,16 @@ def run_exporter_cli(
     )
 
 
+def _usage_off(args: Sequence[str]) -> bool:
+    """Whether ``args`` turn the usage source off (``--usage.enabled=false`` or ``--usage.enabled false``)."""
+    for i, arg in enumerate(args):
+        if arg == "--usage.enabled=false" or (
+            arg == "--usage.enabled" and list(args[i + 1 : i + 2]) == ["false"]
+        ):
+            return True
+    return False
+
+
 @contextlib.contextmanager
 def start_exporter(
     args: Sequence[str],
@@ -325,6 +335,9 @@ def start_exporter(
     if not any(arg.startswith("--usage.enabled") for arg in args):
         # Tests of the seats meet a fake without usage reports; the usage tests switch them on.
         args = [*args, "--usage.enabled=false"]
+    if not any(arg.startswith("--repositories.enabled") for arg in args):
+        # The repository report is a usage-metrics report: off where the test turns usage off.
+        args = [*args, f"--repositories.enabled={'false' if _usage_off(args) else 'auto'}"]
     log_dir = Path(tempfile.mkdtemp(prefix="exporter-log-"))
     log_path = log_dir / "exporter.log"
     with log_path.open("wb") as log_file:

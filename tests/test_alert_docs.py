@@ -93,7 +93,7 @@ def test_the_source_values_in_the_docs_are_every_source() -> None:
     sources: set[Any] = set()
     for path in (REPO / "exporter" / "sources").glob("*/source.py"):
         sources |= set(re.findall(r'^\s+name = "(\w+)"', path.read_text(), re.M))
-    assert sources == {"seats", "billing", "usage"}
+    assert sources == {"seats", "billing", "usage", "repositories"}
     meaning = ALERTS_DOC.split("### CopilotExporterPollFailing", 1)[1].split("**What to do.**", 1)[0]
     assert all(f"`{s}`" in meaning for s in sources)
 
@@ -112,11 +112,17 @@ def test_readme_and_security_md_give_the_same_permissions_table() -> None:
 def test_each_sources_forbidden_hint_names_the_permissions_of_its_table_rows() -> None:
     from exporter.errors import PermissionDeniedError
     from exporter.sources.billing.errors import BILLING_ACCESS
+    from exporter.sources.repositories.source import ACCESS_HINT as REPOSITORIES_ACCESS
     from exporter.sources.usage.source import ACCESS_HINT
 
-    hints = {"seats": PermissionDeniedError.hint, "billing": BILLING_ACCESS, "usage": ACCESS_HINT}
+    hints = {
+        "seats": PermissionDeniedError.hint,
+        "billing": BILLING_ACCESS,
+        "usage": ACCESS_HINT,
+        "repositories": REPOSITORIES_ACCESS,
+    }
     rows = [r for r in _permission_table(SECURITY_DOC).splitlines()[2:] if r.startswith("| ")]
-    assert len(rows) == 6  # three sources, organization and enterprise each
+    assert len(rows) == 8  # four sources, organization and enterprise each
     for row in rows:
         source, _target, classic, *_ = (cell.strip() for cell in row.strip("|").split("|"))
         hint = hints[source.split()[0]]

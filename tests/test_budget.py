@@ -25,7 +25,11 @@ ORG = Target("org", "acme")
 ENTERPRISE = Target("enterprise", "acme-corp")
 
 
-SEATS_ONLY = {"billing": {"enabled": "false"}, "usage": {"enabled": "false"}}
+SEATS_ONLY = {
+    "billing": {"enabled": "false"},
+    "usage": {"enabled": "false"},
+    "repositories": {"enabled": "false"},
+}
 
 
 def _config(
@@ -68,18 +72,32 @@ def test_billing_and_usage_requests_count_on_their_own_intervals() -> None:
         ENTERPRISE,
         billing={"poll_interval": "1m"},
         usage={"poll_interval": "2m"},
+        repositories={},
     )
     estimate = budget.estimate(config, {ORG: 3, ENTERPRISE: 1000}, others=source_costs(config))
     assert estimate.seats.requests_per_poll == 1004
     # Billing: 4 for the org (summary, AI credits month and day, budgets), 5 for the enterprise (and
-    # its cost-center list); usage: today's and yesterday's entity report, the users and teams reports.
-    assert estimate.others == {"billing": SourceCost(4 + 5, 60.0), "usage": SourceCost(2 * 4, 120.0)}
-    assert estimate.requests_per_hour == 6 * 1004 + 60 * 9 + 30 * 8
-    # 1,004 seat requests share what billing and usage leave of 5,000: 1004 x 3600 / 4220 = 857 s.
+    # its cost-center list); usage: today's and yesterday's entity report, the users and teams reports;
+    # repositories: today's and yesterday's repository report, hourly.
+    assert estimate.others == {
+        "billing": SourceCost(4 + 5, 60.0),
+        "usage": SourceCost(2 * 4, 120.0),
+        "repositories": SourceCost(2 * 2, 3600.0),
+    }
+    assert estimate.requests_per_hour == 6 * 1004 + 60 * 9 + 30 * 8 + 4
+    # 1,004 seat requests share what the others leave of 5,000: 1004 x 3600 / 4216 = 857 s.
     assert estimate.shortest_interval == 15 * 60
-    # GitHub Enterprise Server has no usage reports: usage "auto" is off there.
-    ghes = _config(600.0, ORG, api_url="https://ghe.example/api/v3", billing={}, usage={})
+    # GitHub Enterprise Server has no usage reports: usage and repositories "auto" are off there.
+    ghes = _config(600.0, ORG, api_url="https://ghe.example/api/v3", billing={}, usage={}, repositories={})
     assert set(source_costs(ghes)) == {"billing"}
+    # repositories.top_n 0 turns the repository report off, and its cost with it.
+    off = _config(600.0, ORG, billing={}, usage={}, repositories={"top_n": 0})
+    assert set(source_costs(off)) == {"billing", "usage"}
+    # Its own switch: on with usage off, off with usage on.
+    alone = _config(600.0, ORG, repositories={"enabled": "true"})
+    assert set(source_costs(alone)) == {"repositories"}
+    without = _config(600.0, ORG, usage={}, repositories={"enabled": "false"})
+    assert set(source_costs(without)) == {"usage"}
 
 
 def test_the_billing_count_is_what_a_billing_poll_asks_for() -> None:
@@ -168,7 +186,9 @@ def test_the_exporter_logs_its_budget_at_start_and_after_the_first_poll() -> Non
     # Billing (on by default): 4 for the org, 5 for the enterprise; usage: 4 per target; hourly both.
     assert "billing_requests_per_poll=9 billing_poll_interval=1h " in lines[0]
     assert "usage_requests_per_poll=8 usage_poll_interval=1h " in lines[0]
-    assert "requests_per_hour=35 " in lines[0]  # 6 seat polls of 3, and 9 + 8
+    # The repository report: today's and yesterday's, per target, hourly.
+    assert "repositories_requests_per_poll=4 repositories_poll_interval=1h " in lines[0]
+    assert "requests_per_hour=39 " in lines[0]  # 6 seat polls of 3, and 9 + 8 + 4
     # Measured: billing + 3 pages of 250 org seats + 1 enterprise page.
     assert "seat_requests_per_poll=5 " in lines[1]
     assert "rate_limit_per_hour=5000" in lines[1]

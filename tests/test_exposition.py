@@ -24,6 +24,7 @@ from exporter.github.client import GitHubClient, http_client
 from exporter.github.pacing import RequestPacer
 from exporter.health import HealthCollector
 from exporter.poller import Poller
+from exporter.sources.repositories import config as repositories
 from exporter.sources.usage.config import Enabled, UsageConfig
 from exporter.state import ExporterState
 from exporter.wiring import build_sources
@@ -73,7 +74,11 @@ class Scraped:
 
 def _scraped(fake: FakeGitHub | None = None, config: dict[str, Any] | None = None) -> Scraped:
     # The seats' layout is under test: the fake has no usage reports to poll.
-    settings = {"sources": {"usage": UsageConfig(enabled=Enabled.FALSE)}, **(config or {})}
+    sources = {
+        "usage": UsageConfig(enabled=Enabled.FALSE),
+        "repositories": repositories.RepositoriesConfig(enabled=repositories.Enabled.FALSE),
+    }
+    settings = {"sources": sources, **(config or {})}
     scraped = Scraped(fake or standard_dataset().app(), Config(targets=TARGETS, **settings))
     scraped.poll()
     return scraped

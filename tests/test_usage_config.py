@@ -50,10 +50,11 @@ def test_enabled_comes_from_the_file_or_the_flag(
 
 def test_the_usage_source_is_built_only_when_enabled() -> None:
     client = GitHubClient("https://api.github.com", StaticToken(TOKEN))
-    assert [s.name for s in build_sources(_config(), client)] == ["seats", "billing", "usage"]
+    assert [s.name for s in build_sources(_config(), client)] == ["seats", "billing", "usage", "repositories"]
+    # The repository report has a switch of its own: turning usage off leaves it on.
     off = _config({"usage": {"enabled": "false"}})
-    assert [s.name for s in build_sources(off, client)] == ["seats", "billing"]
-    usage = build_sources(_config({"usage": {"poll_interval": "2h"}}), client)[-1]
+    assert [s.name for s in build_sources(off, client)] == ["seats", "billing", "repositories"]
+    usage = build_sources(_config({"usage": {"poll_interval": "2h"}}), client)[2]
     assert usage.interval == 7200.0
 
 

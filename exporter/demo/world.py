@@ -15,6 +15,7 @@ from exporter.config import Target
 from exporter.demo.downloads import ASGI, DemoDownloads, HostRouter, UsageReports
 from exporter.demo.fake_billing import FakeBillingWorld, demo_billing
 from exporter.demo.fake_model import FakeEnterprise, FakeOrg, FakeSeat
+from exporter.demo.fake_repos import RepoDownloads, RepoReports, RepoWorld
 from exporter.demo.fake_usage import demo_usage
 from exporter.demo.github import DemoGitHub
 
@@ -123,5 +124,7 @@ def demo_app(now: float | None = None, *, seed: int = 2026) -> ASGI:
     """The demo's GitHub with its usage reports, and their download host beside it."""
     github = demo_github(now, seed=seed)
     usage = demo_usage(time.time() if now is None else now, seed=seed)
-    github.usage = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
-    return HostRouter(github, {DEMO_DOWNLOAD_HOST: DemoDownloads(usage)})
+    repos = RepoWorld(seed=seed, entities={"org": {DEMO_ORG}, "enterprise": {DEMO_ENTERPRISE}})
+    reports = UsageReports(usage, f"http://{DEMO_DOWNLOAD_HOST}")
+    github.usage = RepoReports(repos, f"http://{DEMO_DOWNLOAD_HOST}", reports)
+    return HostRouter(github, {DEMO_DOWNLOAD_HOST: RepoDownloads(repos, DemoDownloads(usage))})

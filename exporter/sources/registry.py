@@ -8,11 +8,12 @@ subpackage with a ``SPEC`` and one more entry here.
 from __future__ import annotations
 
 from exporter.sources.billing.spec import SPEC as BILLING
+from exporter.sources.repositories.spec import SPEC as REPOSITORIES
 from exporter.sources.seats.spec import SPEC as SEATS
 from exporter.sources.spec import SourceSpec
 from exporter.sources.usage.spec import SPEC as USAGE
 
-SOURCES: tuple[SourceSpec, ...] = (SEATS, BILLING, USAGE)
+SOURCES: tuple[SourceSpec, ...] = (SEATS, BILLING, USAGE, REPOSITORIES)
 
 
 def specs() -> tuple[SourceSpec, ...]:

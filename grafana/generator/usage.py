@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .layout import UID_USAGE, dashboard, variable_query
-from .panels import UTILIZATION, Column, Json, Target, bars, pie, stat, table, thresholds, timeseries
+from .panels import UTILIZATION, Column, Json, Panel, Target, bars, pie, stat, table, thresholds, timeseries
 from .queries import DAY, SEAT, daily, readable
 from .usage_agents import adoption_row, agents_row
 
@@ -51,6 +51,42 @@ def usage_by(label: str, family: str) -> Target:
 
 def top_user_column(name: str, metric: str, unit: str = "short") -> Column:
     return Column(name, readable(f"{metric}{{{USAGE}}} and on({USER_KEY}) {TOP_USERS}", "org"), unit)
+
+
+REPO_KEY = "enterprise, org, repository, visibility"
+
+
+def repository_column(name: str, family: str, matcher: str = "", unit: str = "short") -> Column:
+    extra = f", {matcher}" if matcher else ""
+    expr = f"sum by ({REPO_KEY}) (github_copilot_repository_{family}{{{USAGE}{extra}}})"
+    return Column(name, readable(expr, "org"), unit)
+
+
+def repositories() -> list[Panel]:
+    """The repository report's section: a table of the most active repositories of the report day."""
+    return [
+        table(
+            "Top repositories",
+            "Pull requests per repository on GitHub's newest repository-report day (repos-1-day): created, "
+            "merged, those Copilot created and those of them merged, and the median time from creation to "
+            "merge. The repositories.top_n most active repositories per target (created + reviewed + merged) "
+            'have a row of their own; the rest are summed per visibility as repository="other", which has '
+            "no median (a median does not sum).",
+            ["enterprise", "org", "repository", "visibility"],
+            [
+                repository_column("PRs created", "pull_requests_created"),
+                repository_column("PRs merged", "pull_requests_merged"),
+                repository_column("Created by Copilot", "pull_requests_created_by_copilot"),
+                repository_column("Merged, created by Copilot", "pull_requests_merged_created_by_copilot"),
+                repository_column(
+                    "Median time to merge", "pull_request_median_merge_seconds", 'pull_requests="all"', "s"
+                ),
+            ],
+            height=12,
+            sort_by="PRs merged",
+            no_value="-",
+        ),
+    ]
 
 
 def usage() -> Json:
@@ -301,7 +337,7 @@ def usage() -> Json:
         UID_USAGE,
         "How Copilot is used, from GitHub's daily usage-metrics reports: active users against seats, "
         "acceptance, activity by IDE, feature, language and model, CLI and pull requests, agents, "
-        "AI-adoption phases, teams and users.",
+        "AI-adoption phases, teams, users and repositories.",
         USAGE_VARIABLES,
         [
             ("Adoption", stats),
@@ -312,6 +348,7 @@ def usage() -> Json:
             ("Adoption phases", adoption_row(USAGE)),
             ("Teams", teams),
             ("Users", users),
+            ("Repositories", repositories()),
         ],
         "now-30d",
         ["usage"],

@@ -15,9 +15,10 @@ from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 
 from exporter.config import Target
-from exporter.errors import GitHubError, MalformedResponseError, NotFoundError
+from exporter.errors import GitHubError, MalformedResponseError
+from exporter.github.reports import read_report, report_links
 from exporter.sources.usage.aggregate import DEFAULT_MAX_RECORDS, DEFAULT_TOP_N, UsageAggregator
-from exporter.sources.usage.model import ReportLinks, parse_report_links
+from exporter.sources.usage.model import ReportLinks
 from exporter.sources.usage.snapshot import UsageSnapshot, is_final
 
 T = TypeVar("T")
@@ -164,19 +165,14 @@ async def _report_links(
     More than ``max_files`` distinct links fail the poll before any is downloaded.
     """
     path = REPORT_PATHS[target.kind][report].format(name=target.name)
-    url = f"{client.api_url}{path}?day={day.isoformat()}"
-    try:
-        links, _ = await client.get(url, report_endpoint(target, report), parse_report_links)
-    except NotFoundError:
-        return None
-    if links is not None and links.day != day:
-        raise MalformedResponseError(f"{report_endpoint(target, report)}: asked for {day}, got {links.day}")
-    if links is not None and len(links.links) > max_files:
-        raise MalformedResponseError(
-            f"{report_endpoint(target, report)}: the {day} report lists {len(links.links)} files, more "
-            f"than usage.max_files_per_report ({max_files})"
-        )
-    return links
+    return await report_links(
+        client,
+        path,
+        report_endpoint(target, report),
+        day,
+        max_files=max_files,
+        max_files_key="usage.max_files_per_report",
+    )
 
 
 async def _newest_report(
@@ -202,6 +198,4 @@ async def _read_all(
     client: UsageClient, links: ReportLinks, feed: Callable[[bytes], None], max_bytes: int
 ) -> None:
     """Every line of every file of a report into ``feed``; any failure propagates and fails the poll."""
-    for link in links.links:
-        async for line in client.download_lines(link, ENDPOINT_DOWNLOAD, max_bytes=max_bytes):
-            feed(line)
+    await read_report(client, links, ENDPOINT_DOWNLOAD, feed, max_bytes)

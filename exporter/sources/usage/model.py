@@ -13,15 +13,12 @@ Every string that becomes a label value goes through :func:`~exporter.github.tex
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
-from exporter.errors import MalformedResponseError
 from exporter.github.answers import (
     json_boolean,
     json_integer,
@@ -29,6 +26,10 @@ from exporter.github.answers import (
     json_object,
     json_string,
 )
+from exporter.github.reports import ReportLinks as ReportLinks
+from exporter.github.reports import parse_line as parse_line
+from exporter.github.reports import parse_report_links as parse_report_links
+from exporter.github.reports import report_day as _day
 from exporter.sources.usage.agents import (
     NO_EXTRAS,
     AgentItem,
@@ -95,14 +96,6 @@ PULL_REQUEST_MEDIANS = (
     "median_minutes_to_merge_copilot_authored",
     "median_minutes_to_merge_copilot_reviewed",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ReportLinks:
-    """One 1-day report endpoint's answer: where its NDJSON files are."""
-
-    day: date
-    links: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,44 +188,6 @@ class UserTeam:
     day: date
     team_id: int
     slug: str
-
-
-def _day(raw: Mapping[str, Any], key: str, where: str) -> date:
-    value = raw.get(key)
-    try:
-        if not isinstance(value, str) or len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise MalformedResponseError(
-            f"{where}.{key}: expected a YYYY-MM-DD date, got {value!r:.40}"
-        ) from None
-
-
-def parse_report_links(body: Any) -> ReportLinks | None:
-    """A 1-day report endpoint's body; None for ``204 No Content`` (no report for that day)."""
-    if body is None:
-        return None
-    where = "report"
-    raw = json_object(body, where)
-    links = json_list(raw.get("download_links"), f"{where}.download_links")
-    for link in links:
-        parts = urlsplit(link) if isinstance(link, str) else None
-        if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
-            raise MalformedResponseError(f"{where}: a download link is not an http(s) URL")
-    # A link listed twice is one file: read twice, its records would count twice.
-    return ReportLinks(_day(raw, "report_day", where), tuple(dict.fromkeys(links)))
-
-
-def parse_line(line: bytes, where: str) -> Mapping[str, Any] | None:
-    """One NDJSON line as an object; None for a blank line (a trailing newline, say)."""
-    if not line.strip():
-        return None
-    try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
-        raise MalformedResponseError(f"{where}: not a JSON line") from None
-    return json_object(value, where)
 
 
 def parse_counters(raw: Mapping[str, Any], where: str) -> Counters:
