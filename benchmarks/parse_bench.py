@@ -91,7 +91,7 @@ def exporter_parse(day: date, decode: Callable[[bytes], Any] | None = None) -> C
     if decode is not None:
         from exporter.sources.usage import model
 
-        model.json = SimpleNamespace(loads=decode)  # type: ignore[assignment]
+        model.json = SimpleNamespace(loads=decode)  # type: ignore[attr-defined,assignment]
 
     def work(data: bytes) -> object:
         aggregator = UsageAggregator(day)
