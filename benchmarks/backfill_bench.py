@@ -7,7 +7,9 @@ A fake in its own process serves the enterprise's reports of every day (the demo
 usage_bench.py, built once, the day rewritten as each file is served) and a year of billing. The
 ``github-copilot-exporter backfill`` console script reads the days at the highest pacing the
 configuration allows (900 requests a minute) into an OpenMetrics file, and the benchmark reports days
-per minute, bytes per user-day and the backfill's peak RSS (``ru_maxrss`` of that child alone).
+per minute, bytes per user-day and the backfill's peak RSS (``ru_maxrss`` of that child alone). With
+promtool on PATH it then runs the command ``backfill`` prints for the file, and reports promtool's time,
+peak RSS and the size of the blocks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +40,8 @@ from benchmarks.usage_bench import (
     _answer,
     build_files,
 )
+from exporter.backfill.days import DayRange
+from exporter.backfill.promtool import command
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
 from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub
 from tests.fakegithub.serving import free_port
@@ -158,10 +163,32 @@ def run(users: int, days: int) -> dict[str, Any]:
                 "output_bytes": size,
                 "bytes_per_user_day": round(size / (users * days)),
                 "peak_rss_mib": round(usage.ru_maxrss / 1024),
+                **promtool_figures(output, Path(tmp) / "blocks", DayRange(first, last, 0)),
             }
         finally:
             fake.terminate()
             fake.wait(30)
+
+
+def promtool_figures(output: Path, blocks: Path, days: DayRange) -> dict[str, Any]:
+    """promtool's time and peak RSS on ``output`` with the command ``backfill`` prints; {} without it."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        return {}
+    argv = command(promtool, output, blocks, days)
+    started = time.monotonic()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"promtool exited with status {status}")
+    return {
+        "promtool_block_duration": argv[4].partition("=")[2],
+        "promtool_seconds": round(time.monotonic() - started, 1),
+        "promtool_peak_rss_mib": round(usage.ru_maxrss / 1024),
+        # promtool reads the file once per block window: with every day present, once per block.
+        "blocks": sum(1 for entry in blocks.iterdir() if entry.is_dir() and entry.name != "wal"),
+        "blocks_bytes": sum(f.stat().st_size for f in blocks.rglob("*") if f.is_file()),
+    }
 
 
 def main() -> int:

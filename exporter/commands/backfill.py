@@ -21,6 +21,8 @@ from typing import Any
 from exporter.backfill.days import DateRangeError, DayRange, check_range, first_day, parse_day
 from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.progress import Summary, progress_for, report
+from exporter.backfill.promtool import PromtoolError, create_blocks, find_promtool, shown
+from exporter.backfill.promtool import command as promtool_command
 from exporter.backfill.state import ResumeError, RunState, open_state
 from exporter.backfill.walk import DayWalk, Plan
 from exporter.commands import complain
@@ -73,6 +75,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-per-user", dest="no_per_user", action="store_true", help="leave out the per-user series"
+    )
+    parser.add_argument(
+        "--blocks",
+        dest="blocks",
+        metavar="DIR",
+        help="then run promtool (on PATH) to turn FILE into TSDB blocks in DIR, and check them",
     )
 
 
@@ -134,12 +142,13 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
     output = Path(options["output"])
     workdir = output.with_name(output.name + ".partial")
     try:
+        promtool = find_promtool() if options.get("blocks") else None
         first = first_day(options.get("from_day"), options.get("to_day"), options.get("days"), today,
                           usage=plan.usage, billing=plan.billing)  # fmt: skip
         days = check_range(first, options.get("to_day"), today, usage=plan.usage, billing=plan.billing)
         state = open_state(workdir, _options(config, plan, days), days.first.isoformat(),
                            resume=bool(options.get("resume")))  # fmt: skip
-    except (DateRangeError, ResumeError) as exc:
+    except (DateRangeError, ResumeError, PromtoolError) as exc:
         asyncio.run(client.aclose())
         complain(f"backfill: {exc}")
         return 2
@@ -171,19 +180,40 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
         complain(f"backfill: cannot write {where}: {exc.strerror or exc}; --resume continues once fixed")
         return 1
     progress.close()
-    return _finish(writer, state, output, workdir, Summary(
+    blocks = Path(options["blocks"]) if options.get("blocks") else None
+    status = _finish(writer, state, output, workdir, Summary(
         days=state.days_done, no_report=state.no_report, not_final=days.not_final,
         failed=len(state.failures), series=0, samples=state.samples, bytes=0,
         requests=walk.requests(), seconds=time.monotonic() - started,
     ))  # fmt: skip
+    if status == 2:
+        return 1  # the output could not be written
+    return _import(promtool, output, blocks, days) or status
+
+
+def _import(promtool: str | None, output: Path, blocks: Path | None, days: DayRange) -> int:
+    """Print the promtool command for ``output``, or with ``--blocks`` run it: 0, or 1 when it failed."""
+    if promtool is None or blocks is None:
+        argv = promtool_command("promtool", output, blocks or Path("BLOCKS_DIR"), days)
+        complain(f"backfill: turn it into TSDB blocks with: {shown(argv)}")
+        return 0
+    complain(f"backfill: running {shown(promtool_command(promtool, output, blocks, days))}")
+    try:
+        made = create_blocks(promtool, output, blocks, days)
+    except PromtoolError as exc:
+        complain(f"backfill: {exc}; {output} is complete, run the command again once fixed")
+        return 1
+    complain(f"backfill: promtool made {made.created} blocks of {made.samples:,} samples in {blocks}")
+    return 0
 
 
 def _finish(writer: SpillWriter, state: RunState, output: Path, workdir: Path, summary: Summary) -> int:
+    """0 when every day was written, 1 when a day failed, 2 when ``output`` could not be written."""
     try:
         size, series = writer.assemble(output)
     except OSError as exc:
         complain(f"backfill: cannot write {output}: {exc.strerror or exc}")
-        return 1
+        return 2
     finally:
         writer.close()
     shutil.rmtree(workdir, ignore_errors=True)
