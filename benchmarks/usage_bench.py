@@ -16,12 +16,17 @@ reports from outside:
 * the seat and billing polls' wall times, for scale;
 * the exporter's peak RSS (``VmHWM``) after the three polls and a few scrapes of ``/metrics``, and the number
   of per-user usage series served (capped by ``seat_metrics.max_series``, 50,000 by default).
+
+With ``--case first-usage`` it polls in its own process instead and reports when the first usage
+snapshot is published while the seat and billing polls run, with each poll taking its turns at the
+request pacer and with every poll in one queue, as a ratio to the usage poll alone at the same pacing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import random
@@ -29,7 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+import unittest.mock
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -231,8 +237,10 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def run(users: int, seat_metrics: str = "login") -> dict[str, Any]:
-    api_port, download_port, exporter_port = free_port(), free_port(), free_port()
+@contextlib.contextmanager
+def served_fake(users: int) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """The fake of ``users`` users in its own process: its API URL, download port and build figures."""
+    api_port, download_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="usage-bench-") as tmp:
         ready = Path(tmp) / "ready.json"
         fake = subprocess.Popen(
@@ -252,39 +260,92 @@ def run(users: int, seat_metrics: str = "login") -> dict[str, Any]:
                 if fake.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the fake did not start")
                 time.sleep(0.5)
-            built = json.loads(ready.read_text())
-            script = Path(sys.executable).with_name("github-copilot-exporter")
-            config = Path(tmp) / "config.yml"
-            config.write_text(f"usage:\n  allowed_download_hosts: ['http://127.0.0.2:{download_port}']\n")
-            exporter = subprocess.Popen(
-                [
-                    str(script),
-                    "--config",
-                    str(config),
-                    "--enterprise",
-                    ENTERPRISE,
-                    "--github.api-url",
-                    f"http://127.0.0.1:{api_port}",
-                    "--usage.enabled=true",
-                    "--seat-metrics",
-                    seat_metrics,
-                    "--web.listen-address",
-                    f"127.0.0.1:{exporter_port}",
-                    "--log.level",
-                    "warn",
-                ],
-                env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
-            )
-            try:
-                measured = measure(exporter, f"http://127.0.0.1:{exporter_port}")
-                unpaced = asyncio.run(fetch_unpaced(f"http://127.0.0.1:{api_port}", download_port))
-                return {"users": users, **built, **measured, "download_and_parse_seconds": unpaced}
-            finally:
-                exporter.terminate()
-                exporter.wait(30)
+            yield f"http://127.0.0.1:{api_port}", download_port, json.loads(ready.read_text())
         finally:
             fake.terminate()
             fake.wait(30)
+
+
+def run(users: int, seat_metrics: str = "login") -> dict[str, Any]:
+    exporter_port = free_port()
+    with served_fake(users) as (api_url, download_port, built), tempfile.TemporaryDirectory() as tmp:
+        script = Path(sys.executable).with_name("github-copilot-exporter")
+        config = Path(tmp) / "config.yml"
+        config.write_text(f"usage:\n  allowed_download_hosts: ['http://127.0.0.2:{download_port}']\n")
+        exporter = subprocess.Popen(
+            [
+                str(script),
+                "--config",
+                str(config),
+                "--enterprise",
+                ENTERPRISE,
+                "--github.api-url",
+                api_url,
+                "--usage.enabled=true",
+                "--seat-metrics",
+                seat_metrics,
+                "--web.listen-address",
+                f"127.0.0.1:{exporter_port}",
+                "--log.level",
+                "warn",
+            ],
+            env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+        )
+        try:
+            measured = measure(exporter, f"http://127.0.0.1:{exporter_port}")
+            unpaced = asyncio.run(fetch_unpaced(api_url, download_port))
+            return {"users": users, **built, **measured, "download_and_parse_seconds": unpaced}
+        finally:
+            exporter.terminate()
+            exporter.wait(30)
+
+
+def first_usage(users: int) -> dict[str, Any]:
+    """When the first usage snapshot is published while the seat and billing polls run, at the default
+    pacing, as a ratio to the usage poll alone at that pacing: with each poll taking its turns at the
+    pacer, and with every poll in one queue, as before the turns (the pacer's default share)."""
+    with served_fake(users) as (api_url, download_port, _):
+        alone = asyncio.run(publish_times(api_url, download_port, ("usage",)))["usage"]
+        fair = asyncio.run(publish_times(api_url, download_port, SOURCES))
+        with unittest.mock.patch("exporter.poller.pacing_share", return_value=contextlib.nullcontext()):
+            one_queue = asyncio.run(publish_times(api_url, download_port, SOURCES))
+    return {
+        "case": "first_usage",
+        "users": users,
+        "usage_alone_seconds": round(alone, 2),
+        "turns": {**{k: round(v, 2) for k, v in fair.items()}, "ratio": round(fair["usage"] / alone, 3)},
+        "one_queue": {
+            **{k: round(v, 2) for k, v in one_queue.items()},
+            "ratio": round(one_queue["usage"] / alone, 3),
+        },
+    }
+
+
+async def publish_times(api_url: str, download_port: int, sources: tuple[str, ...]) -> dict[str, float]:
+    """Seconds from the start of one poll of ``sources`` together to each one's publish, in this process,
+    wired as the console script wires them (default pacing, a fresh client without cached answers)."""
+    from exporter.cli import build_client
+    from exporter.config import build_config
+    from exporter.poller import Poller
+    from exporter.web.server import Exporter
+
+    config = build_config(
+        {"enterprise": [ENTERPRISE], "api_url": api_url, "usage_enabled": "true"},
+        {"usage": {"allowed_download_hosts": [f"http://127.0.0.2:{download_port}"]}},
+        {"GITHUB_TOKEN": TOKEN},
+    )
+    client = build_client(config)
+    try:
+        exporter = Exporter(config, client)
+        polled = [s for s in exporter.sources if s.name in sources]
+        await Poller(polled, exporter.state).poll_once()
+        statuses = {s.name: exporter.state.statuses[(s.name, s.targets[0])] for s in polled}
+        durations = {name: status.last_duration for name, status in statuses.items() if status.up}
+        if len(durations) != len(statuses):
+            raise RuntimeError(f"a poll failed: {statuses}")
+        return {name: duration or 0.0 for name, duration in durations.items()}
+    finally:
+        await client.aclose()
 
 
 async def fetch_unpaced(api_url: str, download_port: int) -> float:
@@ -353,13 +414,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, action="append", help="default: 10000 and 100000")
     parser.add_argument("--serve-fake", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--seat-metrics", default="login", choices=("login", "off"), help="per-user series")
+    parser.add_argument(
+        "--case",
+        default="all-sources",
+        choices=("all-sources", "first-usage"),
+        help="the console script polling everything, or the first usage snapshot beside the seat poll",
+    )
     args = parser.parse_args(argv)
     if args.serve_fake:
         users, api_port, download_port, ready = args.serve_fake
         serve_fake(int(users), int(api_port), int(download_port), Path(ready))
         return 0
     for users in args.users or [10_000, 100_000]:
-        print(json.dumps({"seat_metrics": args.seat_metrics, **run(users, args.seat_metrics)}), flush=True)
+        if args.case == "first-usage":
+            line = first_usage(users)
+        else:
+            line = {"seat_metrics": args.seat_metrics, **run(users, args.seat_metrics)}
+        print(json.dumps(line), flush=True)
     return 0
 
 

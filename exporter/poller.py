@@ -1,8 +1,10 @@
 """The schedules: every (source, target) pair polled on its source's interval, independently.
 
-A slow or failing target never holds up another: each pair has its own task, and a poll that runs
-longer than its interval is counted (``github_copilot_poll_overruns_total``) and, past twice the
-interval, cancelled as failed, so that its ``up`` goes to 0 instead of claiming health it lacks.
+A slow or failing target never holds up another: each pair has its own task and its own share of the
+request pacer (the few requests of a usage poll do not queue behind a seat poll's thousand pages),
+and a poll that runs longer than its interval is counted (``github_copilot_poll_overruns_total``)
+and, past twice the interval, cancelled as failed, so that its ``up`` goes to 0 instead of claiming
+health it lacks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from exporter.config import Target, format_duration
 from exporter.errors import GitHubError
+from exporter.github.pacing import pacing_share
 from exporter.sources.base import Source
 from exporter.state import ExporterState
 
@@ -69,8 +72,10 @@ class Poller:
         start = time.monotonic()
         deadline = DEADLINE_INTERVALS * source.interval
         try:
-            async with asyncio.timeout(deadline):
-                snapshot = await source.fetch(target, previous.snapshot)
+            # Each poll waits for its own turns at the request pacer, never behind another poll's queue.
+            with pacing_share(f"{source.name} {target}"):
+                async with asyncio.timeout(deadline):
+                    snapshot = await source.fetch(target, previous.snapshot)
         except GitHubError as exc:
             duration = time.monotonic() - start
             self._failed(source, target, exc.reason, exc.describe(), duration, expected=exc.expected)

@@ -1,5 +1,6 @@
 """Several polls of the usage reports: days that are not final are read again, final ones are not, a
-broken download keeps the last good day, and the usage source fails without touching the seats.
+broken download keeps the last good day, the usage source fails without touching the seats, and its
+first poll does not wait behind a large enterprise's seat pages.
 
 The exporter's real wiring runs in-process (tests/inprocess.py) against the fake API and its download
 host on loopback, with one manual clock for the fakes and the usage source, so hours pass instantly.
@@ -8,8 +9,11 @@ host on loopback, with one manual clock for the fakes and the usage source, so h
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -202,3 +206,35 @@ def test_the_client_sends_the_token_to_the_api_only(fakes: UsageFakes, clock: Ma
     _run(fakes, clock, scenario)
     assert len(fakes.downloads.requests) == 1  # the download; the refused get never left the process
     assert fakes.downloads.authorized_requests == []
+
+
+def test_the_first_usage_poll_is_published_long_before_a_many_page_seat_poll_ends(
+    fakes: UsageFakes, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enterprise = fakes.github.enterprises[DEMO_ENTERPRISE.lower()]
+    grant = enterprise.seats[0]
+    enterprise.seats += [
+        dataclasses.replace(grant, login=f"bulk-user-{i:05d}", user_id=800_000 + i) for i in range(12_000)
+    ]
+    pages = math.ceil(len(enterprise.seats) / 100)
+    seats_path = f"/enterprises/{DEMO_ENTERPRISE}/copilot/billing/seats"
+    # Seat pages answered when each poll of the enterprise was published: order, not time.
+    published: dict[str, int] = {}
+
+    async def scenario(exporter: Exporter) -> None:
+        publish = exporter.state.publish
+
+        def counting(source: str, target: Any, snapshot: Any, **kwargs: Any) -> Any:
+            if target.name == DEMO_ENTERPRISE:
+                published[source] = sum(1 for r in fakes.github.requests if r.path == seats_path)
+            return publish(source, target, snapshot, **kwargs)
+
+        monkeypatch.setattr(exporter.state, "publish", counting)
+        parsed = await _poll(exporter)
+        assert value(parsed, "github_copilot_up", source="usage", org="", enterprise=DEMO_ENTERPRISE) == 1
+        assert value(parsed, "github_copilot_up", source="seats", org="", enterprise=DEMO_ENTERPRISE) == 1
+
+    _run(fakes, clock, scenario)
+    assert published["seats"] == pages
+    # The usage poll's requests take their turns among the seat pages instead of queueing behind them.
+    assert published["usage"] < pages // 2, published
