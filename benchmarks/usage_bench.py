@@ -324,10 +324,9 @@ def first_usage(users: int) -> dict[str, Any]:
 async def publish_times(api_url: str, download_port: int, sources: tuple[str, ...]) -> dict[str, float]:
     """Seconds from the start of one poll of ``sources`` together to each one's publish, in this process,
     wired as the console script wires them (default pacing, a fresh client without cached answers)."""
-    from exporter.cli import build_client
-    from exporter.config import build_config
     from exporter.poller import Poller
     from exporter.web.server import Exporter
+    from exporter.wiring import build_client, build_config
 
     config = build_config(
         {"enterprise": [ENTERPRISE], "api_url": api_url, "usage_enabled": "true"},
