@@ -42,6 +42,16 @@ class GitHubError(ExporterError):
         return f"{text} ({self.hint})" if self.hint else text
 
 
+class AccessError(GitHubError):
+    """GitHub refused what a source reads (403, or Copilot unavailable): the refusal's reason, kept,
+    with the source's own hint, which names the permission that source needs."""
+
+    def __init__(self, cause: GitHubError, hint: str) -> None:
+        super().__init__(str(cause), status=cause.status, url=cause.url)
+        self.reason = cause.reason
+        self.hint = hint
+
+
 class TransportError(GitHubError):
     """Connection refused, reset, TLS failure: no HTTP answer at all."""
 

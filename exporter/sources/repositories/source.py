@@ -15,7 +15,7 @@ from prometheus_client.core import Metric
 
 from exporter.caching import same_objects
 from exporter.config import Config, Target
-from exporter.errors import CopilotUnavailableError, GitHubError, PermissionDeniedError
+from exporter.errors import AccessError, CopilotUnavailableError, PermissionDeniedError
 from exporter.github.reports import ReportClient
 from exporter.sources.repositories.config import repositories_config
 from exporter.sources.repositories.fetch import fetch_repositories
@@ -29,16 +29,6 @@ ACCESS_HINT = (
     'token: read:org); for an enterprise, an owner, a billing manager or "View Enterprise Copilot '
     'Metrics" (classic token: manage_billing:copilot or read:enterprise); or repositories.enabled: false'
 )
-
-
-class RepositoriesAccessError(GitHubError):
-    """GitHub refused the repository report; keeps the refusal's reason, with this source's hint."""
-
-    hint = ACCESS_HINT
-
-    def __init__(self, cause: GitHubError) -> None:
-        super().__init__(str(cause), status=cause.status, url=cause.url)
-        self.reason = cause.reason
 
 
 class RepositoriesSource:
@@ -67,7 +57,7 @@ class RepositoriesSource:
         try:
             return await fetch_repositories(self.client, target, self.settings, today=today, known=previous)
         except (PermissionDeniedError, CopilotUnavailableError) as exc:
-            raise RepositoriesAccessError(exc) from None
+            raise AccessError(exc, ACCESS_HINT) from None
 
     def families(self, snapshots: Sequence[RepositoriesSnapshot], now: float) -> Iterable[Metric]:
         return self._families(tuple(snapshots))

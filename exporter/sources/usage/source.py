@@ -16,7 +16,7 @@ from prometheus_client.core import Metric
 
 from exporter.caching import same_objects
 from exporter.config import Config, Target
-from exporter.errors import CopilotUnavailableError, GitHubError, PermissionDeniedError
+from exporter.errors import AccessError, CopilotUnavailableError, PermissionDeniedError
 from exporter.privacy import UserLabels
 from exporter.sources.usage.config import usage_config
 from exporter.sources.usage.fetch import UsageClient, fetch_usage
@@ -30,16 +30,6 @@ ACCESS_HINT = (
     'billing managers or "View Enterprise Copilot Metrics" (classic token: manage_billing:copilot or '
     "read:enterprise)"
 )
-
-
-class UsageAccessError(GitHubError):
-    """GitHub refused the usage reports; keeps the refusal's reason, with the usage source's hint."""
-
-    hint = ACCESS_HINT
-
-    def __init__(self, cause: GitHubError) -> None:
-        super().__init__(str(cause), status=cause.status, url=cause.url)
-        self.reason = cause.reason
 
 
 class UsageSource:
@@ -87,7 +77,7 @@ class UsageSource:
                 max_records=usage.max_records_per_report,
             )
         except (PermissionDeniedError, CopilotUnavailableError) as exc:
-            raise UsageAccessError(exc) from None
+            raise AccessError(exc, ACCESS_HINT) from None
 
     def families(self, snapshots: Sequence[UsageSnapshot], now: float) -> Iterable[Metric]:
         return self._families(tuple(snapshots))
