@@ -13,17 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_COUNTERS = frozenset(
-    {
-        "user_initiated_interaction_count",
-        "code_generation_activity_count",
-        "code_acceptance_activity_count",
-        "loc_suggested_to_add_sum",
-        "loc_suggested_to_delete_sum",
-        "loc_added_sum",
-        "loc_deleted_sum",
-    }
-)
+from exporter.sources.usage.model import COUNTER_FIELDS, PULL_REQUEST_COUNTS, PULL_REQUEST_MEDIANS
+
+_COUNTERS = frozenset(COUNTER_FIELDS)
 _TOOL = frozenset({"session_count", "request_count", "prompt_count", "token_usage", "last_known_cli_version"})
 _IDE = _COUNTERS | {"ide", "last_known_ide_version", "last_known_plugin_version"}
 _BREAKDOWNS: dict[str, frozenset[str] | None] = {
@@ -43,23 +35,7 @@ _COMMON: dict[str, frozenset[str] | None] = dict.fromkeys(
     ("day", "organization_id", "enterprise_id", "etl_id", "day_partition", "entity_id_partition")
 )
 _PULL_REQUESTS = frozenset(
-    {
-        "total_created",
-        "total_reviewed",
-        "total_merged",
-        "total_suggestions",
-        "total_applied_suggestions",
-        "total_created_by_copilot",
-        "total_reviewed_by_copilot",
-        "total_merged_created_by_copilot",
-        "total_merged_reviewed_by_copilot",
-        "total_copilot_suggestions",
-        "total_copilot_applied_suggestions",
-        "median_minutes_to_merge",
-        "median_minutes_to_merge_copilot_authored",
-        "median_minutes_to_merge_copilot_reviewed",
-        "copilot_suggestions_by_comment_type",
-    }
+    (*PULL_REQUEST_COUNTS, *PULL_REQUEST_MEDIANS, "copilot_suggestions_by_comment_type")
 )
 _PHASE = frozenset(
     {
