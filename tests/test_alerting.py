@@ -5,6 +5,7 @@ Alertmanager routing what fires."""
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
 import shutil
 import subprocess
@@ -415,48 +416,58 @@ def live_alertmanager_config(workdir: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def alerting_stack(tmp_path: Path) -> Iterator[AlertingStack]:
+@contextlib.contextmanager
+def prometheus_and_alertmanager(
+    workdir: Path, rules_path: Path, exporter_port: int
+) -> Iterator[tuple[str, str, list[Process]]]:
+    """Alertmanager with the example routing, and Prometheus scraping the exporter on ``exporter_port``
+    with ``rules_path``, both ready: Prometheus's URL, Alertmanager's, and the two processes."""
     prometheus = need_binary("prometheus")
     alertmanager = alertmanager_binary()
     prometheus_port, am_port = free_port(), free_port()
-    alertmanager_config, rules_path = live_alertmanager_config(tmp_path), live_rules(tmp_path)
-    exporter_args = ["--org", "acme", "--github.api-url"]
+    prometheus_yml = live_prometheus_config(workdir, rules_path, exporter_port, am_port)
     with (
-        serve_fake(live_dataset()) as fake,
-        start_exporter([*exporter_args, fake.url], {"GITHUB_TOKEN": TOKEN}) as exporter,
         run_process(
             "alertmanager",
             [
                 alertmanager,
-                f"--config.file={alertmanager_config}",
-                f"--storage.path={tmp_path / 'alertmanager-data'}",
+                f"--config.file={live_alertmanager_config(workdir)}",
+                f"--storage.path={workdir / 'alertmanager-data'}",
                 f"--web.listen-address=127.0.0.1:{am_port}",
                 "--cluster.listen-address=",
             ],
-            tmp_path,
+            workdir,
         ) as am,
         run_process(
             "prometheus",
             [
                 prometheus,
-                f"--config.file={live_prometheus_config(tmp_path, rules_path, exporter.port, am_port)}",
-                f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
+                f"--config.file={prometheus_yml}",
+                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
                 f"--web.listen-address=127.0.0.1:{prometheus_port}",
             ],
-            tmp_path,
+            workdir,
         ) as prom,
     ):
-        stack = AlertingStack(
-            exporter,
-            f"http://127.0.0.1:{prometheus_port}",
-            f"http://127.0.0.1:{am_port}",
-            [am, prom],
-        )
-        for process, url in ((am, stack.alertmanager_url), (prom, stack.prometheus_url)):
-            stack.wait(process.ready_or_exited(url), f"{process.name} to be ready", timeout=30)
-            assert process.process.poll() is None, f"{process.name} exited\n{stack.logs()}"
-        yield stack
+        prometheus_url, am_url = f"http://127.0.0.1:{prometheus_port}", f"http://127.0.0.1:{am_port}"
+        for process, url in ((am, am_url), (prom, prometheus_url)):
+            try:
+                wait_until(process.ready_or_exited(url), 30, interval=0.5, what=f"{process.name} to be ready")
+            except TimeoutError as exc:
+                raise AssertionError(f"{exc}\n{process.log()}") from None
+            assert process.process.poll() is None, f"{process.name} exited\n{process.log()}"
+        yield prometheus_url, am_url, [am, prom]
+
+
+@pytest.fixture
+def alerting_stack(tmp_path: Path) -> Iterator[AlertingStack]:
+    exporter_args = ["--org", "acme", "--github.api-url"]
+    with (
+        serve_fake(live_dataset()) as fake,
+        start_exporter([*exporter_args, fake.url], {"GITHUB_TOKEN": TOKEN}) as exporter,
+        prometheus_and_alertmanager(tmp_path, live_rules(tmp_path), exporter.port) as (prom, am, processes),
+    ):
+        yield AlertingStack(exporter, prom, am, processes)
 
 
 @pytest.mark.e2e
