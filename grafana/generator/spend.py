@@ -13,8 +13,9 @@ NET_MONTH = f"github_copilot_billing_net_amount_usd{{{MONTH}}}"
 NET_DAY = f'github_copilot_billing_net_amount_usd{{{BILL}, period="day"}}'
 GROSS_DAY_BY_MODEL = f'github_copilot_billing_gross_amount_usd{{{BILL}, period="day", model!=""}}'
 MONTH_START = f"github_copilot_billing_period_start_timestamp_seconds{{{MONTH}}}"
-# The part of the UTC month gone by, at least a day's worth (as in the recording rules).
-ELAPSED = f"(clamp_min(time() - max({MONTH_START}), {DAY}) / ({DAY} * max(days_in_month({MONTH_START}))))"
+# The part of the UTC month billed so far in whole days, today included, as the recording rules'
+# month_elapsed_ratio: GitHub bills by the day, so the projection does not move with the hour.
+ELAPSED = f"((floor((time() - max({MONTH_START})) / {DAY}) + 1) / max(days_in_month({MONTH_START})))"
 # Days of the month billed so far, today included, and the month's length, per polled target: whole
 # days, as in the recording rules (GitHub bills by the day).
 DAYS_BILLED = f"max by (enterprise, org) (floor((time() - {MONTH_START}) / {DAY}) + 1)"
