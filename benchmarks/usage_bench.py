@@ -46,7 +46,8 @@ import uvicorn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.fakegithub
 
 from exporter.demo.fake_billing import FakeBillingWorld, FakeCostCenter, fake_account
-from exporter.demo.fake_usage import assign_teams, make_users, user_row, user_team_rows
+from exporter.demo.fake_usage import assign_teams, make_users
+from exporter.demo.usage_rows import user_row, user_team_rows
 from exporter.demo.usage_world import UsageEntity, UsageWorld, breakdowns, day_activity, totals
 from exporter.sources.usage.model import COUNTER_FIELDS
 from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeSeat
