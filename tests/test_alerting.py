@@ -304,7 +304,7 @@ class AlertingStack:
     def wait(self, check: Callable[[], bool], what: str, timeout: float = 60) -> None:
         try:
             wait_until(check, timeout, interval=0.5, what=what)
-        except AssertionError as exc:
+        except TimeoutError as exc:
             raise AssertionError(f"{exc}\n{self.logs()}") from None
 
     def alertmanager_alerts(self) -> list[Json]:
