@@ -30,7 +30,8 @@ from tests.fakegithub.serving import free_port as free_port
 from tests.fakegithub.serving import wait_until as wait_until
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+#: The project's shared/ folder beside the checkout; COPILOT_EXPORTER_SHARED points elsewhere (a worktree).
+SHARED = Path(os.environ.get("COPILOT_EXPORTER_SHARED", REPO.parent / "shared"))
 #: GitHub's published Copilot OpenAPI description: the project's shared copy beside the checkout when
 #: there is one, else the copy in tests/ (a test keeps the two equal), so a lone clone tests the same.
 VENDORED_SPEC = REPO / "tests" / "github-api" / "copilot-openapi.json"

@@ -9,7 +9,6 @@ directory is absent (COPILOT_EXPORTER_SHARED points at it from a worktree).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,11 +17,10 @@ import pytest
 from exporter.sources.repositories.model import COUNTS, MEDIANS
 from exporter.sources.usage.agents import TOKEN_FIELDS
 from exporter.sources.usage.fields import KNOWN
+from tests.support import SHARED
 
 REPO = Path(__file__).resolve().parent.parent
-CHANGES = (
-    Path(os.environ.get("COPILOT_EXPORTER_SHARED", REPO.parent / "shared")) / "github-api" / "CHANGES-2026.md"
-)
+CHANGES = SHARED / "github-api" / "CHANGES-2026.md"
 README = REPO / "README.md"
 SECTION = "## Fields added to the NDJSON records"
 #: The fields of the repository records, beside the ``pull_requests`` counts and medians.

@@ -18,11 +18,12 @@ from exporter.demo.fake_billing import (
     billing_route,
     demo_billing,
 )
+from tests.support import SHARED
 
 REPO = Path(__file__).resolve().parent.parent
 #: The shared copy beside the checkout when there is one, else the vendored copy (a test keeps them equal).
 VENDORED_SPEC = REPO / "tests" / "github-api" / "billing-openapi.json"
-SHARED_SPEC = REPO.parent / "shared" / "github-api" / "billing-openapi.json"
+SHARED_SPEC = SHARED / "github-api" / "billing-openapi.json"
 SPEC_PATH = SHARED_SPEC if SHARED_SPEC.exists() else VENDORED_SPEC
 NOW = datetime(2026, 7, 18, 15, 30, tzinfo=UTC).timestamp()
 ORG_PATH = f"/organizations/{DEMO_ORG}/settings/billing"

@@ -23,10 +23,11 @@ from exporter.demo.fake_usage import (
 )
 from exporter.demo.usage_world import DayRoll, UsageWorld, day_activity
 from tests.clock import MOMENTS
+from tests.support import SHARED
 
 REPO = Path(__file__).resolve().parent.parent
 VENDORED = REPO / "tests" / "schemas" / "usage-metrics-openapi.json"
-SHARED = REPO.parent / "shared" / "github-api" / "usage-metrics-openapi.json"
+SHARED_SCHEMA = SHARED / "github-api" / "usage-metrics-openapi.json"
 NOW = datetime(2026, 7, 15, 10, 0, tzinfo=UTC)
 BASE = "https://copilot-reports.example"
 ORG_REPORTS = ("organization-1-day", "users-1-day", "user-teams-1-day")
@@ -77,9 +78,10 @@ def _rows(world: UsageWorld, kind: str, name: str, report: str, day: date) -> li
 
 
 def test_the_copy_of_the_schemas_in_tests_is_the_shared_one() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"no shared copy at {SHARED} to compare with")
-    assert VENDORED.read_bytes() == SHARED.read_bytes(), "copy ../shared/github-api/ into tests/schemas/"
+    if not SHARED_SCHEMA.exists():
+        pytest.skip(f"no shared copy at {SHARED_SCHEMA} to compare with")
+    copy = "copy ../shared/github-api/ into tests/schemas/"
+    assert VENDORED.read_bytes() == SHARED_SCHEMA.read_bytes(), copy
 
 
 def test_every_report_body_validates_against_the_published_schemas(

@@ -11,7 +11,6 @@ independent.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,11 +24,10 @@ from exporter.sources.billing.source import BillingSource
 from exporter.web.server import Exporter
 from tests.fakegithub.fake_github import FakeGitHub
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
-from tests.support import TOKEN, Labels, serve_fake, total, value
+from tests.support import SHARED, TOKEN, Labels, serve_fake, total, value
 
 REPO = Path(__file__).resolve().parent.parent
-#: The recorded answers beside the checkout; COPILOT_EXPORTER_SHARED points elsewhere (a worktree).
-RECORDED = Path(os.environ.get("COPILOT_EXPORTER_SHARED", REPO.parent / "shared")) / "recorded"
+RECORDED = SHARED / "recorded"
 FIXTURES = REPO / "tests" / "fixtures" / "billing"
 #: The last day of July 2026: the seat lines' month-to-date quantity is then the month's.
 NOW = datetime(2026, 7, 31, 12, 0, tzinfo=UTC).timestamp()

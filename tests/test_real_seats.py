@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,11 +26,19 @@ from exporter.sources.seats import SeatSource
 from exporter.web.server import Exporter
 from tests.fakegithub.fake_github import FakeEnterprise, FakeGitHub, FakeOrg
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
-from tests.support import TOKEN, Labels, parse_exposition, serve_fake, start_exporter, value, wait_until
+from tests.support import (
+    SHARED,
+    TOKEN,
+    Labels,
+    parse_exposition,
+    serve_fake,
+    start_exporter,
+    value,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-#: The recorded answers beside the checkout; COPILOT_EXPORTER_SHARED points elsewhere (a worktree).
-RECORDED = Path(os.environ.get("COPILOT_EXPORTER_SHARED", REPO.parent / "shared")) / "recorded"
+RECORDED = SHARED / "recorded"
 FIXTURES = REPO / "tests" / "fixtures" / "seats"
 #: The test's clock: a fixed instant, never today.
 NOW = datetime(2026, 7, 31, 12, 0, 30, tzinfo=UTC)

@@ -11,7 +11,6 @@ every usage figure is compared with a computation over the rows (tests/usage_sup
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,11 +26,10 @@ from tests import usage_support
 from tests.fakegithub.fake_github import FakeGitHub
 from tests.fakegithub.fake_recorded_usage import RecordedReports
 from tests.inprocess import ManualClock, make_config, metrics, run_scenario
-from tests.support import TOKEN, Labels, ServedApp, value
+from tests.support import SHARED, TOKEN, Labels, ServedApp, value
 
 REPO = Path(__file__).resolve().parent.parent
-#: The recorded answers beside the checkout; COPILOT_EXPORTER_SHARED points elsewhere (a worktree).
-RECORDED = Path(os.environ.get("COPILOT_EXPORTER_SHARED", REPO.parent / "shared")) / "recorded"
+RECORDED = SHARED / "recorded"
 FIXTURES = REPO / "tests" / "fixtures" / "usage"
 NOW = datetime(2026, 3, 1, 0, 40, tzinfo=UTC)  # 40 minutes into the 1st; the served day is 28 February
 SERVED = NOW.date() - timedelta(days=2)

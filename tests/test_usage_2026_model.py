@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,10 @@ from exporter.sources.usage.cohorts import cut_agents, cut_pairs, cut_phases
 from exporter.sources.usage.fields import unknown_fields
 from exporter.sources.usage.metrics import usage_families
 from exporter.sources.usage.model import parse_entity_record, parse_user_record
+from tests.support import SHARED
 
 REPO = Path(__file__).resolve().parent.parent
-RECORDED = Path(os.environ.get("COPILOT_EXPORTER_SHARED", REPO.parent / "shared")) / "recorded"
+RECORDED = SHARED / "recorded"
 DAY = "2026-08-10"
 
 
