@@ -19,7 +19,7 @@ from exporter.github.auth import AppInstallationTokens, StaticToken, TokenFile, 
 from exporter.github.client import GitHubClient, http_client
 from exporter.github.downloads import DownloadLimits
 from exporter.github.pacing import RequestPacer
-from exporter.github.stats import RetryPolicy
+from exporter.github.retrying import RetryPolicy
 from exporter.privacy import UserLabels
 from exporter.sources import registry
 from exporter.sources.base import Source

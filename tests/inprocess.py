@@ -19,7 +19,7 @@ from exporter.config import Config
 from exporter.github.auth import StaticToken, TokenSource
 from exporter.github.client import GitHubClient
 from exporter.github.pacing import RequestPacer
-from exporter.github.stats import RetryPolicy
+from exporter.github.retrying import RetryPolicy
 from exporter.sources.usage.config import limits_for
 from exporter.web.server import Exporter
 from exporter.wiring import build_config

@@ -313,6 +313,28 @@ def test_repeated_secondary_rate_limits_back_off_exponentially(fake: ServedFake,
     assert clock.slept == [60, 120, 240]
 
 
+def test_waiting_out_a_rate_limit_uses_up_none_of_a_requests_attempts(
+    fake: ServedFake, clock: ManualClock
+) -> None:
+    body = {"message": SECONDARY}
+    fake.app.faults.append(Fault(ORG_SEATS, status=403, body=body, headers={"retry-after": "30"}, times=1))
+    fake.app.faults.append(Fault(ORG_SEATS, status=502, page=1, times=2))
+
+    async def scenario(exporter: Exporter) -> None:
+        await exporter.poller.poll_once()
+        parsed = await metrics(exporter)
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
+        assert total(parsed, "github_copilot_seats", org="acme") == 250
+
+    run(fake, clock, scenario, org_only=True)
+    # The pause, then the two 502s of three attempts, with the back-off of a first and second failure.
+    assert requests_to(fake, ORG_SEATS, page=1) == 4
+    pause, first, second = clock.slept
+    assert pause == 30
+    assert 0.5 <= first <= 1.5
+    assert 1.0 <= second <= 3.0
+
+
 # -- refusals: no retry storm, one clear line per state change ------------------------------------
 
 
@@ -562,6 +584,28 @@ def test_malformed_first_answer_publishes_nothing(
         assert (await scrape(exporter, "/readyz")).status_code == 503
 
     run(fake, clock, scenario)
+
+
+def test_a_seat_list_that_changed_while_read_is_read_once_more_and_served(
+    fake: ServedFake, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="exporter.sources.seats")
+    # A seat granted between two pages: page 2 counts one more seat than page 1, once.
+    fake.app.faults.append(Fault(ORG_SEATS, mutate=_set("total_seats", 251), page=2, times=1))
+
+    async def scenario(exporter: Exporter) -> None:
+        await exporter.poller.poll_once()
+        parsed = await metrics(exporter)
+        assert value(parsed, "github_copilot_up", source="seats", org="acme") == 1
+        assert total(parsed, "github_copilot_seats", org="acme") == 250
+        assert total(parsed, "github_copilot_poll_failures_total", source="seats") == 0
+
+    run(fake, clock, scenario, org_only=True)
+    assert requests_to(fake, ORG_SEATS, page=1) == 2
+    (line,) = [r for r in caplog.records if r.getMessage().startswith("seat list changed during the poll")]
+    assert line.target == "org=acme"  # type: ignore[attr-defined]
+    assert "total_seats changed between pages" in line.detail  # type: ignore[attr-defined]
+    assert clock.slept == []  # read again at once
 
 
 # -- stale data is visible ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from exporter.errors import (
     RateLimitedError,
 )
 from exporter.github.client import GitHubClient
+from exporter.github.retrying import Retry, RetryPolicy, retries
 from exporter.logs import redact
 from exporter.sources.billing.fetch import fetch_billing_day
 from exporter.sources.billing.metrics import billing_families
@@ -43,12 +44,9 @@ from exporter.sources.usage.snapshot import UsageSnapshot
 
 T = TypeVar("T")
 log = logging.getLogger("exporter.backfill")
-#: Tries of one target's day, each after the client's own retries of every request.
-DAY_ATTEMPTS = 3
-DAY_RETRY_DELAY = 1.0
-#: Rate-limit pauses longer than the client waits out itself, waited here; a day waits at most this many.
-MAX_RATE_LIMIT_PAUSES = 12
-MAX_RATE_LIMIT_WAIT = 3600.0
+#: Tries of one target's day, each after the client's own retries of every request, 1s then 2s apart;
+#: rate-limit pauses longer than the client waits out itself are waited here, at most 12 of an hour.
+DAY_RETRY = RetryPolicy(attempts=3, backoff=1.0, jitter=0.0, rate_limit_pauses=12, max_rate_limit_wait=3600.0)
 #: Refusals that hold for every day: the source stops for the target.
 ACCESS_ERRORS = (AuthenticationError, PermissionDeniedError, CopilotUnavailableError)
 
@@ -176,32 +174,38 @@ class DayWalk:
         self, day: date, target: Target, source: str, fetch: Callable[[], Awaitable[T]]
     ) -> T | object:
         """``fetch()``'s value, or :data:`_MISSING` once the day has failed (and is recorded so)."""
-        attempt = pauses = 0
-        while True:
-            try:
-                return await fetch()
-            except RateLimitedError as exc:
-                pauses += 1
-                if pauses > MAX_RATE_LIMIT_PAUSES:
-                    return self._failed(day, target, source, exc)
-                wait = min(MAX_RATE_LIMIT_WAIT, max(1.0, exc.retry_after))
+
+        def on_retry(retry: Retry) -> None:
+            where = {"day": day.isoformat(), "target": str(target)}
+            if retry.pause:
                 log.warning(
-                    "rate limited by GitHub; waiting",
-                    extra={"day": day.isoformat(), "target": str(target), "wait_seconds": round(wait)},
+                    "rate limited by GitHub; waiting", extra={**where, "wait_seconds": round(retry.delay)}
                 )
-                await self._sleep(wait)
-            except GitHubError as exc:
-                if self._lasting(source, exc):
-                    return self._stop(day, target, source, exc)
-                attempt += 1
-                if attempt >= DAY_ATTEMPTS:
-                    return self._failed(day, target, source, exc)
+            else:
+                assert isinstance(retry.error, GitHubError)
                 log.warning(
                     "day failed; trying again",
-                    extra={"day": day.isoformat(), "target": str(target), "source": source,
-                           "reason": exc.reason, "attempt": attempt},
+                    extra={**where, "source": source, "reason": retry.error.reason,
+                           "attempt": retry.failures},
                 )  # fmt: skip
-                await self._sleep(DAY_RETRY_DELAY * 2 ** (attempt - 1))
+
+        tries = retries(
+            DAY_RETRY,
+            retryable=lambda exc: isinstance(exc, GitHubError) and not self._lasting(source, exc),
+            # At least a second: a limit said to be over already is not over on GitHub's clock yet.
+            pause=lambda exc: max(1.0, exc.retry_after) if isinstance(exc, RateLimitedError) else None,
+            on_retry=on_retry,
+            sleep=self._sleep,
+        )
+        try:
+            async for attempt in tries:
+                with attempt:
+                    return await fetch()
+        except GitHubError as exc:
+            if self._lasting(source, exc):
+                return self._stop(day, target, source, exc)
+            return self._failed(day, target, source, exc)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def _lasting(self, source: str, exc: GitHubError) -> bool:
         return isinstance(exc, ACCESS_ERRORS) or (source == "billing" and isinstance(exc, NotFoundError))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -41,8 +40,9 @@ from exporter.github.auth import TokenSource
 from exporter.github.downloads import MAX_DOWNLOAD_BYTES, DownloadLimits, stream_lines
 from exporter.github.pacing import RequestPacer, Sleep
 from exporter.github.pages import MAX_PAGES, all_pages
+from exporter.github.retrying import Retry, RetryPolicy, retries
 from exporter.github.sending import MAX_JSON_BYTES, Sender
-from exporter.github.stats import ClientStats, RetryPolicy
+from exporter.github.stats import ClientStats
 
 log = logging.getLogger("exporter.github")
 
@@ -185,39 +185,38 @@ class GitHubClient:
     # -- one request, with conditional caching and retries --------------------------------------
 
     async def get(self, url: str, endpoint: str, parse: Callable[[Any], T]) -> tuple[T, str]:
-        """GET ``url`` and return its parsed body and Link header, retrying what is worth retrying."""
-        attempt = 0
-        while True:
-            attempt += 1
+        """GET ``url`` and return its parsed body and Link header, retrying what is worth retrying.
+
+        A rate limit is sat out before the next try by :meth:`_wait_for_rate_limit`, with every
+        other request of the client, so the retry itself waits for nothing.
+        """
+        tries = retries(
+            self._retry,
+            retryable=lambda exc: isinstance(exc, GitHubError) and exc.retryable,
+            pause=lambda exc: 0.0 if isinstance(exc, RateLimitedError) else None,
+            on_retry=lambda retry: _log_retry(endpoint, retry),
+            sleep=self._sleep,
+        )
+        async for attempt in tries:
             await self._wait_for_rate_limit(endpoint)
-            try:
-                return await self._get_once(url, endpoint, parse)
-            except RateLimitedError as exc:
-                resume_at = self._clock() + exc.retry_after
-                if resume_at > self._resume_at + 1.0:
-                    # Logged once per pause, not once per request that was in flight when it began.
-                    log.warning(
-                        "rate limited by GitHub; pausing every request",
-                        extra={"endpoint": endpoint, "wait_seconds": round(exc.retry_after, 1)},
-                    )
-                self._resume_at = max(self._resume_at, resume_at)
-                if attempt >= self._retry.attempts + 2:
+            with attempt:
+                try:
+                    return await self._get_once(url, endpoint, parse)
+                except RateLimitedError as exc:
+                    self._hold_requests(endpoint, exc)
                     raise
-            except GitHubError as exc:
-                if not exc.retryable or attempt >= self._retry.attempts:
-                    raise
-                delay = min(self._retry.max_backoff, self._retry.backoff * 2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.5)
-                log.info(
-                    "request failed; retrying",
-                    extra={
-                        "endpoint": endpoint,
-                        "reason": exc.reason,
-                        "attempt": attempt,
-                        "delay_seconds": round(delay, 3),
-                    },
-                )
-                await self._sleep(delay)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _hold_requests(self, endpoint: str, exc: RateLimitedError) -> None:
+        """Hold every request of this client until GitHub's rate limit is over."""
+        resume_at = self._clock() + exc.retry_after
+        if resume_at > self._resume_at + 1.0:
+            # Logged once per pause, not once per request that was in flight when it began.
+            log.warning(
+                "rate limited by GitHub; pausing every request",
+                extra={"endpoint": endpoint, "wait_seconds": round(exc.retry_after, 1)},
+            )
+        self._resume_at = max(self._resume_at, resume_at)
 
     async def _wait_for_rate_limit(self, endpoint: str) -> None:
         """Sleep out a pause GitHub asked for; a pause longer than a poll should wait fails the request.
@@ -326,3 +325,18 @@ class GitHubClient:
         if retry_after is not None and self._secondary_strikes == 1:
             return retry_after
         return max(retry_after or 0.0, backoff)
+
+
+def _log_retry(endpoint: str, retry: Retry) -> None:
+    if retry.pause:
+        return  # logged once per pause by GitHubClient._hold_requests
+    assert isinstance(retry.error, GitHubError)
+    log.info(
+        "request failed; retrying",
+        extra={
+            "endpoint": endpoint,
+            "reason": retry.error.reason,
+            "attempt": retry.failures,
+            "delay_seconds": round(retry.delay, 3),
+        },
+    )

@@ -1,4 +1,4 @@
-"""What the client learned from GitHub: requests by endpoint and status, rate-limit readings, retry policy."""
+"""What the client learned from GitHub: requests by endpoint and status, rate-limit readings."""
 
 from __future__ import annotations
 
@@ -13,19 +13,6 @@ class RateLimit:
     remaining: int
     used: int
     reset: float
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 3
-    backoff: float = 1.0
-    max_backoff: float = 60.0
-    #: Longest wait for a rate limit to reset inside one poll; a longer one fails the poll instead.
-    max_rate_limit_wait: float = 900.0
-    #: Shortest wait after a secondary rate limit without Retry-After, doubled on each repeat.
-    secondary_backoff: float = 60.0
-    #: Longest wait after repeated secondary rate limits.
-    max_secondary_backoff: float = 900.0
 
 
 class ClientStats:

@@ -12,6 +12,7 @@ from prometheus_client.core import Metric
 from exporter.config import Config, Target
 from exporter.errors import InconsistentDataError
 from exporter.github.client import GitHubClient
+from exporter.github.retrying import Retry, RetryPolicy, retries
 from exporter.privacy import UserLabels
 from exporter.sources.seats import budget
 from exporter.sources.seats.fetch import read_target
@@ -20,6 +21,8 @@ from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
 from exporter.sources.spec import SourceCost
 
 log = logging.getLogger("exporter.sources.seats")
+#: A seat list that contradicts itself is read once more, at once; the client retried each page already.
+REREAD = RetryPolicy(attempts=2, backoff=0.0, jitter=0.0)
 
 
 class SeatSource:
@@ -51,9 +54,19 @@ class SeatSource:
         return self.config.targets
 
     async def fetch(self, target: Target, previous: TargetSnapshot | None) -> TargetSnapshot:
-        for attempt in (1, 2):
+        def on_retry(retry: Retry) -> None:
+            # The list changed while it was read (a seat granted between two pages): read it again.
+            log.info(
+                "seat list changed during the poll; reading it again",
+                extra={"target": str(target), "detail": str(retry.error)},
+            )
+
+        tries = retries(
+            REREAD, retryable=lambda exc: isinstance(exc, InconsistentDataError), on_retry=on_retry
+        )
+        async for attempt in tries:
             pages, billing = await read_target(self.client, target)
-            try:
+            with attempt:
                 # Off the event loop: for 100,000 changed seats the build takes most of a second.
                 return await asyncio.to_thread(
                     build_snapshot,
@@ -64,15 +77,7 @@ class SeatSource:
                     self._clock(),
                     previous,
                 )
-            except InconsistentDataError as exc:
-                if attempt == 2:
-                    raise
-                # The list changed while it was read (a seat granted between two pages): read it again.
-                log.info(
-                    "seat list changed during the poll; reading it again",
-                    extra={"target": str(target), "detail": str(exc)},
-                )
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def families(self, snapshots: Sequence[TargetSnapshot], now: float) -> Iterable[Metric]:
         return self.metrics.families(snapshots, now)
