@@ -47,6 +47,11 @@ class Target:
     def org(self) -> str:
         return self.name if self.kind == "org" else ""
 
+    @property
+    def labels(self) -> tuple[str, str]:
+        """The ``enterprise`` and ``org`` label values of the target's series, in that order."""
+        return self.enterprise, self.org
+
     def __str__(self) -> str:
         return f"{self.kind}={self.name}"
 
