@@ -21,6 +21,7 @@ from exporter.github.client import GitHubClient
 from exporter.logs import setup_logging
 from exporter.sources import registry
 from exporter.sources.seats import budget
+from exporter.sources.seats.config import seats_config
 from exporter.web.server import Exporter
 from exporter.wiring import build_client, build_config, source_costs
 
@@ -147,7 +148,7 @@ async def serve(config: Config, client: GitHubClient) -> None:
             "address": config.listen_address,
             "telemetry_path": config.telemetry_path,
             "targets": ",".join(str(t) for t in config.targets),
-            "poll_interval": format_duration(config.poll_interval),
+            "poll_interval": format_duration(seats_config(config).poll_interval),
             "demo": config.demo,
             "github_auth": auth_mode(config),
             "tls": web is not None and web.tls is not None,

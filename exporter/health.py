@@ -76,7 +76,7 @@ class HealthCollector(Collector):
             labels=HEALTH_LABELS,
         )
         for status in statuses:
-            labels = [status.source, status.target.enterprise, status.target.org]
+            labels = [status.source, *status.target.labels]
             up.add_metric(labels, 1 if status.up else 0)
             polls.add_metric(labels, status.polls)
             if status.last_success_at is not None:

@@ -7,7 +7,7 @@ import hmac
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 
-from exporter.config import Config
+from exporter.config import Config, SeatMetricsMode
 
 
 class UserLabels:
@@ -24,10 +24,10 @@ class UserLabels:
 
     @property
     def enabled(self) -> bool:
-        return self.mode != "off"
+        return self.mode is not SeatMetricsMode.OFF
 
     def __call__(self, login: str) -> str:
-        if self.mode != "hashed":
+        if self.mode is not SeatMetricsMode.HASHED:
             return login
         digest = hmac.new(self._key, login.lower().encode(), hashlib.sha256).hexdigest()
         return f"u{digest[:16]}"

@@ -23,6 +23,7 @@ from exporter.github.retrying import RetryPolicy
 from exporter.privacy import UserLabels
 from exporter.sources import registry
 from exporter.sources.base import Source
+from exporter.sources.seats.config import seats_config
 from exporter.sources.spec import SourceCost, SourceSpec, Wiring
 from exporter.sources.usage.config import limits_for
 
@@ -87,7 +88,7 @@ def build_client(config: Config, transport: httpx.AsyncBaseTransport | None = No
         pacer=RequestPacer(config.max_concurrency, config.requests_per_minute),
         # Waiting out a rate limit longer than the poll interval only delays every target's next poll;
         # failing the poll keeps the schedule and shows the throttling on github_copilot_up.
-        retry=RetryPolicy(max_rate_limit_wait=min(900.0, config.poll_interval)),
+        retry=RetryPolicy(max_rate_limit_wait=min(900.0, seats_config(config).poll_interval)),
         downloads=limits_for(config),
     )
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from exporter import __version__
-from exporter.config import ActivityWindow, Target, format_duration, parse_duration
+from exporter.config import ActivityWindow, SeatMetricsMode, Target, format_duration, parse_duration
 from exporter.errors import ConfigError
 from exporter.sources.billing.config import billing_config
+from exporter.sources.seats.config import seats_config
 from exporter.wiring import build_config
 from tests.support import TOKEN, run_exporter_cli
 
@@ -21,10 +22,10 @@ def test_defaults() -> None:
     assert config.targets == (Target("org", "acme"),)
     assert config.listen_address == "0.0.0.0:9185"
     assert config.telemetry_path == "/metrics"
-    assert config.poll_interval == 600
+    assert seats_config(config).poll_interval == 600
     assert config.api_url == "https://api.github.com"
-    assert [w.label for w in config.activity_windows] == ["1d", "7d", "14d", "30d", "90d"]
-    assert config.seat_prices_usd == {"business": 19.0, "enterprise": 39.0}
+    assert [w.label for w in seats_config(config).activity_windows] == ["1d", "7d", "14d", "30d", "90d"]
+    assert seats_config(config).seat_prices_usd == {"business": 19.0, "enterprise": 39.0}
     assert config.log_level == "info"
     assert config.log_format == "logfmt"
     assert config.token is not None
@@ -46,19 +47,19 @@ def test_flags_override_file_which_overrides_environment(tmp_path: Path) -> None
     config = build_config({}, file_data, env)
     assert config.targets == (Target("org", "from-file"), Target("enterprise", "ent"))
     assert config.api_url == "https://api.file.example"
-    assert config.poll_interval == 300
+    assert seats_config(config).poll_interval == 300
     assert (config.listen_host, config.listen_port, config.telemetry_path) == ("127.0.0.1", 9999, "/m")
-    assert config.activity_windows == (
+    assert seats_config(config).activity_windows == (
         ActivityWindow("2h", 7200),
         ActivityWindow("1d", 86400),
         ActivityWindow("30d", 30 * 86400),
     )
-    assert config.seat_prices_usd == {"business": 15.0, "enterprise": 39.0}
+    assert seats_config(config).seat_prices_usd == {"business": 15.0, "enterprise": 39.0}
 
     flags = {"org": ["from-flag"], "poll_interval": "1m", "api_url": "https://api.flag.example/"}
     config = build_config(flags, file_data, env)
     assert config.targets == (Target("org", "from-flag"), Target("enterprise", "ent"))
-    assert config.poll_interval == 60
+    assert seats_config(config).poll_interval == 60
     assert config.api_url == "https://api.flag.example"
     assert build_config({"org": ["a"]}, {}, env).api_url == "https://api.env.example"
 
@@ -211,3 +212,16 @@ def test_invalid_billing_settings_name_the_key(section: dict[str, object], key: 
     with pytest.raises(ConfigError) as caught:
         build_config({"org": ["acme"]}, {"billing": section}, ENV)
     assert caught.value.key == key
+
+
+def test_the_seat_settings_stay_top_level_keys_owned_by_the_seat_source() -> None:
+    file_data = {"poll_interval": "15m", "seat_metrics": "off", "seat_prices_usd": {"enterprise": 40}}
+    config = build_config({"org": ["a"]}, file_data, ENV)
+    seats = seats_config(config)
+    assert config.sources["seats"] is seats
+    assert (seats.poll_interval, seats.price("enterprise"), seats.price("unknown-plan")) == (900, 40.0, 19.0)
+    assert config.seat_metrics is SeatMetricsMode.OFF
+    # The section's name is no key of the file: the seat settings were never under `seats:`.
+    with pytest.raises(ConfigError) as raised:
+        build_config({"org": ["a"]}, {"seats": {"poll_interval": "15m"}}, ENV)
+    assert (raised.value.key, raised.value.message.split(";")[0]) == ("seats", "unknown key")

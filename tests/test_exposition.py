@@ -17,7 +17,7 @@ from prometheus_client.openmetrics import parser as openmetrics_parser
 from prometheus_client.registry import Collector
 
 from exporter.collector import SourcesCollector
-from exporter.config import Config, Secret, Target
+from exporter.config import Config, SeatMetricsMode, Secret, Target
 from exporter.exposition import render
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient, http_client
@@ -98,8 +98,8 @@ def _samples(text: str, parse: Callable[[str], object] = parse_exposition) -> di
     "config",
     [
         {},
-        {"seat_metrics": "hashed", "seat_metrics_hash_key": Secret("0123456789abcdef0123")},
-        {"seat_metrics": "off"},
+        {"seat_metrics": SeatMetricsMode.HASHED, "seat_metrics_hash_key": Secret("0123456789abcdef0123")},
+        {"seat_metrics": SeatMetricsMode.OFF},
         {"max_seat_series": 100},
     ],
     ids=["login", "hashed", "off", "capped"],

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from exporter.github.sending import MAX_JSON_BYTES
+from exporter.sources.seats.config import seats_config
 from exporter.web.server import Exporter
 from tests.fakegithub.fake_github import Fault
 from tests.inprocess import ManualClock, make_config, make_exporter, metrics, run_scenario, scrape
@@ -281,7 +282,8 @@ def test_a_slow_target_never_holds_up_the_others(dataset: Dataset, clock: Manual
     app.faults.append(Fault("^/orgs/slow/", delay=5.0, times=None))
     with serve_fake(app) as served:
         config = make_config({"org": ["acme", "slow"], "api_url": served.url})
-        config = dataclasses.replace(config, poll_interval=0.5)
+        seats = dataclasses.replace(seats_config(config), poll_interval=0.5)
+        config = dataclasses.replace(config, sources={**config.sources, "seats": seats})
         acme, slow_org = (("seats", target) for target in config.targets)
 
         async def main() -> None:

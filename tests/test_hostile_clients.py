@@ -178,6 +178,11 @@ def test_a_bcrypt_hash_that_can_never_match_is_refused_at_start(tmp_path: Path) 
         pytest.param({"log": {"level": TOKEN}}, id="token-as-log-level"),
         pytest.param({"poll_interval": TOKEN}, id="token-as-poll-interval"),
         pytest.param({"github": {"app_id": TOKEN}}, id="token-as-app-id"),
+        pytest.param({"activity_windows": [TOKEN]}, id="token-as-activity-window"),
+        pytest.param({"seat_prices_usd": {"business": TOKEN}}, id="token-as-seat-price"),
+        pytest.param({"seat_metrics": {"mode": TOKEN}}, id="token-as-seat-metrics-mode"),
+        pytest.param({"billing": {"ai_credits_per_seat": {"business": TOKEN}}}, id="token-as-ai-credits"),
+        pytest.param({"repositories": {"top_n": TOKEN}}, id="token-as-repositories-top-n"),
     ],
 )
 def test_a_token_under_a_wrong_key_is_never_echoed(tmp_path: Path, settings: dict[str, object]) -> None:

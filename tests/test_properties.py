@@ -35,6 +35,7 @@ from exporter.github.answers import parse_body
 from exporter.github.auth import StaticToken
 from exporter.github.client import GitHubClient
 from exporter.health import HealthCollector
+from exporter.sources.seats.config import seats_config
 from exporter.sources.seats.model import parse_org_billing, parse_seat_page
 from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
 from exporter.state import ExporterState
@@ -132,10 +133,10 @@ def paginate(seats: list[Any], total: int, per_page: int) -> list[dict[str, Any]
 
 
 def config(mode: str = "login", max_series: int = 50_000) -> Config:
-    from exporter.config import Secret
+    from exporter.config import SeatMetricsMode, Secret
 
     key = Secret("property-test-hash-key") if mode == "hashed" else None
-    return Config(seat_metrics=mode, seat_metrics_hash_key=key, max_seat_series=max_series)
+    return Config(seat_metrics=SeatMetricsMode(mode), seat_metrics_hash_key=key, max_seat_series=max_series)
 
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
@@ -182,7 +183,7 @@ def check_invariants(cfg: Config, snapshot: TargetSnapshot) -> None:
     cost = by_group("github_copilot_estimated_monthly_cost_usd")
     assert all(v >= 0 for v in cost.values())
 
-    windows = [w.label for w in cfg.activity_windows]  # ascending durations
+    windows = [w.label for w in seats_config(cfg).activity_windows]  # ascending durations
     active: dict[Any, dict[str, float]] = defaultdict(dict)
     idle_cost: dict[Any, dict[str, float]] = defaultdict(dict)
     for name, target in (

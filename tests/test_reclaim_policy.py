@@ -38,7 +38,7 @@ def test_a_user_active_in_the_usage_reports_is_never_proposed() -> None:
     snap = snapshot(Target("org", "acme"), seat("stale", 1, 120), seat("idle", 2, 120))
     day = date.fromtimestamp(NOW - 2 * DAY)
     figures = UserFigures(1, "Stale", 1.0, 3, 1, False, False, False, False)
-    usage = usage_activity([UsageSnapshot("org", "acme", "", "acme", day, True, None, (), (figures,))])
+    usage = usage_activity([UsageSnapshot(Target("org", "acme"), day, True, None, (), (figures,))])
     selection = select([snap], ReclaimConfig(), usage)
     assert [c.login for c in selection.removals] == ["idle"]
     assert selection.left_out == {"active_in_usage": 1}
@@ -109,7 +109,7 @@ def test_the_served_selection_waits_for_usage_and_is_made_once_per_poll() -> Non
     assert served.waiting() == ["usage of org=acme"]
     day = date.fromtimestamp(NOW - 2 * DAY)
     figures = UserFigures(1, "Stale", 1.0, 3, 1, False, False, False, False)
-    usage = UsageSnapshot("org", "acme", "", "acme", day, True, None, (), (figures,))
+    usage = UsageSnapshot(Target("org", "acme"), day, True, None, (), (figures,))
     state.publish("usage", target, usage, taken_at=NOW, duration=1.0, overran=False)
     current = served.current()
     assert current is not None

@@ -82,7 +82,7 @@ def test_the_newest_day_with_a_report_is_served(world: UsageWorld, target: Targe
     snapshot = _fetch(client, target)
     assert snapshot.day == NOW.date() - timedelta(days=1)
     assert not snapshot.final
-    assert (snapshot.enterprise, snapshot.org) == (target.enterprise, target.org)
+    assert snapshot.target == target
     assert snapshot.entity is not None
     assert snapshot.users
     assert snapshot.teams

@@ -116,7 +116,8 @@ def test_per_user_series_are_capped_across_targets_and_counted() -> None:
     assert sorted((s.value for s in shown), reverse=True) == credits[:25]
     dropped = sum(
         registry.get_sample_value(
-            "github_copilot_usage_user_series_dropped", {"enterprise": snap.enterprise, "org": snap.org}
+            "github_copilot_usage_user_series_dropped",
+            {"enterprise": snap.target.enterprise, "org": snap.target.org},
         )
         or 0
         for snap in SNAPSHOTS

@@ -18,24 +18,16 @@ import yaml
 
 from exporter.config import values
 from exporter.config.durations import parse_duration
-from exporter.config.model import (
-    DEFAULT_MAX_SEAT_SERIES,
-    DEFAULT_PRICES,
-    LOG_FORMATS,
-    LOG_LEVELS,
-    MIN_POLL_INTERVAL,
-    SEAT_METRICS_MODES,
-    Config,
-    Secret,
-    Target,
-)
+from exporter.config.model import LOG_FORMATS, LOG_LEVELS, Config, Secret, Target
 from exporter.config.quoting import shown, shown_path
 from exporter.config.reclaim import RECLAIM_KEYS, parse_reclaim
+from exporter.config.seat_metrics import parse_seat_metrics
 from exporter.config.sections import Given, Section
 from exporter.config.web import load_web_config
 from exporter.errors import ConfigError
 
-# Keys accepted in the YAML file, each with the flag that overrides it (None: file only).
+# Keys accepted in the YAML file, each with the flag that overrides it (None: file only), in the order
+# the refusal of an unknown key lists them; the data sources' sections (their parsers own them) add theirs.
 FILE_KEYS: Mapping[str, str | None] = {
     "organizations": "--org",
     "enterprises": "--enterprise",
@@ -61,10 +53,7 @@ GITHUB_KEYS = (
 )
 WEB_KEYS = ("listen_address", "telemetry_path", "config_file", "read_header_timeout", "write_timeout")
 LOG_KEYS = ("level", "format")
-SEAT_METRICS_KEYS = ("mode", "hash_key_file", "max_series")
-HASH_KEY_ENV = "GITHUB_COPILOT_EXPORTER_HASH_KEY"
 MAX_REQUEST_TIMEOUT = 600.0
-MAX_POLL_INTERVAL = 86400.0
 #: Bounds of web.read_header_timeout and web.write_timeout, in seconds.
 WEB_TIMEOUT_RANGE = (1.0, 3600.0)
 #: A URL path of printable ASCII without white space, query or fragment (a newline would split headers).
@@ -103,7 +92,9 @@ def build_config(
     of the registry); each is parsed by its source and kept in :attr:`Config.sources`.
     """
     data = dict(file_data or {})
-    known = {**FILE_KEYS, **{section.name: None for section in sections}}
+    known = dict(FILE_KEYS)
+    for section in sections:
+        known |= dict.fromkeys(section.keys if section.top_level else (section.name,))
     for key in data:
         if key not in known:
             raise ConfigError(key, f"unknown key; expected one of {', '.join(known)}")
@@ -122,12 +113,9 @@ def build_config(
     settings |= _credentials(src, values.section(data, "github", GITHUB_KEYS), demo=demo)
     settings |= _web(src, values.section(data, "web", WEB_KEYS))
     settings |= _log(src, values.section(data, "log", LOG_KEYS))
-    settings |= _seats(src, data)
+    settings |= parse_seat_metrics(data, src)
     given = Given(flags, src.env, demo=demo)
-    settings["sources"] = {
-        section.name: section.parse(values.section(data, section.name, section.keys), given)
-        for section in sections
-    }
+    settings["sources"] = {section.name: section.parse(_part(data, section), given) for section in sections}
     settings["reclaim"] = parse_reclaim(values.section(data, "reclaim", RECLAIM_KEYS))
     return Config(**settings)
 
@@ -265,61 +253,8 @@ def _log(src: Given, log: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _seats(src: Given, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The seat source: poll interval, activity windows, prices and the per-seat series."""
-    poll_text = str(src.value("poll_interval", data.get("poll_interval"), "10m"))
-    poll_interval = parse_duration(poll_text, "poll_interval")
-    if poll_interval < MIN_POLL_INTERVAL:
-        raise ConfigError("poll_interval", f"{shown(poll_text)} is too short; the minimum is 1m")
-    if poll_interval > MAX_POLL_INTERVAL:
-        raise ConfigError("poll_interval", f"{shown(poll_text)} is too long; the maximum is 1d")
-    windows = Config.activity_windows
-    if data.get("activity_windows") is not None:
-        windows = values.windows(data["activity_windows"])
-    prices = dict(DEFAULT_PRICES)
-    if data.get("seat_prices_usd") is not None:
-        prices = values.prices(data["seat_prices_usd"])
-    return {
-        "poll_interval": poll_interval,
-        "activity_windows": windows,
-        "seat_prices_usd": prices,
-        **_seat_metrics(src, data),
-    }
-
-
-def _seat_metrics(src: Given, data: Mapping[str, Any]) -> dict[str, Any]:
-    """``seat_metrics``: how per-user series name the user (login, keyed hash, or not at all)."""
-    section_data = dict(data)
-    if isinstance(section_data.get("seat_metrics"), str):  # the short form `seat_metrics: hashed`
-        section_data["seat_metrics"] = {"mode": section_data["seat_metrics"]}
-    seat_section = values.section(section_data, "seat_metrics", SEAT_METRICS_KEYS)
-    mode = values.choice(
-        src.value("seat_metrics", seat_section.get("mode"), "login"), "seat_metrics.mode", SEAT_METRICS_MODES
-    )
-    max_series = seat_section.get("max_series", DEFAULT_MAX_SEAT_SERIES)
-    if isinstance(max_series, bool) or not isinstance(max_series, int) or max_series < 0:
-        raise ConfigError("seat_metrics.max_series", f"must be a whole number >= 0, got {shown(max_series)}")
-    hash_key: Secret | None = None
-    if mode == "hashed":
-        hash_key = _hash_key(src, seat_section.get("hash_key_file"))
-    return {"seat_metrics": mode, "seat_metrics_hash_key": hash_key, "max_seat_series": max_series}
-
-
-def _hash_key(src: Given, key_file: Any) -> Secret:
-    if key_file is not None:
-        key_path = Path(values.string(key_file, "seat_metrics.hash_key_file"))
-        try:
-            key_text = key_path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                "seat_metrics.hash_key_file", f"cannot read {shown_path(key_path)}: {exc.strerror}"
-            ) from None
-    else:
-        key_text = src.env.get(HASH_KEY_ENV, "").strip()
-    if len(key_text) < 16:
-        raise ConfigError(
-            "seat_metrics.hash_key_file",
-            f"hashed seat metrics need a secret key of at least 16 characters, from "
-            f"seat_metrics.hash_key_file or {HASH_KEY_ENV}",
-        )
-    return Secret(key_text)
+def _part(data: Mapping[str, Any], section: Section) -> Mapping[str, Any]:
+    """What ``section``'s parser is given: its mapping (keys checked), or its top-level keys the file has."""
+    if section.top_level:
+        return {key: data[key] for key in section.keys if key in data}
+    return values.section(data, section.name, section.keys)

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from exporter.config.durations import parse_duration
 from exporter.config.web import WebConfig
 
 # Re-exported: Secret sits below the GitHub client, which takes one.
 from exporter.secrets import Secret as Secret
 
 TargetKind = Literal["org", "enterprise"]
+#: The Copilot plans a seat may have: seat prices and AI credits per seat are configured per plan.
 PLANS = ("business", "enterprise")
-DEFAULT_PRICES: Mapping[str, float] = {"business": 19.0, "enterprise": 39.0}
-
-
-def price_for(prices: Mapping[str, float], plan_type: str) -> float:
-    """A seat's monthly price: its plan's, or Business's for a plan not priced (always configured)."""
-    return prices.get(plan_type, prices["business"])
-
-
-DEFAULT_WINDOWS = ("1d", "7d", "14d", "30d", "90d")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_FORMATS = ("logfmt", "json")
-SEAT_METRICS_MODES = ("login", "hashed", "off")
-DEFAULT_MAX_SEAT_SERIES = 50_000
+#: The shortest poll interval of any source.
 MIN_POLL_INTERVAL = 60.0
-MAX_ACTIVITY_WINDOW = 90 * 86400.0
+DEFAULT_MAX_SEAT_SERIES = 50_000
+
+
+class SeatMetricsMode(StrEnum):
+    """``seat_metrics.mode`` (parsed in :mod:`exporter.config.seat_metrics`)."""
+
+    #: Per-user series carry the login.
+    LOGIN = "login"
+    #: Per-user series carry a keyed hash of the login (``u`` and 16 hex digits).
+    HASHED = "hashed"
+    #: No per-user series at all.
+    OFF = "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,11 @@ class Target:
     @property
     def org(self) -> str:
         return self.name if self.kind == "org" else ""
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        """The ``enterprise`` and ``org`` label values of the target's series, in that order."""
+        return self.enterprise, self.org
 
     def __str__(self) -> str:
         return f"{self.kind}={self.name}"
@@ -98,7 +105,6 @@ class Config:
     request_timeout: float = 30.0
     max_concurrency: int = 4
     requests_per_minute: float = 600.0
-    poll_interval: float = 600.0
     listen_host: str = "0.0.0.0"
     listen_port: int = 9185
     telemetry_path: str = "/metrics"
@@ -108,17 +114,14 @@ class Config:
     web_read_header_timeout: float = 10.0
     #: Seconds from a request's headers to the end of its response.
     web_write_timeout: float = 60.0
-    activity_windows: tuple[ActivityWindow, ...] = tuple(
-        ActivityWindow(w, parse_duration(w, "activity_windows")) for w in DEFAULT_WINDOWS
-    )
-    seat_prices_usd: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     #: How per-seat series name the user: by login, by a keyed hash of it, or not at all.
-    seat_metrics: str = "login"
+    seat_metrics: SeatMetricsMode = SeatMetricsMode.LOGIN
     seat_metrics_hash_key: Secret | None = field(default=None, repr=False)
     #: At most this many seats get per-seat series; aggregates always count every seat.
     max_seat_series: int = DEFAULT_MAX_SEAT_SERIES
     #: The sections of the data sources, by section name, each parsed by its source's own model
-    #: (``exporter/sources/<source>/config.py``) and read back through it.
+    #: (``exporter/sources/<source>/config.py``) and read back through it: the seat source's
+    #: ``poll_interval``, ``activity_windows`` and ``seat_prices_usd`` too, top-level keys of the file.
     sources: Mapping[str, object] = field(default_factory=dict)
     reclaim: ReclaimConfig = field(default_factory=ReclaimConfig)
     demo: bool = False
@@ -129,6 +132,3 @@ class Config:
     def listen_address(self) -> str:
         host = f"[{self.listen_host}]" if ":" in self.listen_host else self.listen_host
         return f"{host}:{self.listen_port}"
-
-    def price(self, plan_type: str) -> float:
-        return price_for(self.seat_prices_usd, plan_type)

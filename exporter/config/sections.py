@@ -34,12 +34,16 @@ class Given:
 
 @dataclass(frozen=True)
 class Section:
-    """A top-level key of the file that one data source owns, and how to parse it."""
+    """A top-level key of the file (or a few, see :attr:`top_level`) that one data source owns, and how to
+    parse it."""
 
     name: str
     keys: tuple[str, ...]
     #: The section's mapping (keys checked, {} when absent) and the flags: the parsed, immutable model.
     parse: Callable[[Mapping[str, Any], Given], object]
+    #: The keys are top-level keys of the file, not of a mapping under ``name`` (the seat source's,
+    #: where users' files have always had them); ``parse`` is given those of them the file has.
+    top_level: bool = False
 
 
 def section_of(config: Config, name: str, model: type[T]) -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,8 +10,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from exporter.config.durations import format_duration, parse_duration
-from exporter.config.model import DEFAULT_PRICES, MAX_ACTIVITY_WINDOW, PLANS, ActivityWindow, Secret
+from exporter.config.model import Secret
 from exporter.config.quoting import shown, shown_path
 from exporter.errors import ConfigError
 
@@ -67,35 +65,6 @@ def api_url(value: Any, key: str) -> str:
     if not re.match(r"^https?://[^/\s]+", url):
         raise ConfigError(key, f"{shown(url)} must be an http(s) URL such as https://api.github.com")
     return url
-
-
-def windows(value: Any) -> tuple[ActivityWindow, ...]:
-    if not isinstance(value, list) or not value:
-        raise ConfigError("activity_windows", "must be a non-empty list of durations, e.g. [1d, 7d, 30d]")
-    seconds = sorted({parse_duration(str(item), "activity_windows") for item in value})
-    if seconds[0] <= 0:
-        raise ConfigError("activity_windows", "durations must be positive")
-    if seconds[-1] > MAX_ACTIVITY_WINDOW:
-        # GitHub clears last_activity_at after 90 idle days, so a longer window would undercount.
-        raise ConfigError(
-            "activity_windows",
-            f"{format_duration(seconds[-1])} is longer than the 90d of activity GitHub keeps",
-        )
-    return tuple(ActivityWindow(format_duration(s), s) for s in seconds)
-
-
-def prices(value: Any) -> dict[str, float]:
-    if not isinstance(value, dict):
-        raise ConfigError("seat_prices_usd", "must be a mapping such as {business: 19, enterprise: 39}")
-    prices = dict(DEFAULT_PRICES)
-    for plan, price in value.items():
-        key = f"seat_prices_usd.{plan}"
-        if plan not in PLANS:
-            raise ConfigError(key, f"unknown plan; expected one of {', '.join(PLANS)}")
-        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 <= price < math.inf:
-            raise ConfigError(key, f"must be a finite non-negative number, got {shown(price)}")
-        prices[plan] = float(price)
-    return prices
 
 
 def whole(value: Any, key: str, low: int, high: int) -> int:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from exporter.config import ReclaimConfig
-from exporter.config.model import price_for
+from exporter.sources.seats.config import price_for
 from exporter.sources.seats.model import Seat
 from exporter.sources.seats.snapshot import GroupKey, TargetSnapshot
 from exporter.sources.usage.snapshot import UsageSnapshot

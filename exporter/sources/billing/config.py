@@ -10,6 +10,7 @@ from typing import Any
 
 from exporter.config import Config, parse_duration, values
 from exporter.config.model import MIN_POLL_INTERVAL, PLANS
+from exporter.config.quoting import shown
 from exporter.config.sections import Given, section_of
 from exporter.errors import ConfigError
 
@@ -70,7 +71,7 @@ def parse_billing(billing: Mapping[str, Any], given: Given) -> BillingConfig:
             if plan not in PLANS:
                 raise ConfigError(key, f"unknown plan; expected one of {', '.join(PLANS)}")
             if isinstance(amount, bool) or not isinstance(amount, int | float) or not 0 <= amount < 1e9:
-                raise ConfigError(key, f"must be a number of credits >= 0, got {amount!r}")
+                raise ConfigError(key, f"must be a number of credits >= 0, got {shown(amount)}")
             credits[plan] = float(amount)
     return BillingConfig(
         enabled=mode, poll_interval=interval, token_file=token_file, ai_credits_per_seat=credits

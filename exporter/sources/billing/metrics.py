@@ -64,8 +64,7 @@ def _item_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
         for snap in snapshots:
             for item in snap.items:
                 labels = [
-                    snap.enterprise,
-                    snap.org,
+                    *snap.target.labels,
                     item.cost_center,
                     item.cost_center_id,
                     item.period,
@@ -80,7 +79,7 @@ def _item_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
     )
     for snap in snapshots:
         for period, start in sorted(snap.period_starts.items()):
-            starts.add_metric([snap.enterprise, snap.org, period], start)
+            starts.add_metric([*snap.target.labels, period], start)
     yield starts
 
 
@@ -101,7 +100,7 @@ def _pool_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
     )
     for snap in snapshots:
         for pool in snap.pools:
-            labels = [snap.enterprise, snap.org, pool.cost_center, pool.cost_center_id]
+            labels = [*snap.target.labels, pool.cost_center, pool.cost_center_id]
             included.add_metric(labels, pool.included_credits)
             used.add_metric(labels, pool.used_credits)
     yield included
@@ -130,7 +129,7 @@ def _budget_families(snapshots: list[BillingSnapshot]) -> Iterator[Metric]:
     for snap in snapshots:
         for state in snap.budgets:
             b = state.budget
-            labels = [snap.enterprise, snap.org, b.id, b.scope, b.user or b.entity_name, b.product_sku]
+            labels = [*snap.target.labels, b.id, b.scope, b.user or b.entity_name, b.product_sku]
             amount.add_metric(labels, b.amount_usd)
             if state.consumed_usd is not None:
                 consumed.add_metric(labels, state.consumed_usd)

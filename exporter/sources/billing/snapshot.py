@@ -103,10 +103,7 @@ class BudgetState:
 
 @dataclass(frozen=True, slots=True)
 class BillingSnapshot:
-    kind: str
-    name: str
-    enterprise: str
-    org: str
+    target: Target
     #: Unix time at which the poll that produced this snapshot completed.
     taken_at: float
     #: Unix times at which the month to date and the last complete UTC day began, by period.
@@ -254,10 +251,7 @@ def build_billing_snapshot(
         seats_by_plan if seats_by_plan is not None else seats_from_summary((r for _, r in summary_list), now)
     )
     return BillingSnapshot(
-        kind=target.kind,
-        name=target.name,
-        enterprise=target.enterprise,
-        org=target.org,
+        target=target,
         taken_at=taken_at,
         period_starts=period_starts(now),
         items=tuple(month + day),
@@ -275,10 +269,7 @@ def day_snapshot(
     pools and budgets describe the present and have no history, so the snapshot has none.
     """
     return BillingSnapshot(
-        kind=target.kind,
-        name=target.name,
-        enterprise=target.enterprise,
-        org=target.org,
+        target=target,
         taken_at=taken_at,
         period_starts={DAY: day_start},
         items=tuple(_merged(DAY, [(NO_COST_CENTER, ai_credits_day)], _from_report)),

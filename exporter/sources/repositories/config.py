@@ -14,6 +14,7 @@ from typing import Any
 
 from exporter.config import Config, parse_duration, values
 from exporter.config.model import MIN_POLL_INTERVAL
+from exporter.config.quoting import shown
 from exporter.config.sections import Given, section_of
 from exporter.errors import ConfigError
 
@@ -88,6 +89,6 @@ def _whole(section: Mapping[str, Any], key: str, default: int, low: int, high: i
     value = section.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(
-            f"{SECTION}.{key}", f"must be a whole number from {low} to {high}, got {value!r:.40}"
+            f"{SECTION}.{key}", f"must be a whole number from {low} to {high}, got {shown(value)}"
         )
     return value

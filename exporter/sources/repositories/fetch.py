@@ -110,7 +110,7 @@ async def fetch_repositories(
         links = await _links(client, target, day, settings)
         if links is None:
             continue
-        same = known is not None and (known.kind, known.name, known.day) == (target.kind, target.name, day)
+        same = known is not None and (known.target, known.day) == (target, day)
         if known is not None and same and known.final:
             return known
         if known is not None and same and known.source_digest == _digest(links):
@@ -127,10 +127,7 @@ async def _read(
     reader = _Reader(links.day, settings.max_records_per_report)
     await read_report(client, links, ENDPOINT_DOWNLOAD, reader.feed, settings.max_download_bytes)
     return RepositoriesSnapshot(
-        kind=target.kind,
-        name=target.name,
-        enterprise=target.enterprise,
-        org=target.org,
+        target=target,
         day=links.day,
         final=is_final(links.day, today),
         reported=len(reader.records),

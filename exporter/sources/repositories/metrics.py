@@ -64,8 +64,8 @@ def repository_families(snapshots: Sequence[RepositoriesSnapshot]) -> Iterator[M
         labels=TARGET_LABELS,
     )
     for snap in snapshots:
-        day.add_metric([snap.enterprise, snap.org], snap.day_timestamp)
-        reported.add_metric([snap.enterprise, snap.org], snap.reported)
+        day.add_metric([*snap.target.labels], snap.day_timestamp)
+        reported.add_metric([*snap.target.labels], snap.reported)
     yield day
     yield reported
     for index, key in enumerate(COUNTS):
@@ -77,9 +77,7 @@ def repository_families(snapshots: Sequence[RepositoriesSnapshot]) -> Iterator[M
         )
         for snap in snapshots:
             for repo in snap.repositories:
-                family.add_metric(
-                    [snap.enterprise, snap.org, repo.repository, repo.visibility], repo.counts[index]
-                )
+                family.add_metric([*snap.target.labels, repo.repository, repo.visibility], repo.counts[index])
         yield family
     median = GaugeMetricFamily(
         f"{PREFIX}pull_request_median_merge_seconds",
@@ -94,6 +92,6 @@ def repository_families(snapshots: Sequence[RepositoriesSnapshot]) -> Iterator[M
                 minutes = repo.medians.get(key)
                 if minutes is not None:
                     median.add_metric(
-                        [snap.enterprise, snap.org, repo.repository, repo.visibility, kind], minutes * 60.0
+                        [*snap.target.labels, repo.repository, repo.visibility, kind], minutes * 60.0
                     )
     yield median

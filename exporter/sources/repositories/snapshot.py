@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from exporter.config import Target
 from exporter.sources.repositories.model import COUNTS, RepoDay
 
 OTHER = "other"
@@ -36,10 +37,7 @@ class RepoFigures:
 
 @dataclass(frozen=True, slots=True)
 class RepositoriesSnapshot:
-    kind: str
-    name: str
-    enterprise: str
-    org: str
+    target: Target
     day: date
     final: bool
     #: Repositories the report holds, ``other`` included in :attr:`repositories`' count of none.

@@ -23,6 +23,7 @@ from exporter.config import Config, Target, format_duration
 from exporter.github.client import PER_PAGE
 from exporter.github.pacing import paced_seconds
 from exporter.github.stats import ClientStats
+from exporter.sources.seats.config import seats_config
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.sources.spec import SourceCost
 
@@ -79,7 +80,7 @@ def estimate(
     per_poll = seat_calls + sum(pages.get(t, 1) for t in config.targets)
     paced = paced_seconds(per_poll, config.max_concurrency, config.requests_per_minute)
     return Budget(
-        seats=SourceCost(per_poll, config.poll_interval),
+        seats=SourceCost(per_poll, seats_config(config).poll_interval),
         hourly_limit=hourly_limit or DEFAULT_HOURLY_LIMIT,
         min_poll_seconds=paced,
         others=dict(others or {}),
@@ -114,7 +115,7 @@ def _warn(config: Config, budget: Budget) -> None:
                 "suggested_poll_interval": format_duration(budget.shortest_interval),
             },
         )
-    if budget.min_poll_seconds >= config.poll_interval:
+    if budget.min_poll_seconds >= seats_config(config).poll_interval:
         log.warning(
             "a poll takes longer than the poll interval at the configured request pacing; "
             "polls will run back to back",

@@ -20,6 +20,7 @@ from exporter.caching import same_objects
 from exporter.config import Config, format_duration
 from exporter.exposition import LaidOutFamily, lay_out
 from exporter.privacy import UserLabels, unique_labels
+from exporter.sources.seats.config import seats_config
 from exporter.sources.seats.model import BILLING_STATES, POLICY_FIELDS
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.sources.seats.table import (
@@ -73,7 +74,9 @@ class SeatMetrics:
     def __init__(self, config: Config, users: UserLabels) -> None:
         self.config = config
         self.users = users
-        self._refresh = f"Refreshed from the GitHub API every {format_duration(config.poll_interval)}."
+        self._refresh = (
+            f"Refreshed from the GitHub API every {format_duration(seats_config(config).poll_interval)}."
+        )
         self._table: SeatTable | None = None
         # Scrapes arriving while the table is built wait for it rather than each building their own.
         self._table_lock = threading.Lock()
@@ -127,7 +130,7 @@ class SeatMetrics:
             h("Copilot plan and policies of the organization (always 1)."),
             labels=["org", "plan_type", *POLICY_FIELDS],
         )
-        windows = [(w.label, now - w.seconds) for w in self.config.activity_windows]
+        windows = [(w.label, now - w.seconds) for w in seats_config(self.config).activity_windows]
         for snap in snapshots:
             for group in snap.groups:
                 labels = list(group.key)

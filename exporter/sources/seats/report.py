@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from exporter.config import Target
-from exporter.config.model import price_for
+from exporter.sources.seats.config import price_for
 from exporter.sources.seats.snapshot import TargetSnapshot
 from exporter.sources.seats.table import idle_reference
 

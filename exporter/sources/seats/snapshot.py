@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from exporter.config import Target
-from exporter.config.model import price_for
 from exporter.errors import InconsistentDataError
+from exporter.sources.seats.config import price_for
 from exporter.sources.seats.model import OrgBilling, Seat, SeatPage
 
 

@@ -15,6 +15,7 @@ from exporter.github.client import GitHubClient
 from exporter.github.retrying import Retry, RetryPolicy, retries
 from exporter.privacy import UserLabels
 from exporter.sources.seats import budget
+from exporter.sources.seats.config import seats_config
 from exporter.sources.seats.fetch import read_target
 from exporter.sources.seats.metrics import SeatMetrics
 from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
@@ -38,6 +39,7 @@ class SeatSource:
         costs: Mapping[str, SourceCost] | None = None,
     ) -> None:
         self.config = config
+        self.settings = seats_config(config)
         #: The other sources' requests, for the budget logged after the first poll.
         self._costs = dict(costs or {})
         self.client = client
@@ -47,7 +49,7 @@ class SeatSource:
 
     @property
     def interval(self) -> float:
-        return self.config.poll_interval
+        return self.settings.poll_interval
 
     @property
     def targets(self) -> tuple[Target, ...]:
@@ -73,7 +75,7 @@ class SeatSource:
                     target,
                     pages,
                     billing,
-                    self.config.seat_prices_usd,
+                    self.settings.seat_prices_usd,
                     self._clock(),
                     previous,
                 )

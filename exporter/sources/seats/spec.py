@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from exporter.config import Config
+from exporter.config import Config, SeatMetricsMode, Section
+from exporter.sources.seats.config import KEYS, SECTION, parse_seats
 from exporter.sources.seats.served_report import SEAT_REPORT_PATHS, SeatReports
 from exporter.sources.seats.source import SeatSource
 from exporter.sources.spec import Handler, Served, SourceSpec, Wiring
@@ -30,7 +31,15 @@ def _routes(served: Served) -> Mapping[str, Handler]:
 
 
 def _links(config: Config) -> str:
-    return REPORT_LINKS if config.seat_metrics != "off" else ""
+    return REPORT_LINKS if config.seat_metrics is not SeatMetricsMode.OFF else ""
 
 
-SPEC = SourceSpec(name="seats", factory=_source, gates_readiness=True, routes=_routes, links=_links)
+SPEC = SourceSpec(
+    name="seats",
+    factory=_source,
+    # Top-level keys, where users' files have always had them.
+    section=Section(SECTION, KEYS, parse_seats, top_level=True),
+    gates_readiness=True,
+    routes=_routes,
+    links=_links,
+)

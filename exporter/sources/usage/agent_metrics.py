@@ -75,9 +75,9 @@ def tool_families(snapshots: Sequence[UsageSnapshot], tool: str, title: str) -> 
         if not totals:
             continue
         for field, family in families:
-            family.add_metric(snap.labels, totals.get(field, 0))
-        tokens.add_metric([*snap.labels, "prompt"], totals.get("prompt_tokens_sum", 0))
-        tokens.add_metric([*snap.labels, "output"], totals.get("output_tokens_sum", 0))
+            family.add_metric(snap.target.labels, totals.get(field, 0))
+        tokens.add_metric([*snap.target.labels, "prompt"], totals.get("prompt_tokens_sum", 0))
+        tokens.add_metric([*snap.target.labels, "output"], totals.get("output_tokens_sum", 0))
     yield from (family for _, family in families)
     yield tokens
 
@@ -101,7 +101,7 @@ def _nullable_active_users(snapshots: Sequence[UsageSnapshot]) -> Iterator[Metri
         for field, (name, window) in NULLABLE_ACTIVE_USERS.items():
             found = snap.entity.active_users.get(field)
             if found is not None:
-                families[name].add_metric([*snap.labels, window], found)
+                families[name].add_metric([*snap.target.labels, window], found)
     yield from families.values()
 
 
@@ -119,8 +119,8 @@ def _third_party_agents(snapshots: Sequence[UsageSnapshot]) -> Iterator[Metric]:
     )
     for snap in snapshots:
         for item in snap.entity.third_party_agents if snap.entity is not None else ():
-            interactions.add_metric([*snap.labels, item.name], item.interactions)
-            sessions.add_metric([*snap.labels, item.name], item.sessions)
+            interactions.add_metric([*snap.target.labels, item.name], item.interactions)
+            sessions.add_metric([*snap.target.labels, item.name], item.sessions)
     yield from (interactions, sessions)
 
 
@@ -145,7 +145,7 @@ def _adoption_phases(snapshots: Sequence[UsageSnapshot]) -> Iterator[Metric]:
     }
     for snap in snapshots:
         for item in snap.entity.adoption_phases if snap.entity is not None else ():
-            labels = [*snap.labels, item.phase]
+            labels = [*snap.target.labels, item.phase]
             engaged.add_metric(labels, item.engaged_users)
             if item.pull_requests_merged is not None:
                 merged.add_metric(labels, item.pull_requests_merged)
@@ -175,10 +175,10 @@ def _user_cohorts(snapshots: Sequence[UsageSnapshot]) -> Iterator[Metric]:
     )
     for snap in snapshots:
         for name, users in snap.users_by_phase.items():
-            by_phase.add_metric([*snap.labels, name], users)
+            by_phase.add_metric([*snap.target.labels, name], users)
         for family, pairs in ((by_ide, snap.users_by_ide_version), (by_plugin, snap.users_by_plugin_version)):
             for keys, users in pairs:
-                family.add_metric([*snap.labels, *keys], users)
+                family.add_metric([*snap.target.labels, *keys], users)
     yield from (by_phase, by_ide, by_plugin)
 
 
@@ -191,5 +191,5 @@ def _unknown_fields(snapshots: Sequence[UsageSnapshot]) -> Metric:
     )
     for snap in snapshots:
         for report in REPORTS:
-            family.add_metric([*snap.labels, report], len(snap.unknown_fields.get(report, ())))
+            family.add_metric([*snap.target.labels, report], len(snap.unknown_fields.get(report, ())))
     return family

@@ -149,10 +149,7 @@ class UsageAggregator:
         ide_versions: Counter[tuple[str, str]] = Counter(pair for u in users for pair in u.ide_versions)
         plugin_versions: Counter[tuple[str, str]] = Counter(pair for u in users for pair in u.plugin_versions)
         return UsageSnapshot(
-            kind=target.kind,
-            name=target.name,
-            enterprise=target.enterprise,
-            org=target.org,
+            target=target,
             day=self.day,
             final=final,
             entity=entity,

@@ -90,7 +90,7 @@ async def fetch_usage(
     GitHub will not change it again and it is returned without downloading anything.
     """
     day, entity = await _newest_report(client, target, today, max_days_back, max_files)
-    same_target = known is not None and (known.kind, known.name, known.day) == (target.kind, target.name, day)
+    same_target = known is not None and (known.target, known.day) == (target, day)
     if known is not None and same_target and known.final:
         return known
     users = await _report_links(client, target, "users", day, max_files)

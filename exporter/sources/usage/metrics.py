@@ -109,9 +109,9 @@ def _report_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
     )
     users = _gauge("usage_users_reported", f"Users with a row in the users report. {DAY}.")
     for snap in snapshots:
-        day.add_metric(snap.labels, snap.day_timestamp)
-        final.add_metric(snap.labels, 1.0 if snap.final else 0.0)
-        users.add_metric(snap.labels, len(snap.users))
+        day.add_metric(snap.target.labels, snap.day_timestamp)
+        final.add_metric(snap.target.labels, 1.0 if snap.final else 0.0)
+        users.add_metric(snap.target.labels, len(snap.users))
     yield from (day, final, users)
 
 
@@ -123,7 +123,7 @@ def _active_user_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
         if snap.entity is None:
             continue
         for field, (name, window) in ACTIVE_USERS.items():
-            families[name].add_metric([*snap.labels, window], snap.entity.active_users.get(field, 0))
+            families[name].add_metric([*snap.target.labels, window], snap.entity.active_users.get(field, 0))
     yield from families.values()
 
 
@@ -132,7 +132,7 @@ def _counter_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
         total = _gauge(f"usage_{name}", f"Number of {text}. {DAY}.")
         for snap in snapshots:
             if snap.entity is not None:
-                total.add_metric(snap.labels, snap.entity.counters.values()[index])
+                total.add_metric(snap.target.labels, snap.entity.counters.values()[index])
         yield total
         for breakdown, (suffix, labels) in BREAKDOWN_FAMILIES.items():
             if name == "interactions" and breakdown.startswith("totals_by_language_"):
@@ -143,7 +143,7 @@ def _counter_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
                 if snap.entity is None:
                     continue
                 for item in snap.entity.breakdowns.get(breakdown, ()):
-                    family.add_metric([*snap.labels, *item.keys], item.counters.values()[index])
+                    family.add_metric([*snap.target.labels, *item.keys], item.counters.values()[index])
             yield family
 
 
@@ -170,12 +170,12 @@ def _pull_request_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
         if snap.entity is None:
             continue
         for field, value in snap.entity.pull_requests.items():
-            counts[field].add_metric(snap.labels, value)
+            counts[field].add_metric(snap.target.labels, value)
         for field, minutes in snap.entity.pull_request_medians.items():
-            medians[field].add_metric(snap.labels, minutes * 60.0)
+            medians[field].add_metric(snap.target.labels, minutes * 60.0)
         for kind, (suggested, applied) in sorted(snap.entity.suggestions_by_comment_type.items()):
-            by_type.add_metric([*snap.labels, kind], suggested)
-            applied_by_type.add_metric([*snap.labels, kind], applied)
+            by_type.add_metric([*snap.target.labels, kind], suggested)
+            applied_by_type.add_metric([*snap.target.labels, kind], applied)
     yield from counts.values()
     yield from medians.values()
     yield from (by_type, applied_by_type)
@@ -194,7 +194,7 @@ def _team_families(snapshots: list[UsageSnapshot]) -> Iterator[Metric]:
     for snap in snapshots:
         for figures in snap.teams:
             for field, family in families:
-                family.add_metric([*snap.labels, figures.team], getattr(figures, field))
+                family.add_metric([*snap.target.labels, figures.team], getattr(figures, field))
     yield from (family for _, family in families)
 
 
@@ -226,17 +226,17 @@ def _user_families(
     kept: dict[tuple[str, str], int] = {}
     if user_label is not None:
         for snap, figures, user_value in _capped(snapshots, max_user_series, user_label):
-            labels = [*snap.labels, user_value]
+            labels = [*snap.target.labels, user_value]
             credits.add_metric(labels, figures.ai_credits_used)
             interactions.add_metric(labels, figures.interactions)
             acceptances.add_metric(labels, figures.acceptances)
             used = [getattr(figures, flag) for flag in flags]
             info.add_metric([*labels, *("true" if flag else "false" for flag in used)], 1.0)
-            kept[snap.labels] = kept.get(snap.labels, 0) + 1
+            kept[snap.target.labels] = kept.get(snap.target.labels, 0) + 1
     for snap in snapshots:
         # With per-user series switched off nothing is dropped: there is no cap to report on.
         dropped.add_metric(
-            snap.labels, 0 if user_label is None else len(snap.users) - kept.get(snap.labels, 0)
+            snap.target.labels, 0 if user_label is None else len(snap.users) - kept.get(snap.target.labels, 0)
         )
     yield from (credits, interactions, acceptances, info, dropped)
 
@@ -260,6 +260,6 @@ def _paired(
     snap: UsageSnapshot, user_label: Callable[[str], str]
 ) -> Iterator[tuple[UsageSnapshot, UserFigures, str]]:
     # A function, not a nested generator expression, which would see only the last snapshot.
-    labels = unique_labels([(snap.labels, u.login, u.user_id) for u in snap.users], user_label)
+    labels = unique_labels([(snap.target.labels, u.login, u.user_id) for u in snap.users], user_label)
     for user, label in zip(snap.users, labels, strict=True):
         yield snap, user, label

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from exporter.config import Target
 from exporter.sources.usage.model import EntityDay
 
 #: GitHub: a day "typically finalizes within three full UTC days"; its numbers may change until then.
@@ -60,10 +61,7 @@ class UserFigures:
 
 @dataclass(frozen=True, slots=True)
 class UsageSnapshot:
-    kind: str
-    name: str
-    enterprise: str
-    org: str
+    target: Target
     #: The newest day with a report.
     day: date
     #: True when ``day`` was final at the time of reading, so a later poll may keep this snapshot.
@@ -89,7 +87,3 @@ class UsageSnapshot:
     def day_timestamp(self) -> float:
         """00:00 UTC of ``day`` as Unix seconds."""
         return datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC).timestamp()
-
-    @property
-    def labels(self) -> tuple[str, str]:
-        return self.enterprise, self.org
