@@ -13,12 +13,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
+from exporter.sources.registry import spec
+from exporter.sources.spec import BackfillPart
 from exporter.web.asgi import Receive, Scope, Send
 from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
 from tests.fakegithub.fake_github import FakeGitHub
@@ -84,6 +88,22 @@ def history_fakes(now: float, first_day: date, org_first_report: date) -> Iterat
             faults.released.set()
 
 
+def config_file(tmp: Path, fakes: HistoryFakes) -> Path:
+    """A configuration file for a backfill of the demo organization and enterprise from ``fakes``."""
+    config = tmp / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "organizations": [DEMO_ORG],
+                "enterprises": [DEMO_ENTERPRISE],
+                "github": {"requests_per_minute": 900, "max_concurrency": 50},
+                "usage": {"allowed_download_hosts": [fakes.download_url]},
+            }
+        )
+    )
+    return config
+
+
 def day_stamp(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
@@ -120,3 +140,9 @@ def net_ai_credit_spend(api: str, kind: str, name: str, day: date) -> float:
 
 def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def parts(**enabled: bool) -> list[BackfillPart]:
+    """The backfill parts of the sources named true: ``parts(usage=True, billing=False)``."""
+    found = [spec(name).backfill for name, on in enabled.items() if on]
+    return [part for part in found if part is not None]

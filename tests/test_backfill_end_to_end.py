@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG
 from tests.backfill_support import (
     HistoryFakes,
+    config_file,
     day_stamp,
     days,
     entity_record,
@@ -67,24 +67,9 @@ def fakes() -> Iterator[HistoryFakes]:
     yield from history_fakes(NOW, FIRST - timedelta(days=40), ORG_FIRST_REPORT)
 
 
-def _config(tmp: Path, fakes: HistoryFakes) -> Path:
-    config = tmp / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "organizations": [DEMO_ORG],
-                "enterprises": [DEMO_ENTERPRISE],
-                "github": {"requests_per_minute": 900, "max_concurrency": 50},
-                "usage": {"allowed_download_hosts": [fakes.download_url]},
-            }
-        )
-    )
-    return config
-
-
 def _args(fakes: HistoryFakes, tmp: Path, first: date, last: date, output: Path) -> list[str]:
     return [
-        "backfill", "--config", str(_config(tmp, fakes)), "--github.api-url", fakes.api,
+        "backfill", "--config", str(config_file(tmp, fakes)), "--github.api-url", fakes.api,
         "--usage.enabled=true", "--from", first.isoformat(), "--to", last.isoformat(),
         "--output", str(output),
     ]  # fmt: skip
