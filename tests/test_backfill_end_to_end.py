@@ -57,8 +57,6 @@ DAY = 86400
 #: describe the present only, so a backfill cannot have them (docs/history.md).
 LIVE_ONLY = re.compile(
     r"github_copilot_(seats|estimated_monthly_cost_usd|budget_\w+|ai_credits_\w+)\b|period=\"month\""
-    # The repository report is not backfilled yet (docs/history.md): its days come from scrapes only.
-    r"|github_copilot_repository_\w+"
 )
 
 

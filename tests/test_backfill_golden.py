@@ -16,11 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.cli import config_from_args, parse_args
-from exporter.commands import backfill
-from exporter.wiring import build_client
-from tests.backfill_support import HistoryFakes, config_file, history_fakes
-from tests.support import TOKEN
+from tests.backfill_support import HistoryFakes, history_fakes, run_backfill
 
 pytestmark = pytest.mark.e2e
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC).timestamp()
@@ -37,23 +33,9 @@ def fakes() -> Iterator[HistoryFakes]:
     yield from history_fakes(NOW, FIRST - timedelta(days=40), FIRST + timedelta(days=2))
 
 
-def run_backfill(fakes: HistoryFakes, tmp: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> Path:
-    """The backfill of FIRST..LAST in this process, on the fixed day TODAY; the output's path."""
-    output = tmp / "history.om"
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    args = parse_args(
-        ["backfill", "--config", str(config_file(tmp, fakes)), "--github.api-url", fakes.api,
-         "--usage.enabled=true", "--seat-metrics", "login", "--from", FIRST.isoformat(),
-         "--to", LAST.isoformat(), "--output", str(output), *extra]
-    )  # fmt: skip
-    config = config_from_args(args)
-    assert backfill.run(config, args, build_client(config), today=TODAY) == 0
-    return output
-
-
 def test_the_output_is_byte_for_byte_what_it_was(
     fakes: HistoryFakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    output = run_backfill(fakes, tmp_path, monkeypatch, "--repositories.enabled=false")
+    output = run_backfill(fakes, tmp_path, monkeypatch, FIRST, LAST, TODAY, "--repositories.enabled=false")
     data = output.read_bytes()
     assert (hashlib.sha256(data).hexdigest(), len(data)) == (GOLDEN_SHA256, GOLDEN_BYTES)

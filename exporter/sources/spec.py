@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from prometheus_client.metrics_core import Metric
@@ -91,6 +91,11 @@ class BackfillWiring:
     user_label: Callable[[str], str] | None
     #: When the samples of a day are stamped (Unix time), as the backfill writes them.
     taken_at: Callable[[date], float]
+
+
+def days_back(days: int) -> Callable[[date], date]:
+    """A :attr:`BackfillPart.oldest_day` for history kept ``days`` days."""
+    return lambda today: today - timedelta(days=days)
 
 
 #: One target's day, read whole: its snapshot, or None when GitHub has no report of that day.

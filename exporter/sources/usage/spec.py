@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from prometheus_client.metrics_core import Metric
@@ -17,6 +17,7 @@ from exporter.sources.spec import (
     SourceCost,
     SourceSpec,
     Wiring,
+    days_back,
 )
 from exporter.sources.usage import fetch
 from exporter.sources.usage.config import KEYS, SECTION, parse_usage, usage_config
@@ -65,10 +66,6 @@ def _day_families(wiring: BackfillWiring, snapshots: Sequence[UsageSnapshot]) ->
     )
 
 
-def _oldest_day(today: date) -> date:
-    return today - timedelta(days=RETENTION_DAYS)
-
-
 def _too_old(first: date, oldest: date) -> str:
     return (
         f"--from {first} is beyond GitHub's retention of usage reports: the oldest day is "
@@ -85,7 +82,7 @@ def _options(config: Config) -> Mapping[str, Any]:
 BACKFILL = BackfillPart(
     reader=_day_reader,
     families=_day_families,
-    oldest_day=_oldest_day,
+    oldest_day=days_back(RETENTION_DAYS),
     too_old=_too_old,
     report="usage report",
     counts_missing=True,
