@@ -1,15 +1,17 @@
 """The day walk: each day of the range, each target, read with the live sources' own code and written.
 
 A day is read whole before anything of it is written, and the state is saved after it, so an
-interruption loses at most the day being read. A request that fails is retried by the client; a
-target's day that still fails is tried again a few times here and then recorded as failed, never
-dropped in silence. Refusals that will not change from one day to the next (no permission, no
-billing of the target's own) stop that source for that target instead of failing every day anew.
+interruption loses at most the days being read (the next days' requests overlap a day's writing).
+A request that fails is retried by the client; a target's day that still fails is tried again a few
+times here and then recorded as failed, never dropped in silence. Refusals that will not change from
+one day to the next (no permission, no billing of the target's own) stop that source for that target
+instead of failing every day anew.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ DAY_RETRY_DELAY = 1.0
 #: Rate-limit pauses longer than the client waits out itself, waited here; a day waits at most this many.
 MAX_RATE_LIMIT_PAUSES = 12
 MAX_RATE_LIMIT_WAIT = 3600.0
+#: Days read and waiting for the writer (besides the one being written and the one being read).
+READ_AHEAD = 1
 #: Refusals that hold for every day: the source stops for the target.
 ACCESS_ERRORS = (AuthenticationError, PermissionDeniedError, CopilotUnavailableError)
 
@@ -80,6 +84,10 @@ class _Day:
     no_report: int = 0
 
 
+#: A day read, or what stopped the reading.
+_Ready = tuple[date, _Day] | Exception
+
+
 class _Stopped(Exception):
     def __init__(self, cause: GitHubError, *, failed: bool) -> None:
         self.cause = cause
@@ -116,10 +124,34 @@ class DayWalk:
         return sum(self.client.stats.requests().values())
 
     async def run(self, days: Sequence[date]) -> None:
-        for day in days:
-            if day.isoformat() < self.state.next_day:
-                continue
-            self._write(day, await self._read(day))
+        """Read the days in order while the ones read are written, in order, in a thread of their own.
+
+        The requests and downloads of the next days go on while a day is turned into families and
+        written; at most :data:`READ_AHEAD` days wait, read, for the writer, so memory holds a few days
+        whatever the range. The state is saved after each day written, as without the overlap.
+        """
+        todo = [day for day in days if day.isoformat() >= self.state.next_day]
+        ready: asyncio.Queue[_Ready] = asyncio.Queue(maxsize=READ_AHEAD)
+        reader = asyncio.create_task(self._read_all(todo, ready))
+        try:
+            for _ in todo:
+                item = await ready.get()
+                if isinstance(item, Exception):
+                    raise item
+                await asyncio.to_thread(self._write, *item)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read_all(self, days: Sequence[date], ready: asyncio.Queue[_Ready]) -> None:
+        # One day after another, as the walk always read them: a refusal on one day stops the
+        # source for the next before any of its requests are sent.
+        try:
+            for day in days:
+                await ready.put((day, await self._read(day)))
+        except Exception as exc:
+            await ready.put(exc)
 
     async def _read(self, day: date) -> _Day:
         read = self._reading[day] = _Day()
