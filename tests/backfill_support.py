@@ -10,16 +10,25 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import yaml
 
+from exporter.cli import config_from_args, parse_args
+from exporter.commands import backfill
 from exporter.demo.fake_billing import FakeBillingWorld, fake_account
+from exporter.demo.fake_repos import RepoDownloads, RepoReports, RepoWorld
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG, demo_usage
+from exporter.sources.registry import spec
+from exporter.sources.spec import BackfillPart
 from exporter.web.asgi import Receive, Scope, Send
+from exporter.wiring import build_client
 from tests.fakegithub.fake_downloads import FakeDownloads, UsageReports
 from tests.fakegithub.fake_github import FakeGitHub
 from tests.fakegithub.world import demo_github
@@ -57,6 +66,8 @@ class HistoryFakes:
     api: str
     #: The origin of the report files, for usage.allowed_download_hosts.
     download_url: str
+    #: The repository report's download host (every day of both targets has a report) and its paths.
+    repos: RepoDownloads
 
 
 def history_fakes(now: float, first_day: date, org_first_report: date) -> Iterator[HistoryFakes]:
@@ -77,11 +88,35 @@ def history_fakes(now: float, first_day: date, org_first_report: date) -> Iterat
     )
     downloads = FakeDownloads(world, clock=lambda: now)
     faults = DayFaults(downloads)
-    with ServedApp(faults, "127.0.0.2").running() as served_downloads:
-        github.usage = UsageReports(world, served_downloads.url)
+    names = {"org": {DEMO_ORG.lower()}, "enterprise": {DEMO_ENTERPRISE.lower()}}
+    repos = RepoWorld(repos_per_entity=40, rows_per_file=10, entities=names)
+    repo_downloads = RepoDownloads(repos, faults)
+    with ServedApp(repo_downloads, "127.0.0.2").running() as served_downloads:
+        usage = UsageReports(world, served_downloads.url)
+        github.usage = RepoReports(repos, served_downloads.url, usage)  # type: ignore[assignment]
         with ServedApp(github).running() as served_api:
-            yield HistoryFakes(github, downloads, faults, served_api.url, served_downloads.url)
+            yield HistoryFakes(
+                github, downloads, faults, served_api.url, served_downloads.url, repo_downloads
+            )
             faults.released.set()
+
+
+def config_file(tmp: Path, fakes: HistoryFakes, **sections: Any) -> Path:
+    """A configuration file for a backfill of the demo organization and enterprise from ``fakes``, with
+    ``sections`` (``repositories={"top_n": 5}``) added."""
+    config = tmp / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "organizations": [DEMO_ORG],
+                "enterprises": [DEMO_ENTERPRISE],
+                "github": {"requests_per_minute": 900, "max_concurrency": 50},
+                "usage": {"allowed_download_hosts": [fakes.download_url]},
+                **sections,
+            }
+        )
+    )
+    return config
 
 
 def day_stamp(day: date) -> float:
@@ -120,3 +155,32 @@ def net_ai_credit_spend(api: str, kind: str, name: str, day: date) -> float:
 
 def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def parts(**enabled: bool) -> list[BackfillPart]:
+    """The backfill parts of the sources named true: ``parts(usage=True, billing=False)``."""
+    found = [spec(name).backfill for name, on in enabled.items() if on]
+    return [part for part in found if part is not None]
+
+
+def run_backfill(
+    fakes: HistoryFakes,
+    tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    first: date,
+    last: date,
+    today: date,
+    *extra: str,
+    sections: Mapping[str, Any] | None = None,
+) -> Path:
+    """The backfill of ``first``..``last`` in this process on the fixed day ``today``; the output's path."""
+    output = tmp / "history.om"
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    args = parse_args(
+        ["backfill", "--config", str(config_file(tmp, fakes, **(sections or {}))), "--github.api-url",
+         fakes.api, "--usage.enabled=true", "--seat-metrics", "login", "--from", first.isoformat(),
+         "--to", last.isoformat(), "--output", str(output), *extra]
+    )  # fmt: skip
+    config = config_from_args(args)
+    assert backfill.run(config, args, build_client(config), today=today) == 0
+    return output

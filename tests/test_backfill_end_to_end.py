@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from exporter.demo.fake_usage import DEMO_ENTERPRISE, DEMO_ORG
 from tests.backfill_support import (
     HistoryFakes,
+    config_file,
     day_stamp,
     days,
     entity_record,
@@ -57,8 +57,6 @@ DAY = 86400
 #: describe the present only, so a backfill cannot have them (docs/history.md).
 LIVE_ONLY = re.compile(
     r"github_copilot_(seats|estimated_monthly_cost_usd|budget_\w+|ai_credits_\w+)\b|period=\"month\""
-    # The repository report is not backfilled yet (docs/history.md): its days come from scrapes only.
-    r"|github_copilot_repository_\w+"
 )
 
 
@@ -67,24 +65,9 @@ def fakes() -> Iterator[HistoryFakes]:
     yield from history_fakes(NOW, FIRST - timedelta(days=40), ORG_FIRST_REPORT)
 
 
-def _config(tmp: Path, fakes: HistoryFakes) -> Path:
-    config = tmp / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "organizations": [DEMO_ORG],
-                "enterprises": [DEMO_ENTERPRISE],
-                "github": {"requests_per_minute": 900, "max_concurrency": 50},
-                "usage": {"allowed_download_hosts": [fakes.download_url]},
-            }
-        )
-    )
-    return config
-
-
 def _args(fakes: HistoryFakes, tmp: Path, first: date, last: date, output: Path) -> list[str]:
     return [
-        "backfill", "--config", str(_config(tmp, fakes)), "--github.api-url", fakes.api,
+        "backfill", "--config", str(config_file(tmp, fakes)), "--github.api-url", fakes.api,
         "--usage.enabled=true", "--from", first.isoformat(), "--to", last.isoformat(),
         "--output", str(output),
     ]  # fmt: skip

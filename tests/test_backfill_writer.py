@@ -18,6 +18,7 @@ from exporter.backfill.days import DateRangeError, check_range, sample_time
 from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.progress import BarProgress, progress_for
 from exporter.backfill.state import ResumeError, RunState, open_state
+from tests.backfill_support import parts
 
 TODAY = date(2026, 12, 3)
 
@@ -111,10 +112,10 @@ def test_a_day_is_stamped_at_the_last_second_of_the_day_after_it() -> None:
 
 
 def test_the_range_defaults_to_the_newest_final_day_and_counts_the_days_left_to_the_live_exporter() -> None:
-    days = check_range(date(2026, 11, 1), None, TODAY, usage=True, billing=True)
+    days = check_range(date(2026, 11, 1), None, TODAY, parts(usage=True, billing=True))
     assert days.last == date(2026, 11, 29)  # three full UTC days before today have passed since it ended
     assert days.not_final == 0
-    asked = check_range(date(2026, 11, 1), date(2026, 12, 2), TODAY, usage=True, billing=True)
+    asked = check_range(date(2026, 11, 1), date(2026, 12, 2), TODAY, parts(usage=True, billing=True))
     assert (asked.last, asked.not_final) == (date(2026, 11, 29), 3)
     assert len(asked.days) == 29
 
@@ -134,11 +135,11 @@ def test_dates_outside_what_github_keeps_or_has_finalized_are_refused(
     first: date, last: date | None, usage: bool, message: str
 ) -> None:
     with pytest.raises(DateRangeError, match=message):
-        check_range(first, last, TODAY, usage=usage, billing=True)
+        check_range(first, last, TODAY, parts(usage=usage, billing=True))
 
 
 def test_billing_alone_may_go_back_further_than_the_usage_reports() -> None:
-    days = check_range(date(2025, 1, 1), date(2025, 1, 31), TODAY, usage=False, billing=True)
+    days = check_range(date(2025, 1, 1), date(2025, 1, 31), TODAY, parts(usage=False, billing=True))
     assert len(days.days) == 31
 
 
@@ -209,11 +210,11 @@ def test_the_backfill_window_at_any_date(moment: datetime) -> None:
         return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=4) <= midnight
 
     first = today - timedelta(days=40)
-    days = check_range(first, None, today, usage=True, billing=True)
+    days = check_range(first, None, today, parts(usage=True, billing=True))
     assert final(days.last)
     assert not final(days.last + timedelta(days=1))
     assert days.days == [first + timedelta(days=i) for i in range((days.last - first).days + 1)]
     two_years = date(today.year - 2, today.month, 28 if (today.month, today.day) == (2, 29) else today.day)
-    assert len(check_range(two_years, two_years, today, usage=False, billing=True).days) == 1
+    assert len(check_range(two_years, two_years, today, parts(usage=False, billing=True)).days) == 1
     with pytest.raises(DateRangeError, match="24 months of billing"):
-        check_range(two_years - timedelta(days=1), two_years, today, usage=False, billing=True)
+        check_range(two_years - timedelta(days=1), two_years, today, parts(usage=False, billing=True))

@@ -10,17 +10,17 @@ live and backfilled data then both give day d at the midnight that ends day d+1,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.errors import ExporterError
+from exporter.sources.spec import BackfillPart
 from exporter.sources.usage.snapshot import FINAL_AFTER_FULL_DAYS
 
-#: GitHub keeps the 1-day usage reports for a year.
-USAGE_RETENTION_DAYS = 365
-#: Billing usage is kept for 24 months.
-BILLING_RETENTION_YEARS = 2
 DAY_SECONDS = 86400
+#: Where a run without any source to read would start: a year back, as the usage reports.
+NO_SOURCE_DAYS = 365
 
 
 class DateRangeError(ExporterError):
@@ -37,17 +37,6 @@ def parse_day(text: str) -> date:
 def newest_final_day(today: date) -> date:
     """The newest day GitHub will no longer revise: three full UTC days have passed since it ended."""
     return today - timedelta(days=1 + FINAL_AFTER_FULL_DAYS)
-
-
-def oldest_usage_day(today: date) -> date:
-    return today - timedelta(days=USAGE_RETENTION_DAYS)
-
-
-def oldest_billing_day(today: date) -> date:
-    try:
-        return today.replace(year=today.year - BILLING_RETENTION_YEARS)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - BILLING_RETENTION_YEARS, day=28)
 
 
 def sample_time(day: date) -> float:
@@ -68,15 +57,13 @@ class DayRange:
         return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
 
 
-def oldest_day(today: date, *, usage: bool, billing: bool) -> date:
+def oldest_day(today: date, parts: Sequence[BackfillPart]) -> date:
     """The oldest day every enabled source still has: where a backfill without ``--from`` starts."""
-    if usage or not billing:
-        return oldest_usage_day(today)
-    return oldest_billing_day(today)
+    return max((part.oldest_day(today) for part in parts), default=today - timedelta(days=NO_SOURCE_DAYS))
 
 
 def first_day(
-    first: date | None, last: date | None, count: int | None, today: date, *, usage: bool, billing: bool
+    first: date | None, last: date | None, count: int | None, today: date, parts: Sequence[BackfillPart]
 ) -> date:
     """``--from``; else the ``count`` days up to ``--to`` (or the newest final day); else the oldest day."""
     if first is not None:
@@ -85,11 +72,11 @@ def first_day(
         if count < 1:
             raise DateRangeError(f"--days must be at least 1, got {count}")
         end = newest_final_day(today) if last is None else last
-        return max(end - timedelta(days=count - 1), oldest_day(today, usage=usage, billing=billing))
-    return oldest_day(today, usage=usage, billing=billing)
+        return max(end - timedelta(days=count - 1), oldest_day(today, parts))
+    return oldest_day(today, parts)
 
 
-def check_range(first: date, last: date | None, today: date, *, usage: bool, billing: bool) -> DayRange:
+def check_range(first: date, last: date | None, today: date, parts: Sequence[BackfillPart]) -> DayRange:
     """The days to read from ``first`` to ``last`` (default: the newest final day), or DateRangeError."""
     final = newest_final_day(today)
     if first > today or (last is not None and last > today):
@@ -102,18 +89,10 @@ def check_range(first: date, last: date | None, today: date, *, usage: bool, bil
                 "of today may still change and are left to the live exporter"
             )
         raise DateRangeError(f"--from {first} is after --to {last}")
-    if usage and first < oldest_usage_day(today):
-        raise DateRangeError(
-            f"--from {first} is beyond GitHub's retention of usage reports: the oldest day is "
-            f"{oldest_usage_day(today)} (GitHub keeps them for {USAGE_RETENTION_DAYS} days); "
-            "pass a later --from, leave it out to start there, or --usage.enabled=false to backfill "
-            "billing alone"
-        )
-    if billing and first < oldest_billing_day(today):
-        raise DateRangeError(
-            f"--from {first} is beyond GitHub's 24 months of billing usage: the oldest day is "
-            f"{oldest_billing_day(today)}"
-        )
+    # The source that keeps the least history speaks first: moving --from past it may be enough.
+    for part in sorted(parts, key=lambda p: p.oldest_day(today), reverse=True):
+        if first < part.oldest_day(today):
+            raise DateRangeError(part.too_old(first, part.oldest_day(today)))
     end = min(wanted, final)
     not_final = (wanted - end).days
     if first > end:

@@ -1,52 +1,49 @@
 """The day walk: each day of the range, each target, read with the live sources' own code and written.
 
 A day is read whole before anything of it is written, and the state is saved after it, so an
-interruption loses at most the day being read. A request that fails is retried by the client; a
-target's day that still fails is tried again a few times here and then recorded as failed, never
-dropped in silence. Refusals that will not change from one day to the next (no permission, no
-billing of the target's own) stop that source for that target instead of failing every day anew.
+interruption loses at most the days being read (the next days' requests overlap a day's writing).
+A request that fails is retried by the client; a target's day that still fails is tried again a few
+times here and then recorded as failed, never dropped in silence. Refusals that will not change from
+one day to the next (no permission, no billing of the target's own) stop that source for that target
+instead of failing every day anew.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import chain
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from prometheus_client.metrics_core import Metric
 
 from exporter.backfill.days import sample_time
 from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.state import Failure, RunState
-from exporter.config import Target
+from exporter.config import Config, Target
 from exporter.errors import (
     AuthenticationError,
     CopilotUnavailableError,
     GitHubError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
 )
 from exporter.github.client import GitHubClient
 from exporter.github.retrying import Retry, RetryPolicy, retries
 from exporter.logs import redact
-from exporter.sources.billing.fetch import fetch_billing_day
-from exporter.sources.billing.metrics import billing_families
-from exporter.sources.billing.snapshot import BillingSnapshot
-from exporter.sources.usage.fetch import fetch_day
-from exporter.sources.usage.metrics import usage_families
-from exporter.sources.usage.snapshot import UsageSnapshot
+from exporter.sources.spec import BackfillPart, DayReader
 
 T = TypeVar("T")
 log = logging.getLogger("exporter.backfill")
 #: Tries of one target's day, each after the client's own retries of every request, 1s then 2s apart;
 #: rate-limit pauses longer than the client waits out itself are waited here, at most 12 of an hour.
 DAY_RETRY = RetryPolicy(attempts=3, backoff=1.0, jitter=0.0, rate_limit_pauses=12, max_rate_limit_wait=3600.0)
+#: Days read and waiting for the writer (besides the one being written and the one being read).
+READ_AHEAD = 1
 #: Refusals that hold for every day: the source stops for the target.
 ACCESS_ERRORS = (AuthenticationError, PermissionDeniedError, CopilotUnavailableError)
 
@@ -56,20 +53,37 @@ class Progress(Protocol):
 
 
 @dataclass(frozen=True)
-class Plan:
-    """What to read: the configuration's targets and sources, and how the usage families are cut."""
+class Reading:
+    """One source's part in a run: its day reader and families, built from the configuration."""
 
+    name: str
+    part: BackfillPart
+    read_day: DayReader
+    families: Callable[[Sequence[Any]], Iterable[Metric]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to read: the configuration's targets, and the enabled sources' parts in registry order."""
+
+    config: Config
     targets: tuple[Target, ...]
-    usage: bool
-    billing: bool
-    #: billing.enabled auto: a 404 means the target has no billing of its own (not a failure).
-    billing_auto: bool
-    user_label: Callable[[str], str] | None
-    max_user_series: int
-    top_n: int
-    max_file_bytes: int
-    max_files: int
-    max_records: int
+    readings: tuple[Reading, ...]
+    #: Whether per-user series are written (mode login or hashed, and no ``--no-per-user``).
+    per_user: bool
+
+
+@dataclass
+class _Day:
+    """What reading one day gave: the snapshots by source, and what to count once it is written."""
+
+    snapshots: dict[str, list[Any]] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    no_report: int = 0
+
+
+#: A day read, or what stopped the reading.
+_Ready = tuple[date, _Day] | Exception
 
 
 class _Stopped(Exception):
@@ -82,93 +96,101 @@ class DayWalk:
     def __init__(
         self,
         client: GitHubClient,
-        billing_client: GitHubClient,
         plan: Plan,
         writer: SpillWriter,
         state: RunState,
         workdir: Path,
         *,
-        today: date,
         progress: Progress,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
-        self.billing_client = billing_client
         self.plan = plan
         self.writer = writer
         self.state = state
         self.workdir = workdir
-        self.today = today
         self.progress = progress
         self._sleep = sleep
+        self._parts = {reading.name: reading.part for reading in plan.readings}
         #: (source, target) pairs a lasting refusal stopped.
         self._stopped: set[tuple[str, Target]] = set()
+        #: The days being read, not written yet: their failures count once the day is written.
+        self._reading: dict[date, _Day] = {}
 
     def requests(self) -> int:
-        """Requests sent so far (the billing client shares the statistics unless it has its own)."""
-        total = sum(self.client.stats.requests().values())
-        if self.billing_client.stats is not self.client.stats:
-            total += sum(self.billing_client.stats.requests().values())
-        return total
+        """Requests sent so far (clients for other tokens share the statistics)."""
+        return sum(self.client.stats.requests().values())
 
     async def run(self, days: Sequence[date]) -> None:
-        for day in days:
-            if day.isoformat() < self.state.next_day:
-                continue
-            usage = [s for s in [await self._usage(day, t) for t in self._active("usage")] if s is not None]
-            billing = [
-                s for s in [await self._billing(day, t) for t in self._active("billing")] if s is not None
-            ]
-            families: Iterable[Metric] = chain(
-                usage_families(
-                    usage, user_label=self.plan.user_label, max_user_series=self.plan.max_user_series
-                )
-                if usage
-                else (),
-                billing_families(billing) if billing else (),
-            )
-            self.state.samples += self.writer.write(families, sample_time(day))
-            self.state.sizes = self.writer.sizes()
-            self.state.next_day = (day + timedelta(days=1)).isoformat()
-            self.state.days_done += 1
-            self.state.save(self.workdir)
-            self.progress.day_done(day, self.requests())
+        """Read the days in order while the ones read are written, in order, in a thread of their own.
+
+        The requests and downloads of the next days go on while a day is turned into families and
+        written; at most :data:`READ_AHEAD` days wait, read, for the writer, so memory holds a few days
+        whatever the range. The state is saved after each day written, as without the overlap.
+        """
+        todo = [day for day in days if day.isoformat() >= self.state.next_day]
+        ready: asyncio.Queue[_Ready] = asyncio.Queue(maxsize=READ_AHEAD)
+        reader = asyncio.create_task(self._read_all(todo, ready))
+        try:
+            for _ in todo:
+                item = await ready.get()
+                if isinstance(item, Exception):
+                    raise item
+                await asyncio.to_thread(self._write, *item)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read_all(self, days: Sequence[date], ready: asyncio.Queue[_Ready]) -> None:
+        # One day after another, as the walk always read them: a refusal on one day stops the
+        # source for the next before any of its requests are sent.
+        try:
+            for day in days:
+                await ready.put((day, await self._read(day)))
+        except Exception as exc:
+            await ready.put(exc)
+
+    async def _read(self, day: date) -> _Day:
+        read = self._reading[day] = _Day()
+        for reading in self.plan.readings:
+            found = [await self._one(day, target, reading) for target in self._active(reading.name)]
+            read.snapshots[reading.name] = [s for s in found if s is not None]
+        return read
+
+    def _write(self, day: date, read: _Day) -> None:
+        families: list[Iterable[Metric]] = [
+            reading.families(read.snapshots[reading.name])
+            for reading in self.plan.readings
+            if read.snapshots[reading.name]
+        ]
+        self.state.samples += sum(self.writer.write(f, sample_time(day)) for f in families)
+        self.state.sizes = self.writer.sizes()
+        self.state.next_day = (day + timedelta(days=1)).isoformat()
+        self.state.days_done += 1
+        self.state.failures.extend(read.failures)
+        self.state.no_report += read.no_report
+        del self._reading[day]
+        self.state.save(self.workdir)
+        self.progress.day_done(day, self.requests())
 
     def _active(self, source: str) -> list[Target]:
-        wanted = self.plan.usage if source == "usage" else self.plan.billing
-        return [t for t in self.plan.targets if wanted and (source, t) not in self._stopped]
+        return [t for t in self.plan.targets if (source, t) not in self._stopped]
 
-    async def _usage(self, day: date, target: Target) -> UsageSnapshot | None:
-        plan = self.plan
+    async def _one(self, day: date, target: Target, reading: Reading) -> Any | None:
+        def fetch() -> Awaitable[Any | None]:
+            return reading.read_day(target, day)
 
-        def fetch() -> Awaitable[UsageSnapshot | None]:
-            return fetch_day(
-                self.client,
-                target,
-                day,
-                today=self.today,
-                top_n=plan.top_n,
-                max_file_bytes=plan.max_file_bytes,
-                max_files=plan.max_files,
-                max_records=plan.max_records,
-            )
-
-        found = await self._attempt(day, target, "usage", fetch)
+        found = await self._attempt(day, target, reading.name, fetch)
         if found is _MISSING:
             return None
         if found is None:
-            self.state.no_report += 1
-            log.info("no usage report for the day", extra={"day": day.isoformat(), "target": str(target)})
-            return None
-        assert isinstance(found, UsageSnapshot)
+            if reading.part.counts_missing:
+                self._reading[day].no_report += 1
+            log.info(
+                f"no {reading.part.report} for the day", extra={"day": day.isoformat(), "target": str(target)}
+            )
         return found
-
-    async def _billing(self, day: date, target: Target) -> BillingSnapshot | None:
-        def fetch() -> Awaitable[BillingSnapshot]:
-            return fetch_billing_day(self.billing_client, target, day, taken_at=sample_time(day))
-
-        found = await self._attempt(day, target, "billing", fetch)
-        return found if isinstance(found, BillingSnapshot) else None
 
     async def _attempt(
         self, day: date, target: Target, source: str, fetch: Callable[[], Awaitable[T]]
@@ -208,11 +230,12 @@ class DayWalk:
         raise AssertionError("unreachable: the last try returns or raises")
 
     def _lasting(self, source: str, exc: GitHubError) -> bool:
-        return isinstance(exc, ACCESS_ERRORS) or (source == "billing" and isinstance(exc, NotFoundError))
+        return isinstance(exc, ACCESS_ERRORS + self._parts[source].lasting)
 
     def _failed(self, day: date, target: Target, source: str, exc: GitHubError) -> object:
         message = redact(" ".join(str(exc).split()))
-        self.state.failures.append(Failure(day.isoformat(), str(target), source, f"{exc.reason}: {message}"))
+        failure = Failure(day.isoformat(), str(target), source, f"{exc.reason}: {message}")
+        self._reading[day].failures.append(failure)
         log.error(
             "day failed",
             extra={"day": day.isoformat(), "target": str(target), "source": source, "reason": exc.reason,
@@ -222,15 +245,13 @@ class DayWalk:
 
     def _stop(self, day: date, target: Target, source: str, exc: GitHubError) -> object:
         self._stopped.add((source, target))
-        if source == "billing" and self.plan.billing_auto and type(exc) is NotFoundError:
-            log.info(
-                "no billing of its own (billed through its enterprise); billing left out",
-                extra={"target": str(target)},
-            )
+        own = self._parts[source].not_its_own(self.plan.config, exc)
+        if own:
+            log.info(own, extra={"target": str(target)})
             return _MISSING
         message = redact(" ".join(str(exc).split()))
         reason = f"{exc.reason}: {message} (every later day of the {source} source left out)"
-        self.state.failures.append(Failure(day.isoformat(), str(target), source, reason))
+        self._reading[day].failures.append(Failure(day.isoformat(), str(target), source, reason))
         log.error(
             "refused; the source stops for this target",
             extra={"day": day.isoformat(), "target": str(target), "source": source, "reason": exc.reason,

@@ -18,22 +18,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from exporter.backfill.days import DateRangeError, DayRange, check_range, first_day, parse_day
+from exporter.backfill.days import DateRangeError, DayRange, check_range, first_day, parse_day, sample_time
 from exporter.backfill.openmetrics import SpillWriter
 from exporter.backfill.progress import Summary, progress_for, report
 from exporter.backfill.promtool import PromtoolError, create_blocks, find_promtool, shown
 from exporter.backfill.promtool import command as promtool_command
 from exporter.backfill.state import ResumeError, RunState, open_state
-from exporter.backfill.walk import DayWalk, Plan
+from exporter.backfill.walk import DayWalk, Plan, Reading
 from exporter.commands import complain
 from exporter.config import Config
 from exporter.errors import ConfigError
 from exporter.github.client import GitHubClient
 from exporter.privacy import UserLabels
-from exporter.sources.billing.config import Enabled, billing_config
-from exporter.sources.billing.spec import billing_client
-from exporter.sources.usage.config import usage_config
-from exporter.wiring import enabled_specs
+from exporter.sources.spec import BackfillPart, BackfillWiring
+from exporter.wiring import enabled_specs, specs
 
 HELP = "write past days of usage reports and billing as OpenMetrics for promtool's TSDB blocks"
 DESCRIPTION = (
@@ -91,37 +89,40 @@ def check_config(config: Config) -> None:
         raise ConfigError("targets", "no organization or enterprise to backfill (--org, --enterprise)")
 
 
-def plan_for(config: Config, *, no_per_user: bool) -> Plan:
+def plan_for(config: Config, client: GitHubClient, *, today: date, no_per_user: bool) -> Plan:
+    """The targets, and the day reader and families of every enabled source with a backfill part."""
     users = UserLabels(config)
-    usage = usage_config(config)
-    enabled = {spec.name for spec in enabled_specs(config)}
-    return Plan(
-        targets=config.targets,
-        usage="usage" in enabled,
-        billing="billing" in enabled,
-        billing_auto=billing_config(config).enabled is Enabled.AUTO,
-        user_label=users if users.enabled and not no_per_user else None,
-        max_user_series=config.max_seat_series,
-        top_n=usage.top_n,
-        max_file_bytes=usage.max_download_bytes,
-        max_files=usage.max_files_per_report,
-        max_records=usage.max_records_per_report,
-    )
+    user_label = users if users.enabled and not no_per_user else None
+    wiring = BackfillWiring(config, client, today, user_label, sample_time)
+    readings = []
+    for spec in enabled_specs(config):
+        part = spec.backfill
+        if part is not None:
+            read_day = part.reader(wiring)
+            readings.append(Reading(spec.name, part, read_day, _families(part, wiring)))
+    return Plan(config, config.targets, tuple(readings), per_user=user_label is not None)
+
+
+def _families(part: BackfillPart, wiring: BackfillWiring) -> Any:
+    return lambda snapshots: part.families(wiring, snapshots)
 
 
 def _options(config: Config, plan: Plan, days: DayRange) -> dict[str, Any]:
     """What must not change between a run and its resumption."""
-    return {
+    enabled = {reading.name for reading in plan.readings}
+    options: dict[str, Any] = {
         "api_url": config.api_url,
         "targets": [str(t) for t in plan.targets],
         "from": days.first.isoformat(),
         "to": days.last.isoformat(),
-        "usage": plan.usage,
-        "billing": plan.billing,
-        "per_user": config.seat_metrics if plan.user_label is not None else "off",
-        "max_user_series": plan.max_user_series,
-        "top_n": plan.top_n,
+        "per_user": config.seat_metrics if plan.per_user else "off",
+        "max_user_series": config.max_seat_series,
     }
+    for spec in specs():
+        if spec.backfill is not None:
+            options[spec.name] = spec.name in enabled
+            options.update(spec.backfill.options(config))
+    return options
 
 
 def run(config: Config, options: dict[str, Any], client: GitHubClient, *, today: date | None = None) -> int:
@@ -138,14 +139,14 @@ async def _walk_then_close(walk: DayWalk, days: list[date], client: GitHubClient
 
 def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: date) -> int:
     started = time.monotonic()
-    plan = plan_for(config, no_per_user=bool(options.get("no_per_user")))
+    plan = plan_for(config, client, today=today, no_per_user=bool(options.get("no_per_user")))
+    parts = [reading.part for reading in plan.readings]
     output = Path(options["output"])
     workdir = output.with_name(output.name + ".partial")
     try:
         promtool = find_promtool() if options.get("blocks") else None
-        first = first_day(options.get("from_day"), options.get("to_day"), options.get("days"), today,
-                          usage=plan.usage, billing=plan.billing)  # fmt: skip
-        days = check_range(first, options.get("to_day"), today, usage=plan.usage, billing=plan.billing)
+        first = first_day(options.get("from_day"), options.get("to_day"), options.get("days"), today, parts)
+        days = check_range(first, options.get("to_day"), today, parts)
         state = open_state(workdir, _options(config, plan, days), days.first.isoformat(),
                            resume=bool(options.get("resume")))  # fmt: skip
     except (DateRangeError, ResumeError, PromtoolError) as exc:
@@ -162,8 +163,7 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
         return 2
     all_days = days.days
     progress = progress_for(len(all_days), state.days_done)
-    walk = DayWalk(client, billing_client(config, client), plan, writer, state, workdir, today=today,
-                   progress=progress)  # fmt: skip
+    walk = DayWalk(client, plan, writer, state, workdir, progress=progress)
     try:
         asyncio.run(_walk_then_close(walk, all_days, client))
     except KeyboardInterrupt:

@@ -9,11 +9,15 @@ HTTP routes and the landing page are driven from it, so a new source is its subp
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
-from exporter.config import Config, Section
+from prometheus_client.metrics_core import Metric
+
+from exporter.config import Config, Section, Target
+from exporter.errors import GitHubError
 from exporter.github.client import GitHubClient
 from exporter.privacy import UserLabels
 from exporter.sources.base import Source
@@ -76,6 +80,55 @@ Handler = Callable[[str], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
+class BackfillWiring:
+    """What a source's backfill part is built with, by the ``backfill`` command."""
+
+    config: Config
+    client: GitHubClient
+    #: The newest day's date (UTC) of the run, for the snapshots' finality.
+    today: date
+    #: The user label of per-user series, or None when they are left out (mode off, ``--no-per-user``).
+    user_label: Callable[[str], str] | None
+    #: When the samples of a day are stamped (Unix time), as the backfill writes them.
+    taken_at: Callable[[date], float]
+
+
+def days_back(days: int) -> Callable[[date], date]:
+    """A :attr:`BackfillPart.oldest_day` for history kept ``days`` days."""
+    return lambda today: today - timedelta(days=days)
+
+
+#: One target's day, read whole: its snapshot, or None when GitHub has no report of that day.
+DayReader = Callable[[Target, date], Awaitable[Any | None]]
+
+
+@dataclass(frozen=True)
+class BackfillPart:
+    """What a source contributes to ``backfill``: past days read with its live code, and its families."""
+
+    #: Builds the source's day reader: ``read_day(target, day)``.
+    reader: Callable[[BackfillWiring], DayReader]
+    #: The families of one day's snapshots of every target (only called with at least one snapshot).
+    families: Callable[[BackfillWiring, Sequence[Any]], Iterable[Metric]]
+    #: The oldest day GitHub still keeps of the source, given today (UTC).
+    oldest_day: Callable[[date], date]
+    #: Why a ``--from`` before :attr:`oldest_day` is refused: (the day given, the oldest day) -> message.
+    too_old: Callable[[date, date], str]
+    #: Refusals that hold for every day besides no access (which holds for every source): the
+    #: source stops for the target instead of failing every day anew.
+    lasting: tuple[type[GitHubError], ...] = ()
+    #: For a lasting refusal that only means the target has nothing of its own (billing through the
+    #: enterprise): the line logged instead of a failure; "" when it is a failure.
+    not_its_own: Callable[[Config, GitHubError], str] = lambda config, exc: ""
+    #: What the log calls the report of a day GitHub has none of ("usage report").
+    report: str = "report"
+    #: Whether a target's day without a report counts in the summary ("without a usage report").
+    counts_missing: bool = False
+    #: The settings that shape the output, by name: a resumed run must have the same.
+    options: Callable[[Config], Mapping[str, Any]] = lambda config: {}
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     #: The ``source`` label of the health series, and the landing page's name of the source.
     name: str
@@ -96,3 +149,5 @@ class SourceSpec:
     #: The API requests of one poll of every target and the poll interval, for the request budget;
     #: None for the seat source, whose pages are counted by the budget itself.
     cost: Callable[[Config], SourceCost] | None = None
+    #: What the source contributes to ``backfill``; None when GitHub keeps no history of it.
+    backfill: BackfillPart | None = None

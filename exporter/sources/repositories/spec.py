@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from exporter.config import Config, Section
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from prometheus_client.metrics_core import Metric
+
+from exporter.config import Config, Section, Target
 from exporter.sources.repositories import fetch
 from exporter.sources.repositories.config import KEYS, SECTION, parse_repositories, repositories_config
+from exporter.sources.repositories.metrics import repository_families
+from exporter.sources.repositories.snapshot import RepositoriesSnapshot
 from exporter.sources.repositories.source import RepositoriesSource
-from exporter.sources.spec import Flag, SourceCost, SourceSpec, Wiring
+from exporter.sources.spec import (
+    BackfillPart,
+    BackfillWiring,
+    DayReader,
+    Flag,
+    SourceCost,
+    SourceSpec,
+    Wiring,
+    days_back,
+)
+
+#: GitHub documents no retention of its own for the repository report (generally available since
+#: 2026-07-17): it is one of the usage-metrics reports, which GitHub keeps for a year.
+RETENTION_DAYS = 365
 
 
 def _source(wiring: Wiring) -> RepositoriesSource:
@@ -25,11 +46,46 @@ def _cost(config: Config) -> SourceCost:
     )
 
 
+def _day_reader(wiring: BackfillWiring) -> DayReader:
+    settings = repositories_config(wiring.config)
+
+    async def read_day(target: Target, day: date) -> RepositoriesSnapshot | None:
+        return await fetch.fetch_day(wiring.client, target, day, settings, today=wiring.today)
+
+    return read_day
+
+
+def _day_families(wiring: BackfillWiring, snapshots: Sequence[RepositoriesSnapshot]) -> Iterable[Metric]:
+    return repository_families(snapshots)
+
+
+def _too_old(first: date, oldest: date) -> str:
+    return (
+        f"--from {first} is beyond GitHub's retention of the repository report: the oldest day is "
+        f"{oldest} (a usage-metrics report, kept for {RETENTION_DAYS} days); pass a later --from, or "
+        "--repositories.enabled=false"
+    )
+
+
+def _options(config: Config) -> Mapping[str, Any]:
+    return {"repositories_top_n": repositories_config(config).top_n}
+
+
+BACKFILL = BackfillPart(
+    reader=_day_reader,
+    families=_day_families,
+    oldest_day=days_back(RETENTION_DAYS),
+    too_old=_too_old,
+    report="repository report",
+    options=_options,
+)
+
 SPEC = SourceSpec(
     name="repositories",
     factory=_source,
     enabled=_enabled,
     cost=_cost,
+    backfill=BACKFILL,
     section=Section(SECTION, KEYS, parse_repositories),
     flags=(
         Flag(
