@@ -8,9 +8,11 @@ blocked, so the schedule is exact and the test takes no real time.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import itertools
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -31,7 +33,7 @@ class VirtualTime:
         heapq.heappush(self._timers, (self.now + max(0.0, seconds), next(self._order), future))
         await future
 
-    async def run(self, *tasks: asyncio.Task[None]) -> None:
+    async def run(self, *tasks: asyncio.Task[Any]) -> None:
         while not all(task.done() for task in tasks):
             for _ in range(20):  # let every runnable task reach its next sleep
                 await asyncio.sleep(0)
@@ -129,18 +131,23 @@ class Shares:
                 self.in_flight -= 1
 
     def assert_within_the_limits(self) -> None:
-        """The token's bounds over every share together: in flight, batch spacing, starts per minute."""
-        pacer = self.pacer
-        times = [t for _, t in self.starts]
-        assert self.peak <= pacer.concurrency
-        batches = sorted(Counter(round(t, 9) for t in times).items())
-        assert max(size for _, size in batches) <= pacer.concurrency
-        spacing = pacer.concurrency * 60.0 / pacer.per_minute
-        spacings = [b - a for (a, _), (b, _) in itertools.pairwise(batches)]
-        assert min(spacings, default=spacing) >= spacing - 1e-9
-        for first in range(len(times)):
-            window = [t for t in times[first:] if t < times[first] + 60.0]
-            assert len(window) <= pacer.per_minute + pacer.concurrency
+        """The token's bounds over every share together: in flight, starts per minute, starts per batch."""
+        assert_within_the_limits(self.pacer, [t for _, t in self.starts], self.peak)
+
+
+def assert_within_the_limits(pacer: RequestPacer, times: list[float], peak: int) -> None:
+    """At most ``concurrency`` in flight; at most ``per_minute`` starts in any 60 s, exactly; and at most
+    ``(k + 1) * concurrency`` starts in any ``k`` batch spacings (a batch, and the starts granted ahead
+    of the next one)."""
+    assert peak <= pacer.concurrency
+    times = sorted(times)
+    spacing = pacer.concurrency * 60.0 / pacer.per_minute
+    for first, start in enumerate(times):
+        assert bisect.bisect_left(times, start + 60.0 - 1e-9) - first <= pacer.per_minute
+        for k in (1, 2, 10):
+            assert (
+                bisect.bisect_left(times, start + k * spacing - 1e-9) - first <= (k + 1) * pacer.concurrency
+            )
 
 
 def test_a_poll_with_one_request_goes_ahead_of_a_thousand_queued_seat_pages() -> None:
@@ -190,6 +197,70 @@ def test_polls_sharing_the_pacer_are_served_in_turn_within_the_token_limits(late
         # The five usage requests all start within three turns each, though 300 seat pages queued first.
         assert [i for i, (s, _) in enumerate(shares.starts) if s == "usage"][-1] < pacer.concurrency + 3 * 5
         shares.assert_within_the_limits()
+
+    asyncio.run(main())
+
+
+async def serial(shares: Shares, share: str, count: int, after: float = 0.0) -> list[float]:
+    """A poll that asks one thing after another (the usage poll): each request once the last is answered."""
+    waits = []
+    if after:
+        await shares.time.sleep(after)
+    for _ in range(count):
+        asked = shares.time.now
+        await shares.request(share)
+        waits.append(shares.time.now - shares.latency - asked)
+    return waits
+
+
+def test_a_poll_asking_one_thing_after_another_starts_ahead_of_the_batches() -> None:
+    async def main() -> None:
+        time = VirtualTime()
+        pacer = RequestPacer(concurrency=4, per_minute=600, clock=time, sleep=time.sleep)
+        shares = Shares(pacer, time, latency=0.01)
+        seats = [asyncio.create_task(shares.request("seats")) for _ in range(300)]
+        usage = asyncio.create_task(serial(shares, "usage", 6, after=5.05))
+        await time.run(*seats, usage)
+        waits = usage.result()
+        # Its first four start at once, each one of the next batch's starts; beyond four a minute it
+        # takes its turns at the batches, like any poll (the next batch may be the one it filled).
+        assert waits[:4] == [0.0] * 4
+        assert all(0 < wait <= 0.8 + 1e-9 for wait in waits[4:])
+        assert len(shares.starts) == 306
+        shares.assert_within_the_limits()
+        # The starts ahead were the seat poll's: it ends as if the usage requests had queued with it.
+        assert max(t for s, t in shares.starts if s == "seats") == pytest.approx(
+            paced_seconds(306, 4, 600) - 0.4
+        )
+
+    asyncio.run(main())
+
+
+def test_starts_ahead_never_take_the_token_past_its_minute_nor_starve_a_long_poll() -> None:
+    async def main() -> None:
+        time = VirtualTime()
+        pacer = RequestPacer(concurrency=4, per_minute=600, clock=time, sleep=time.sleep)
+        shares = Shares(pacer, time, latency=0.01)
+        seats = [asyncio.create_task(shares.request("seats")) for _ in range(1200)]
+        # Many short serial polls arriving while the seat poll keeps every batch full for two minutes,
+        # and one serial poll asking all along.
+        polls = [
+            asyncio.create_task(serial(shares, f"usage {n}", 4, after=0.05 + 3.7 * n)) for n in range(30)
+        ]
+        chain = asyncio.create_task(serial(shares, "chain", 200, after=0.05))
+        await time.run(*seats, *polls, chain)
+        shares.assert_within_the_limits()
+        times = sorted(t for _, t in shares.starts)
+        assert len(times) == 1200 + 30 * 4 + 200
+        # The seat poll is never starved: it starts in every three batch spacings from first to last.
+        seat_times = [t for s, t in shares.starts if s == "seats"]
+        assert max(b - a for a, b in itertools.pairwise(seat_times)) <= 1.2 + 1e-9
+        # The long serial poll starts ahead at most four times a minute; the rest are turns.
+        chain_times = [t for s, t in shares.starts if s == "chain"]
+        batches = Counter(round(t, 9) for t in times)
+        ahead = [t for t in chain_times if batches[round(t, 9)] == 1]
+        for first, start in enumerate(ahead):
+            assert bisect.bisect_left(ahead, start + 60.0 - 1e-9) - first <= 4
 
     asyncio.run(main())
 
