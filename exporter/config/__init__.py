@@ -1,6 +1,6 @@
 """The exporter's configuration: typed, validated, immutable objects from flags, file and environment."""
 
-from exporter.config.durations import format_duration, parse_duration
+from exporter.config.durations import format_duration, parse_duration, parse_poll_interval
 from exporter.config.loader import build_config, load_file
 from exporter.config.model import (
     ActivityWindow,
@@ -32,5 +32,6 @@ __all__ = [
     "load_web_config",
     "parse_duration",
     "parse_listen_address",
+    "parse_poll_interval",
     "section_of",
 ]

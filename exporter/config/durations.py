@@ -12,6 +12,8 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 6048
 #: No setting means more than this; far larger values overflow timers (``1000000000y``).
 MAX_DURATION = 10 * _UNITS["y"]
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+#: The shortest poll interval of any source.
+MIN_POLL_INTERVAL = 60.0
 
 
 def parse_duration(text: str, key: str) -> float:
@@ -30,6 +32,14 @@ def parse_duration(text: str, key: str) -> float:
     if total > MAX_DURATION:
         raise ConfigError(key, f"{shown(value)} is longer than the 10y any setting allows")
     return total
+
+
+def parse_poll_interval(text: str, key: str, *, quote: bool = False) -> float:
+    """A source's ``poll_interval``: a duration of at least a minute (``quote`` shows the text quoted)."""
+    seconds = parse_duration(text, key)
+    if seconds < MIN_POLL_INTERVAL:
+        raise ConfigError(key, f"{shown(text) if quote else text} is too short; the minimum is 1m")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from exporter.config.durations import MIN_POLL_INTERVAL as MIN_POLL_INTERVAL
 from exporter.config.web import WebConfig
 
 # Re-exported: Secret sits below the GitHub client, which takes one.
@@ -18,8 +19,6 @@ TargetKind = Literal["org", "enterprise"]
 PLANS = ("business", "enterprise")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_FORMATS = ("logfmt", "json")
-#: The shortest poll interval of any source.
-MIN_POLL_INTERVAL = 60.0
 DEFAULT_MAX_SEAT_SERIES = 50_000
 
 
@@ -32,6 +31,19 @@ class SeatMetricsMode(StrEnum):
     HASHED = "hashed"
     #: No per-user series at all.
     OFF = "off"
+
+
+class Enabled(StrEnum):
+    """A source's ``enabled`` key (``--SOURCE.enabled``); what ``auto`` decides is the source's own."""
+
+    AUTO = "auto"
+    TRUE = "true"
+    FALSE = "false"
+
+
+def has_usage_reports(api_url: str) -> bool:
+    """Whether the API serves usage-metrics reports: GitHub Enterprise Server (``/api/v3``) has none."""
+    return not api_url.rstrip("/").endswith("/api/v3")
 
 
 @dataclass(frozen=True, slots=True)

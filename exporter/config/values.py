@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from exporter.config.model import Secret
+from exporter.config.model import Enabled, Secret
 from exporter.config.quoting import shown, shown_path
 from exporter.errors import ConfigError
 
@@ -82,6 +82,13 @@ def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     if text not in choices:
         raise ConfigError(key, f"{shown(value)} is not one of {', '.join(choices)}")
     return text
+
+
+def enabled(value: Any, key: str) -> Enabled:
+    """An ``enabled`` key, ``auto``, ``true`` or ``false``: YAML reads an unquoted true/false as a boolean."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return Enabled(choice(value, key, tuple(Enabled)))
 
 
 def read_token_file(path: Path) -> Secret:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from exporter.config import Config, parse_duration, values
-from exporter.config.model import MIN_POLL_INTERVAL, PLANS
+from exporter.config import Config, parse_poll_interval, values
+from exporter.config.model import PLANS
+from exporter.config.model import Enabled as Enabled
 from exporter.config.quoting import shown
 from exporter.config.sections import Given, section_of
 from exporter.errors import ConfigError
@@ -20,19 +20,12 @@ DEFAULT_CREDITS_PER_SEAT: Mapping[str, float] = {"business": 1900.0, "enterprise
 DEFAULT_BILLING_INTERVAL = 3600.0
 
 
-class Enabled(StrEnum):
-    #: Poll, and treat a 404 as "this target has no billing of its own".
-    AUTO = "auto"
-    #: Poll, and a 404 is an error.
-    TRUE = "true"
-    #: No billing source.
-    FALSE = "false"
-
-
 @dataclass(frozen=True)
 class BillingConfig:
     """The billing source: spend, AI credits and budgets from GitHub's billing APIs."""
 
+    #: auto: poll, and treat a 404 as "this target has no billing of its own"; true: poll, and a 404 is an
+    #: error; false: no billing source.
     enabled: Enabled = Enabled.AUTO
     poll_interval: float = DEFAULT_BILLING_INTERVAL
     #: A separate token for the billing APIs (re-read when it changes); None: the main credentials.
@@ -47,13 +40,8 @@ def billing_config(config: Config) -> BillingConfig:
 
 def parse_billing(billing: Mapping[str, Any], given: Given) -> BillingConfig:
     enabled = billing.get("enabled", "auto")
-    if isinstance(enabled, bool):  # YAML reads an unquoted true/false as a boolean
-        enabled = "true" if enabled else "false"
-    mode = Enabled(values.choice(enabled, "billing.enabled", tuple(Enabled)))
-    interval_text = str(billing.get("poll_interval", "1h"))
-    interval = parse_duration(interval_text, "billing.poll_interval")
-    if interval < MIN_POLL_INTERVAL:
-        raise ConfigError("billing.poll_interval", f"{interval_text} is too short; the minimum is 1m")
+    mode = values.enabled(enabled, "billing.enabled")
+    interval = parse_poll_interval(str(billing.get("poll_interval", "1h")), "billing.poll_interval")
     token_value = billing.get("token_file")
     token_file = Path(values.string(token_value, "billing.token_file")) if token_value else None
     if token_file is not None and not given.demo:

@@ -9,23 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from enum import StrEnum
 from typing import Any
 
-from exporter.config import Config, parse_duration, values
-from exporter.config.model import MIN_POLL_INTERVAL
+from exporter.config import Config, parse_poll_interval, values
+from exporter.config.model import Enabled as Enabled
+from exporter.config.model import has_usage_reports
 from exporter.config.quoting import shown
 from exporter.config.sections import Given, section_of
 from exporter.errors import ConfigError
 
 SECTION = "repositories"
-
-
-class Enabled(StrEnum):
-    #: On, except against GitHub Enterprise Server, which has no usage-metrics reports.
-    AUTO = "auto"
-    TRUE = "true"
-    FALSE = "false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +38,10 @@ class RepositoriesConfig:
     max_records_per_report: int = 1_000_000
 
     def active(self, api_url: str) -> bool:
+        """auto: on, except against GitHub Enterprise Server, which has no usage-metrics reports."""
         if self.top_n == 0:
             return False
-        if self.enabled is Enabled.AUTO:
-            # GitHub Enterprise Server (/api/v3) has no usage-metrics reports.
-            return not api_url.rstrip("/").endswith("/api/v3")
-        return self.enabled is Enabled.TRUE
+        return self.enabled is Enabled.TRUE or (self.enabled is Enabled.AUTO and has_usage_reports(api_url))
 
 
 KEYS = tuple(f.name for f in fields(RepositoriesConfig))
@@ -63,13 +54,8 @@ def repositories_config(config: Config) -> RepositoriesConfig:
 def parse_repositories(section: Mapping[str, Any], given: Given) -> RepositoriesConfig:
     default = RepositoriesConfig()
     enabled = given.value("repositories_enabled", section.get("enabled"), default.enabled.value)
-    if isinstance(enabled, bool):  # YAML reads `enabled: true` as a boolean
-        enabled = "true" if enabled else "false"
-    mode = Enabled(values.choice(enabled, f"{SECTION}.enabled", tuple(Enabled)))
-    poll_text = str(section.get("poll_interval", "1h"))
-    poll_interval = parse_duration(poll_text, f"{SECTION}.poll_interval")
-    if poll_interval < MIN_POLL_INTERVAL:
-        raise ConfigError(f"{SECTION}.poll_interval", f"{poll_text} is too short; the minimum is 1m")
+    mode = values.enabled(enabled, f"{SECTION}.enabled")
+    poll_interval = parse_poll_interval(str(section.get("poll_interval", "1h")), f"{SECTION}.poll_interval")
     return RepositoriesConfig(
         enabled=mode,
         top_n=_whole(section, "top_n", default.top_n, 0, 1000),

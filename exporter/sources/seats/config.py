@@ -14,8 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.config import ActivityWindow, Config, Given, format_duration, parse_duration, section_of
-from exporter.config.model import MIN_POLL_INTERVAL, PLANS
+from exporter.config import (
+    ActivityWindow,
+    Config,
+    Given,
+    format_duration,
+    parse_duration,
+    parse_poll_interval,
+    section_of,
+)
+from exporter.config.model import PLANS
 from exporter.config.quoting import shown
 from exporter.errors import ConfigError
 
@@ -58,9 +66,7 @@ def seats_config(config: Config) -> SeatsConfig:
 def parse_seats(data: Mapping[str, Any], given: Given) -> SeatsConfig:
     """The seat source's top-level keys (those of :data:`KEYS` the file has) and ``--poll-interval``."""
     poll_text = str(given.value("poll_interval", data.get("poll_interval"), "10m"))
-    poll_interval = parse_duration(poll_text, "poll_interval")
-    if poll_interval < MIN_POLL_INTERVAL:
-        raise ConfigError("poll_interval", f"{shown(poll_text)} is too short; the minimum is 1m")
+    poll_interval = parse_poll_interval(poll_text, "poll_interval", quote=True)
     if poll_interval > MAX_POLL_INTERVAL:
         raise ConfigError("poll_interval", f"{shown(poll_text)} is too long; the maximum is 1d")
     windows = data.get("activity_windows")

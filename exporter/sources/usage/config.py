@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from enum import StrEnum
 from typing import Any
 
-from exporter.config import Config, parse_duration, values
+from exporter.config import Config, parse_poll_interval, values
 from exporter.config.downloads import download_settings
-from exporter.config.model import MIN_POLL_INTERVAL
+from exporter.config.model import Enabled as Enabled
+from exporter.config.model import has_usage_reports
 from exporter.config.sections import Given, section_of
-from exporter.errors import ConfigError
 from exporter.github.downloads import DownloadLimits
 
 SECTION = "usage"
 #: Largest accepted usage.max_download_bytes: a users report of 100,000 users is well under 2 GiB.
 MAX_USAGE_DOWNLOAD_BYTES = 16 << 30
-
-
-class Enabled(StrEnum):
-    #: On, except against GitHub Enterprise Server, which has no usage-metrics reports.
-    AUTO = "auto"
-    TRUE = "true"
-    FALSE = "false"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +40,8 @@ class UsageConfig:
     max_records_per_report: int = 1_000_000
 
     def active(self, api_url: str) -> bool:
-        if self.enabled is Enabled.AUTO:
-            return not api_url.rstrip("/").endswith("/api/v3")
-        return self.enabled is Enabled.TRUE
+        """auto: on, except against GitHub Enterprise Server, which has no usage-metrics reports."""
+        return self.enabled is Enabled.TRUE or (self.enabled is Enabled.AUTO and has_usage_reports(api_url))
 
 
 KEYS = tuple(f.name for f in fields(UsageConfig))
@@ -76,13 +67,8 @@ def parse_usage(usage: Mapping[str, Any], given: Given) -> UsageConfig:
     """``usage``: the usage-metrics reports source, with its own poll interval."""
     default = UsageConfig()
     enabled = given.value("usage_enabled", usage.get("enabled"), default.enabled.value)
-    if isinstance(enabled, bool):  # YAML reads `enabled: true` as a boolean
-        enabled = "true" if enabled else "false"
-    mode = Enabled(values.choice(enabled, "usage.enabled", tuple(Enabled)))
-    poll_text = str(usage.get("poll_interval", "1h"))
-    poll_interval = parse_duration(poll_text, "usage.poll_interval")
-    if poll_interval < MIN_POLL_INTERVAL:
-        raise ConfigError("usage.poll_interval", f"{poll_text} is too short; the minimum is 1m")
+    mode = values.enabled(enabled, "usage.enabled")
+    poll_interval = parse_poll_interval(str(usage.get("poll_interval", "1h")), "usage.poll_interval")
     return UsageConfig(
         enabled=mode,
         poll_interval=poll_interval,
