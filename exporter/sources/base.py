@@ -7,12 +7,16 @@ snapshots being served. A source never sees the web layer, and the poller never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Generic, Protocol, TypeVar
 
 from prometheus_client.core import Metric
 
-from exporter.config import Target
+from exporter.config import Config, Target
+from exporter.errors import AccessError, CopilotUnavailableError, PermissionDeniedError
 
 SnapshotT = TypeVar("SnapshotT")
 
@@ -48,3 +52,42 @@ class Source(Protocol[SnapshotT]):
     def describe_snapshot(self, snapshot: SnapshotT) -> str:
         """A few words on a snapshot for the landing page, e.g. ``1,204 seats``."""
         ...
+
+
+class _Polled(Protocol):
+    @property
+    def poll_interval(self) -> float: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=_Polled)
+
+
+class PolledSource(Generic[SettingsT]):
+    """What every source shares: its section's settings, their poll interval, the configured targets."""
+
+    def __init__(self, config: Config, settings: SettingsT, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.settings = settings
+        self._clock = clock
+
+    @property
+    def interval(self) -> float:
+        return self.settings.poll_interval
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return self.config.targets
+
+    def _today(self) -> date:
+        """Today by the source's clock, in UTC: the day GitHub's daily reports are dated by."""
+        return datetime.fromtimestamp(self._clock(), UTC).date()
+
+
+@contextmanager
+def refusals_hinted(hint: str) -> Iterator[None]:
+    """GitHub's refusal of a report (403, or Copilot unavailable) as an :class:`AccessError` with the
+    source's own hint, which names the permission its reports need."""
+    try:
+        yield
+    except (PermissionDeniedError, CopilotUnavailableError) as exc:
+        raise AccessError(exc, hint) from None

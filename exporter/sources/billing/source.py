@@ -17,7 +17,8 @@ from prometheus_client.core import Metric
 from exporter.config import Config, Target
 from exporter.errors import NotFoundError, PermissionDeniedError
 from exporter.github.client import GitHubClient
-from exporter.sources.billing.config import Enabled, billing_config
+from exporter.sources.base import PolledSource
+from exporter.sources.billing.config import BillingConfig, Enabled, billing_config
 from exporter.sources.billing.errors import (
     BillingNotApplicableError,
     BillingNotFoundError,
@@ -28,24 +29,14 @@ from exporter.sources.billing.metrics import billing_families
 from exporter.sources.billing.snapshot import BillingSnapshot
 
 
-class BillingSource:
+class BillingSource(PolledSource[BillingConfig]):
     name = "billing"
 
     def __init__(
         self, config: Config, client: GitHubClient, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.config = config
-        self.settings = billing_config(config)
+        super().__init__(config, billing_config(config), clock)
         self.client = client
-        self._clock = clock
-
-    @property
-    def interval(self) -> float:
-        return self.settings.poll_interval
-
-    @property
-    def targets(self) -> tuple[Target, ...]:
-        return self.config.targets
 
     async def fetch(self, target: Target, previous: BillingSnapshot | None) -> BillingSnapshot:
         try:

@@ -14,8 +14,9 @@ from exporter.errors import InconsistentDataError
 from exporter.github.client import GitHubClient
 from exporter.github.retrying import Retry, RetryPolicy, retries
 from exporter.privacy import UserLabels
+from exporter.sources.base import PolledSource
 from exporter.sources.seats import budget
-from exporter.sources.seats.config import seats_config
+from exporter.sources.seats.config import SeatsConfig, seats_config
 from exporter.sources.seats.fetch import read_target
 from exporter.sources.seats.metrics import SeatMetrics
 from exporter.sources.seats.snapshot import TargetSnapshot, build_snapshot
@@ -26,7 +27,7 @@ log = logging.getLogger("exporter.sources.seats")
 REREAD = RetryPolicy(attempts=2, backoff=0.0, jitter=0.0)
 
 
-class SeatSource:
+class SeatSource(PolledSource[SeatsConfig]):
     name = "seats"
 
     def __init__(
@@ -38,22 +39,12 @@ class SeatSource:
         clock: Callable[[], float] = time.time,
         costs: Mapping[str, SourceCost] | None = None,
     ) -> None:
-        self.config = config
-        self.settings = seats_config(config)
+        super().__init__(config, seats_config(config), clock)
         #: The other sources' requests, for the budget logged after the first poll.
         self._costs = dict(costs or {})
         self.client = client
         self.metrics = SeatMetrics(config, users)
-        self._clock = clock
         self._budget_logged = config.demo
-
-    @property
-    def interval(self) -> float:
-        return self.settings.poll_interval
-
-    @property
-    def targets(self) -> tuple[Target, ...]:
-        return self.config.targets
 
     async def fetch(self, target: Target, previous: TargetSnapshot | None) -> TargetSnapshot:
         def on_retry(retry: Retry) -> None:

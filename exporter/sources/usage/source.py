@@ -7,18 +7,16 @@ and a hint, while its seat series go on as before.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 
 from prometheus_client.core import Metric
 
-from exporter.caching import same_objects
+from exporter.caching import BuiltOnce
 from exporter.config import Config, Target
-from exporter.errors import AccessError, CopilotUnavailableError, PermissionDeniedError
 from exporter.privacy import UserLabels
-from exporter.sources.usage.config import usage_config
+from exporter.sources.base import PolledSource, refusals_hinted
+from exporter.sources.usage.config import UsageConfig, usage_config
 from exporter.sources.usage.fetch import UsageClient, fetch_usage
 from exporter.sources.usage.metrics import usage_families
 from exporter.sources.usage.snapshot import UsageSnapshot
@@ -32,7 +30,7 @@ ACCESS_HINT = (
 )
 
 
-class UsageSource:
+class UsageSource(PolledSource[UsageConfig]):
     name = "usage"
 
     def __init__(
@@ -43,32 +41,20 @@ class UsageSource:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
-        self.settings = usage_config(config)
+        super().__init__(config, usage_config(config), clock)
         self.client = client
         self.users = users
-        self._clock = clock
         # Families built once per published set of snapshots: the values do not depend on the time of
         # the scrape, and per-user series of a large enterprise are too many to build on every scrape.
-        self._cached: tuple[tuple[UsageSnapshot, ...], list[Metric]] | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def interval(self) -> float:
-        return self.settings.poll_interval
-
-    @property
-    def targets(self) -> tuple[Target, ...]:
-        return self.config.targets
+        self._families = BuiltOnce[UsageSnapshot, list[Metric]](self._build)
 
     async def fetch(self, target: Target, previous: UsageSnapshot | None) -> UsageSnapshot:
         usage = self.settings
-        today = datetime.fromtimestamp(self._clock(), UTC).date()
-        try:
+        with refusals_hinted(ACCESS_HINT):
             return await fetch_usage(
                 self.client,
                 target,
-                today=today,
+                today=self._today(),
                 known=previous,
                 max_days_back=usage.max_days_back,
                 top_n=usage.top_n,
@@ -76,26 +62,18 @@ class UsageSource:
                 max_files=usage.max_files_per_report,
                 max_records=usage.max_records_per_report,
             )
-        except (PermissionDeniedError, CopilotUnavailableError) as exc:
-            raise AccessError(exc, ACCESS_HINT) from None
 
     def families(self, snapshots: Sequence[UsageSnapshot], now: float) -> Iterable[Metric]:
-        return self._families(tuple(snapshots))
+        return self._families(snapshots)
 
     def prepare(self, snapshots: Sequence[UsageSnapshot]) -> None:
-        self._families(tuple(snapshots))
+        self._families(snapshots)
 
-    def _families(self, snapshots: tuple[UsageSnapshot, ...]) -> list[Metric]:
-        with self._lock:
-            cached = self._cached
-            if cached is not None and same_objects(cached[0], snapshots):
-                return cached[1]
-            user_label = self.users if self.users.enabled else None
-            families = list(
-                usage_families(snapshots, user_label=user_label, max_user_series=self.config.max_seat_series)
-            )
-            self._cached = (snapshots, families)
-            return families
+    def _build(self, snapshots: tuple[UsageSnapshot, ...]) -> list[Metric]:
+        user_label = self.users if self.users.enabled else None
+        return list(
+            usage_families(snapshots, user_label=user_label, max_user_series=self.config.max_seat_series)
+        )
 
     def describe_snapshot(self, snapshot: UsageSnapshot) -> str:
         state = "final" if snapshot.final else "not final yet"
