@@ -73,6 +73,14 @@ def _malformed(where: str, expected: str, value: Any) -> MalformedResponseError:
     return MalformedResponseError(f"{where}: expected {expected}, got {_brief(value)}")
 
 
+def json_count(raw: Mapping[str, Any], key: str, where: str) -> int:
+    """Field ``key`` of ``raw`` as a count: 0 when absent or null, else a JSON number, rounded."""
+    value = raw.get(key)
+    if value is None:
+        return 0
+    return round(json_number(value, where, key))
+
+
 def json_object(value: Any, where: str) -> Mapping[str, Any]:
     """``value`` when it is a JSON object."""
     if not isinstance(value, Mapping):

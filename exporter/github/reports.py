@@ -18,9 +18,28 @@ from urllib.parse import urlsplit
 import msgspec
 
 from exporter.errors import MalformedResponseError, NotFoundError
-from exporter.github.answers import json_list, json_object
+from exporter.github.answers import json_count, json_list, json_number, json_object
 
 T = TypeVar("T")
+#: The counts of a report record's ``pull_requests`` object (the usage and the repository reports').
+PULL_REQUEST_COUNTS = (
+    "total_created",
+    "total_reviewed",
+    "total_merged",
+    "total_suggestions",
+    "total_applied_suggestions",
+    "total_created_by_copilot",
+    "total_reviewed_by_copilot",
+    "total_merged_created_by_copilot",
+    "total_merged_reviewed_by_copilot",
+    "total_copilot_suggestions",
+    "total_copilot_applied_suggestions",
+)
+PULL_REQUEST_MEDIANS = (
+    "median_minutes_to_merge",
+    "median_minutes_to_merge_copilot_authored",
+    "median_minutes_to_merge_copilot_reviewed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +70,27 @@ def report_day(raw: Mapping[str, Any], key: str, where: str) -> date:
         raise MalformedResponseError(
             f"{where}.{key}: expected a YYYY-MM-DD date, got {value!r:.40}"
         ) from None
+
+
+def pull_requests(raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """A record's ``pull_requests`` object; empty when absent or null."""
+    prs = raw.get("pull_requests")
+    return json_object(prs, f"{where}.pull_requests") if prs is not None else {}
+
+
+def pull_request_counts(prs: Mapping[str, Any], where: str) -> tuple[int, ...]:
+    """:data:`PULL_REQUEST_COUNTS`' values, in that order: an absent count is zero, a present one a number."""
+    return tuple(json_count(prs, key, where) for key in PULL_REQUEST_COUNTS)
+
+
+def pull_request_medians(prs: Mapping[str, Any], where: str) -> dict[str, float]:
+    """:data:`PULL_REQUEST_MEDIANS` -> minutes, only those present and not null: a median of no merged
+    pull request is no series at all, never a zero."""
+    return {
+        key: float(json_number(prs[key], where, key))
+        for key in PULL_REQUEST_MEDIANS
+        if prs.get(key) is not None
+    }
 
 
 def parse_report_links(body: Any) -> ReportLinks | None:

@@ -14,31 +14,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from exporter.github.answers import json_integer, json_number, json_object, json_string
-from exporter.github.reports import report_day
+from exporter.github.answers import json_integer, json_string
+from exporter.github.reports import (
+    PULL_REQUEST_COUNTS,
+    PULL_REQUEST_MEDIANS,
+    pull_request_counts,
+    pull_request_medians,
+    pull_requests,
+    report_day,
+)
 from exporter.github.text import clean_text
 
 #: The ``pull_requests`` counts a repository record carries, in the order of :attr:`RepoDay.counts`.
-COUNTS = (
-    "total_created",
-    "total_reviewed",
-    "total_merged",
-    "total_suggestions",
-    "total_applied_suggestions",
-    "total_created_by_copilot",
-    "total_reviewed_by_copilot",
-    "total_merged_created_by_copilot",
-    "total_merged_reviewed_by_copilot",
-    "total_copilot_suggestions",
-    "total_copilot_applied_suggestions",
-)
+COUNTS = PULL_REQUEST_COUNTS
 #: What ranks repositories for the top-N cut: pull requests created, reviewed and merged.
 ACTIVITY = ("total_created", "total_reviewed", "total_merged")
-MEDIANS = (
-    "median_minutes_to_merge",
-    "median_minutes_to_merge_copilot_authored",
-    "median_minutes_to_merge_copilot_reviewed",
-)
+MEDIANS = PULL_REQUEST_MEDIANS
 VISIBILITIES = ("public", "internal", "private")
 
 
@@ -60,14 +51,8 @@ class RepoDay:
         return sum(self.counts[COUNTS.index(key)] for key in ACTIVITY)
 
 
-def _count(raw: Mapping[str, Any], key: str, where: str) -> int:
-    value = raw.get(key)
-    return 0 if value is None else round(json_number(value, where, key))
-
-
 def parse_repo_record(raw: Mapping[str, Any], where: str) -> RepoDay:
-    prs_raw = raw.get("pull_requests")
-    prs = json_object(prs_raw, f"{where}.pull_requests") if prs_raw is not None else {}
+    prs = pull_requests(raw, where)
     owner = clean_text(json_string(raw, "repo_owner_name", where))
     name = clean_text(json_string(raw, "repo_name", where))
     visibility = json_string(raw, "repo_visibility", where, default="unknown").lower()
@@ -76,8 +61,6 @@ def parse_repo_record(raw: Mapping[str, Any], where: str) -> RepoDay:
         repo_id=json_integer(raw, "repo_id", where),
         repository=f"{owner}/{name}",
         visibility=sys.intern(visibility if visibility in VISIBILITIES else "unknown"),
-        counts=tuple(_count(prs, key, where) for key in COUNTS),
-        medians={
-            key: float(json_number(prs[key], where, key)) for key in MEDIANS if prs.get(key) is not None
-        },
+        counts=pull_request_counts(prs, where),
+        medians=pull_request_medians(prs, where),
     )

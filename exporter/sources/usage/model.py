@@ -26,9 +26,12 @@ from exporter.github.answers import (
     json_object,
     json_string,
 )
+from exporter.github.reports import PULL_REQUEST_COUNTS as PULL_REQUEST_COUNTS
+from exporter.github.reports import PULL_REQUEST_MEDIANS as PULL_REQUEST_MEDIANS
 from exporter.github.reports import ReportLinks as ReportLinks
 from exporter.github.reports import parse_line as parse_line
 from exporter.github.reports import parse_report_links as parse_report_links
+from exporter.github.reports import pull_request_counts, pull_request_medians, pull_requests
 from exporter.github.reports import report_day as _day
 from exporter.sources.usage.agents import (
     NO_EXTRAS,
@@ -77,24 +80,6 @@ ACTIVE_USER_FIELDS = (
     "daily_passive_copilot_code_review_users",
     "weekly_passive_copilot_code_review_users",
     "monthly_passive_copilot_code_review_users",
-)
-PULL_REQUEST_COUNTS = (
-    "total_created",
-    "total_reviewed",
-    "total_merged",
-    "total_suggestions",
-    "total_applied_suggestions",
-    "total_created_by_copilot",
-    "total_reviewed_by_copilot",
-    "total_merged_created_by_copilot",
-    "total_merged_reviewed_by_copilot",
-    "total_copilot_suggestions",
-    "total_copilot_applied_suggestions",
-)
-PULL_REQUEST_MEDIANS = (
-    "median_minutes_to_merge",
-    "median_minutes_to_merge_copilot_authored",
-    "median_minutes_to_merge_copilot_reviewed",
 )
 
 
@@ -207,9 +192,8 @@ def _breakdown(raw: Mapping[str, Any], name: str, where: str) -> tuple[Breakdown
 
 
 def parse_entity_record(raw: Mapping[str, Any], where: str) -> EntityDay:
-    prs = raw.get("pull_requests")
-    prs = json_object(prs, f"{where}.pull_requests") if prs is not None else {}
-    medians = {key: _number(prs[key], where, key) for key in PULL_REQUEST_MEDIANS if prs.get(key) is not None}
+    prs = pull_requests(raw, where)
+    medians = pull_request_medians(prs, where)
     by_type: dict[str, tuple[int, int]] = {}
     comment_types = json_list(
         prs.get("copilot_suggestions_by_comment_type", []), f"{where}.copilot_suggestions_by_comment_type"
@@ -229,7 +213,9 @@ def parse_entity_record(raw: Mapping[str, Any], where: str) -> EntityDay:
         counters=parse_counters(raw, where),
         breakdowns={name: _breakdown(raw, name, where) for name in BREAKDOWNS},
         cli=tool_totals(raw, "totals_by_cli", where),
-        pull_requests={key: _count(prs, key, where) for key in PULL_REQUEST_COUNTS} if prs else {},
+        pull_requests=dict(zip(PULL_REQUEST_COUNTS, pull_request_counts(prs, where), strict=True))
+        if prs
+        else {},
         pull_request_medians=medians,
         suggestions_by_comment_type=by_type,
         copilot_app=tool_totals(raw, "totals_by_copilot_app", where),

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from exporter.github.answers import json_number, json_string
+from exporter.github.answers import json_count, json_number, json_string
 
 
 def dimension(raw: Mapping[str, Any], key: str, where: str) -> str:
@@ -23,12 +23,8 @@ def number(value: Any, where: str, key: str) -> float:
     return float(json_number(value, where, key))
 
 
-def count(raw: Mapping[str, Any], key: str, where: str) -> int:
-    """A count that is 0 when absent or null."""
-    value = raw.get(key)
-    if value is None:
-        return 0
-    return round(json_number(value, where, key))
+#: A count that is 0 when absent or null.
+count = json_count
 
 
 def optional_count(raw: Mapping[str, Any], key: str, where: str) -> int | None:
