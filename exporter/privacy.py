@@ -26,6 +26,10 @@ class UserLabels:
     def enabled(self) -> bool:
         return self.mode is not SeatMetricsMode.OFF
 
+    def shown(self, login: str) -> str | None:
+        """``login`` as a log line or error may name it: as the mode labels it, or not at all (``off``)."""
+        return self(login) if self.enabled else None
+
     def __call__(self, login: str) -> str:
         if self.mode is not SeatMetricsMode.HASHED:
             return login

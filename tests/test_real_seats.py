@@ -378,3 +378,44 @@ def test_two_logins_with_one_id_are_rejected_with_a_log_line_naming_them(
     assert value(parsed, "github_copilot_up", source="seats", org=scenario.target) == 0
     assert parsed.get("github_copilot_seats", {}) == {}
     assert TOKEN not in log
+
+
+@pytest.mark.parametrize("mode", ["hashed", "off"])
+def test_two_logins_with_one_id_are_not_named_by_login_when_logins_are_private(
+    mode: str, tmp_path: Path
+) -> None:
+    scenario = SAME_ID[1]
+    seats, billing = load(scenario)
+    by_id: dict[int, list[str]] = defaultdict(list)
+    for seat in seats["seats"]:
+        by_id[seat["assignee"]["id"]].append(seat["assignee"]["login"])
+    ((user_id, logins),) = [(i, names) for i, names in by_id.items() if len(set(names)) > 1]
+    key = "same-id-test-hash-key-0123456789"
+    config = tmp_path / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "organizations": [scenario.target],
+                "billing": {"enabled": "false"},
+                "seat_metrics": {"mode": mode},
+            }
+        )
+    )
+    env = {"GITHUB_TOKEN": TOKEN, "GITHUB_COPILOT_EXPORTER_HASH_KEY": key}
+    with serve_fake(fake_github(scenario, seats, billing)) as fake:
+        args = ["--config", str(config), "--github.api-url", fake.url]
+        with start_exporter(args, env, wait_ready=False) as running:
+            wait_until(lambda: "poll failed" in running.log(), 30, what="the failed seat poll")
+            log = running.log()
+    assert f"assignee.id {user_id} is given to" in log
+    for login in logins:
+        assert login not in log
+    if mode == "hashed":
+        label = UserLabels(
+            make_config(
+                {"org": ["acme"], "seat_metrics": "hashed"}, env={"GITHUB_COPILOT_EXPORTER_HASH_KEY": key}
+            )
+        )
+        assert f"is given to both {label(logins[0])} and {label(logins[1])}" in log
+    else:
+        assert f"assignee.id {user_id} is given to two different logins" in log

@@ -126,12 +126,13 @@ def merge_grants(entries: Iterable[Seat]) -> list[Seat]:
     return merged
 
 
-def check_ids(target: Target, entries: Iterable[Seat]) -> None:
+def check_ids(target: Target, entries: Iterable[Seat], shown: Callable[[str], str | None] = str) -> None:
     """Refuse two logins with one user id: which of them holds the seat cannot be told.
 
     GitHub's own seat example does this (octocat and octokitten are both id 1). An enterprise lists a
     user once per grant, always with the same login; a login renamed between two pages also lands
-    here, and the poll's second reading then sees one login.
+    here, and the poll's second reading then sees one login. The refusal names the logins as
+    ``shown`` (:meth:`exporter.privacy.UserLabels.shown`) does: by login, keyed hash, or not at all.
     """
     logins: dict[int, str] = {}
     for seat in entries:
@@ -139,19 +140,19 @@ def check_ids(target: Target, entries: Iterable[Seat]) -> None:
             continue
         known = logins.setdefault(seat.user_id, seat.login)
         if known.lower() != seat.login.lower():
-            raise InconsistentDataError(
-                f"{target}: assignee.id {seat.user_id} is given to both {known} and {seat.login}"
-            )
+            first, second = shown(known), shown(seat.login)
+            whom = f"both {first} and {second}" if first and second else "two different logins"
+            raise InconsistentDataError(f"{target}: assignee.id {seat.user_id} is given to {whom}")
 
 
-def check_complete(target: Target, pages: list[SeatPage]) -> None:
+def check_complete(target: Target, pages: list[SeatPage], shown: Callable[[str], str | None] = str) -> None:
     """Refuse a seat list whose pages disagree: it changed while being read, or pages went missing."""
     totals = {page.total_seats for page in pages}
     if len(totals) > 1:
         raise InconsistentDataError(f"{target}: total_seats changed between pages ({sorted(totals)})")
     total = totals.pop() if totals else 0
     entries = [seat for page in pages for seat in page.seats]
-    check_ids(target, entries)
+    check_ids(target, entries, shown)
     users = {_identity(seat, index) for index, seat in enumerate(entries)}
     if len(users) != total:
         raise InconsistentDataError(f"{target}: total_seats is {total} but the pages list {len(users)} users")
@@ -169,12 +170,16 @@ def build_snapshot(
     prices: Mapping[str, float],
     taken_at: float,
     previous: TargetSnapshot | None = None,
+    *,
+    shown: Callable[[str], str | None] = str,
 ) -> TargetSnapshot:
-    """The snapshot of ``target`` from a complete poll; the previous one, re-dated, when nothing changed."""
+    """The snapshot of ``target`` from a complete poll; the previous one, re-dated, when nothing changed.
+
+    ``shown`` names a login in an error, as the ``seat_metrics`` mode allows (see :func:`check_ids`)."""
     price_items = tuple(sorted(prices.items()))
     if previous is not None and previous.built_from(pages, billing, price_items):
         return dataclasses.replace(previous, taken_at=taken_at)
-    return _build(target, pages, billing, prices, taken_at)
+    return _build(target, pages, billing, prices, taken_at, shown)
 
 
 def _plan_resolver(seats: Iterable[Seat], billed_plan: str) -> Callable[[str], str]:
@@ -209,8 +214,9 @@ def _build(
     billing: OrgBilling | None,
     prices: Mapping[str, float],
     taken_at: float,
+    shown: Callable[[str], str | None],
 ) -> TargetSnapshot:
-    check_complete(target, pages)
+    check_complete(target, pages, shown)
     entries = [seat for page in pages for seat in page.seats]
     merged = merge_grants(entries)
     if target.kind == "org":

@@ -44,6 +44,7 @@ class SeatSource(PolledSource[SeatsConfig]):
         self._costs = dict(costs or {})
         self.client = client
         self.metrics = SeatMetrics(config, users)
+        self._users = users
         self._budget_logged = config.demo
 
     async def fetch(self, target: Target, previous: TargetSnapshot | None) -> TargetSnapshot:
@@ -69,6 +70,7 @@ class SeatSource(PolledSource[SeatsConfig]):
                     self.settings.seat_prices_usd,
                     self._clock(),
                     previous,
+                    shown=self._users.shown,
                 )
         raise AssertionError("unreachable: the last try returns or raises")
 
