@@ -21,6 +21,8 @@ from exporter.errors import MalformedResponseError, NotFoundError
 from exporter.github.answers import json_count, json_list, json_number, json_object
 
 T = TypeVar("T")
+#: GitHub keeps the 1-day usage-metrics reports (the usage and the repository reports) for a year.
+RETENTION_DAYS = 365
 #: The counts of a report record's ``pull_requests`` object (the usage and the repository reports').
 PULL_REQUEST_COUNTS = (
     "total_created",

@@ -35,6 +35,16 @@ class Flag:
     help: str
 
 
+def report_switch(section: str, what: str) -> Flag:
+    """``--SECTION.enabled`` of a source of usage-metrics reports, which GitHub Enterprise Server lacks."""
+    return Flag(
+        f"--{section}.enabled",
+        f"{section}_enabled",
+        "MODE",
+        f"{what}: auto (default: on, except on GitHub Enterprise Server), true or false",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SourceCost:
     """One source's API requests per poll and how often it polls, for the request budget's log."""

@@ -9,6 +9,7 @@ from typing import Any
 from prometheus_client.metrics_core import Metric
 
 from exporter.config import Config, Section, Target
+from exporter.github.reports import RETENTION_DAYS
 from exporter.sources.repositories import fetch
 from exporter.sources.repositories.config import KEYS, SECTION, parse_repositories, repositories_config
 from exporter.sources.repositories.metrics import repository_families
@@ -18,16 +19,12 @@ from exporter.sources.spec import (
     BackfillPart,
     BackfillWiring,
     DayReader,
-    Flag,
     SourceCost,
     SourceSpec,
     Wiring,
     days_back,
+    report_switch,
 )
-
-#: GitHub documents no retention of its own for the repository report (generally available since
-#: 2026-07-17): it is one of the usage-metrics reports, which GitHub keeps for a year.
-RETENTION_DAYS = 365
 
 
 def _source(wiring: Wiring) -> RepositoriesSource:
@@ -74,6 +71,8 @@ def _options(config: Config) -> Mapping[str, Any]:
 BACKFILL = BackfillPart(
     reader=_day_reader,
     families=_day_families,
+    # GitHub documents no retention of its own for the repository report (generally available since
+    # 2026-07-17): it is one of the usage-metrics reports, kept for RETENTION_DAYS.
     oldest_day=days_back(RETENTION_DAYS),
     too_old=_too_old,
     report="repository report",
@@ -87,12 +86,5 @@ SPEC = SourceSpec(
     cost=_cost,
     backfill=BACKFILL,
     section=Section(SECTION, KEYS, parse_repositories),
-    flags=(
-        Flag(
-            "--repositories.enabled",
-            "repositories_enabled",
-            "MODE",
-            "repository report: auto (default: on, except on GitHub Enterprise Server), true or false",
-        ),
-    ),
+    flags=(report_switch(SECTION, "repository report"),),
 )

@@ -100,12 +100,7 @@ async def fetch_usage(
         # The same files as last time: nothing to download, but the day may have become final since.
         return dataclasses.replace(known, final=is_final(day, today))
     aggregator = UsageAggregator(day, top_n=top_n, max_records=max_records)
-    await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
-    # A day with an entity report but no users or user-teams report has no user or team rows to give.
-    if users is not None:
-        await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
-    if user_teams is not None:
-        await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
+    await _read_reports(client, (entity, users, user_teams), aggregator, max_file_bytes)
     snapshot = aggregator.finish(target, final=is_final(day, today))
     if snapshot.entity is None:
         # The files were read but hold no record of the day: a truncated or empty report, never
@@ -136,12 +131,24 @@ async def fetch_day(
     users = await _report_links(client, target, "users", day, max_files)
     user_teams = await _report_links(client, target, "user_teams", day, max_files)
     aggregator = UsageAggregator(day, top_n=top_n, max_records=max_records)
+    await _read_reports(client, (entity, users, user_teams), aggregator, max_file_bytes)
+    return aggregator.finish(target, final=is_final(day, today))
+
+
+async def _read_reports(
+    client: UsageClient,
+    reports: tuple[ReportLinks, ReportLinks | None, ReportLinks | None],
+    aggregator: UsageAggregator,
+    max_file_bytes: int,
+) -> None:
+    """A day's entity, users and user-teams reports, each read to the end into ``aggregator``."""
+    entity, users, user_teams = reports
     await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
+    # A day with an entity report but no users or user-teams report has no user or team rows to give.
     if users is not None:
         await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
     if user_teams is not None:
         await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
-    return aggregator.finish(target, final=is_final(day, today))
 
 
 def _digest(*reports: ReportLinks | None) -> str:

@@ -9,24 +9,22 @@ from typing import Any
 from prometheus_client.metrics_core import Metric
 
 from exporter.config import Config, Section, Target
+from exporter.github.reports import RETENTION_DAYS
 from exporter.sources.spec import (
     BackfillPart,
     BackfillWiring,
     DayReader,
-    Flag,
     SourceCost,
     SourceSpec,
     Wiring,
     days_back,
+    report_switch,
 )
 from exporter.sources.usage import fetch
 from exporter.sources.usage.config import KEYS, SECTION, parse_usage, usage_config
 from exporter.sources.usage.metrics import usage_families
 from exporter.sources.usage.snapshot import UsageSnapshot
 from exporter.sources.usage.source import UsageSource
-
-#: GitHub keeps the 1-day usage reports for a year.
-RETENTION_DAYS = 365
 
 
 def _source(wiring: Wiring) -> UsageSource:
@@ -96,12 +94,5 @@ SPEC = SourceSpec(
     cost=_cost,
     backfill=BACKFILL,
     section=Section(SECTION, KEYS, parse_usage),
-    flags=(
-        Flag(
-            "--usage.enabled",
-            "usage_enabled",
-            "MODE",
-            "usage-metrics reports: auto (default: on, except on GitHub Enterprise Server), true or false",
-        ),
-    ),
+    flags=(report_switch(SECTION, "usage-metrics reports"),),
 )
