@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from exporter.errors import ExporterError
+from exporter.github.reports import FINAL_AFTER_FULL_DAYS
 from exporter.sources.spec import BackfillPart
-from exporter.sources.usage.snapshot import FINAL_AFTER_FULL_DAYS
 
 DAY_SECONDS = 86400
 #: Where a run without any source to read would start: a year back, as the usage reports.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -23,6 +23,8 @@ from exporter.github.answers import json_count, json_list, json_number, json_obj
 T = TypeVar("T")
 #: GitHub keeps the 1-day usage-metrics reports (the usage and the repository reports) for a year.
 RETENTION_DAYS = 365
+#: GitHub: a day "typically finalizes within three full UTC days"; its numbers may change until then.
+FINAL_AFTER_FULL_DAYS = 3
 #: The counts of a report record's ``pull_requests`` object (the usage and the repository reports').
 PULL_REQUEST_COUNTS = (
     "total_created",
@@ -72,6 +74,11 @@ def report_day(raw: Mapping[str, Any], key: str, where: str) -> date:
         raise MalformedResponseError(
             f"{where}.{key}: expected a YYYY-MM-DD date, got {value!r:.40}"
         ) from None
+
+
+def is_final(day: date, today: date) -> bool:
+    """Whether ``day``'s report can no longer change: three full UTC days have passed since it ended."""
+    return today >= day + timedelta(days=1 + FINAL_AFTER_FULL_DAYS)
 
 
 def pull_requests(raw: Mapping[str, Any], where: str) -> Mapping[str, Any]:

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 
 from exporter.config import Target
 from exporter.errors import GitHubError, MalformedResponseError
-from exporter.github.reports import ReportClient, ReportLinks, parse_line, read_report, report_links
+from exporter.github.reports import ReportClient, ReportLinks, is_final, parse_line, read_report, report_links
 from exporter.sources.repositories.config import SECTION, RepositoriesConfig
 from exporter.sources.repositories.model import RepoDay, parse_repo_record
-from exporter.sources.repositories.snapshot import RepositoriesSnapshot, is_final, top_repositories
+from exporter.sources.repositories.snapshot import RepositoriesSnapshot, top_repositories
 
 ENDPOINT_DOWNLOAD = "repository report download"
 #: A day's report appears a day or more after it: a poll usually asks for today's, then yesterday's.

@@ -10,18 +10,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from exporter.config import Target
 from exporter.sources.repositories.model import COUNTS, RepoDay
 
 OTHER = "other"
-#: GitHub: a day "typically finalizes within three full UTC days"; its numbers may change until then.
-FINAL_AFTER_FULL_DAYS = 3
-
-
-def is_final(day: date, today: date) -> bool:
-    return today >= day + timedelta(days=1 + FINAL_AFTER_FULL_DAYS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from typing import Any, Protocol, TypeVar
 
 from exporter.config import Target
 from exporter.errors import GitHubError, MalformedResponseError
-from exporter.github.reports import read_report, report_links
+from exporter.github.reports import is_final, read_report, report_links
 from exporter.sources.usage.aggregate import DEFAULT_MAX_RECORDS, DEFAULT_TOP_N, UsageAggregator
 from exporter.sources.usage.model import ReportLinks
-from exporter.sources.usage.snapshot import UsageSnapshot, is_final
+from exporter.sources.usage.snapshot import UsageSnapshot
 
 T = TypeVar("T")
 

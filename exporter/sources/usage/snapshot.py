@@ -10,18 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from exporter.config import Target
 from exporter.sources.usage.model import EntityDay
-
-#: GitHub: a day "typically finalizes within three full UTC days"; its numbers may change until then.
-FINAL_AFTER_FULL_DAYS = 3
-
-
-def is_final(day: date, today: date) -> bool:
-    """Whether ``day``'s report can no longer change: three full UTC days have passed since it ended."""
-    return today >= day + timedelta(days=1 + FINAL_AFTER_FULL_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
