@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from exporter.demo.fake_usage import download_route, usage_route
 from exporter.demo.usage_world import UsageWorld
-from exporter.web.asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
+from exporter.web.asgi import ASGIApp, Receive, Scope, Send, http_request, serve_lifespan
 
 ASGI = ASGIApp
 
@@ -51,12 +51,10 @@ class DemoDownloads:
         return answer if answer is not None else (404, b"<Error><Code>BlobNotFound</Code></Error>")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
+        request = await http_request(scope, receive, send)
+        if request is None:
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = scope.get("query_string", b"").decode("latin-1")
-        status, body = self.answer(scope["method"], scope["path"], query, headers)
+        status, body = self.answer(request.method, request.path, request.query, request.headers)
         content_type = b"application/x-ndjson" if status == 200 else b"application/xml"
         await send(
             {

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from exporter.demo.fake_billing import FakeBillingWorld, billing_route
 from exporter.demo.fake_bodies import org_billing_body, seat_body
 from exporter.demo.fake_model import FakeEnterprise, FakeOrg, FakeSeat
-from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
+from exporter.web.asgi import Receive, Scope, Send, http_request
 
 DOCS = "https://docs.github.com/rest/copilot/copilot-user-management"
 T = TypeVar("T")
@@ -69,12 +69,10 @@ class DemoGitHub:
         self.rate_reset = int(clock()) + 3600
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
+        request = await http_request(scope, receive, send)
+        if request is None:
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = scope.get("query_string", b"").decode("latin-1")
-        status, out_headers, body = await self.respond(scope, receive, headers, query)
+        status, out_headers, body = await self.respond(scope, receive, request.headers, request.query)
         await send(
             {
                 "type": "http.response.start",

@@ -14,7 +14,7 @@ from exporter.reclaim.served import ServedReclaim
 from exporter.sources.base import Source
 from exporter.sources.spec import Handler, Response, Served, SourceSpec
 from exporter.state import ExporterState
-from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
+from exporter.web.asgi import HttpRequest, Receive, Scope, Send, serve_lifespan
 from exporter.web.landing import landing_page
 from exporter.web.reclaim_report import RECLAIM_REPORT_PATHS, reclaim_report_response
 
@@ -88,9 +88,8 @@ class ExporterApp:
             return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        path = scope["path"]
-        method = scope["method"]
+        request = HttpRequest.of(scope)
+        headers, path, method = request.headers, request.path, request.method
         if method not in ("GET", "HEAD"):
             await self._send(send, 405, b"method not allowed\n", {"allow": "GET, HEAD"}, method)
         elif path == self.config.telemetry_path:
@@ -111,8 +110,7 @@ class ExporterApp:
                 if not self._scrapes:
                     self._no_scrape.set()
         elif path in self.routes:
-            query = scope.get("query_string", b"").decode("latin-1")
-            report = await self.routes[path](query)
+            report = await self.routes[path](request.query)
             async with self._report_senders:
                 await self._send(send, report.status, report.body, report.headers, method, self._no_scrape)
         elif path == "/":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from exporter.web.asgi import Receive, Scope, Send, serve_lifespan
+from exporter.web.asgi import Receive, Scope, Send, http_request
 from tests.fakegithub.fake_model import RecordedRequest
 
 #: Endpoint name -> report, per target kind.
@@ -68,13 +68,12 @@ class RecordedReports:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
+        request = await http_request(scope, receive, send)
+        if request is None:
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = self.file(scope["path"])
+        body = self.file(request.path)
         status = 200 if body is not None else 404
-        self.requests.append(RecordedRequest(scope["method"], scope["path"], "", headers, status))
+        self.requests.append(RecordedRequest(request.method, request.path, "", request.headers, status))
         content_type = b"application/x-ndjson" if body is not None else b"application/xml"
         await send(
             {"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type)]}
