@@ -10,6 +10,7 @@ the objects and array items the exporter reads, one level down (``pull_requests.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +101,11 @@ def unknown_fields(report: str, raw: Mapping[str, Any]) -> set[str]:
         children = known[name]
         assert children is not None
         if isinstance(value, list):
+            # Every item an object of known fields, decided in C; an item not an object (a TypeError
+            # from issuperset, or a string's letters) is looked at one by one below.
+            with contextlib.suppress(TypeError):
+                if all(map(children.issuperset, value)):
+                    continue
             for item in value:
                 if (type(item) is dict or isinstance(item, Mapping)) and not children.issuperset(item):
                     found.update(f"{name}[].{child}" for child in item if child not in children)
