@@ -380,7 +380,7 @@ def measure(result: Result, pid: int, url: str, fake_url: str, scrapes: int) -> 
 def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
     """RSS (MiB) after each of ``polls`` polls with 1% of the seats changed before each, and a scrape;
     and the peak RSS over them all."""
-    from exporter import malloc
+    from exporter import gc_tuning, malloc
     from exporter.exposition import render_pieces
     from exporter.github.auth import StaticToken
     from exporter.github.client import GitHubClient
@@ -388,7 +388,8 @@ def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
     from exporter.web.server import Exporter
     from exporter.wiring import build_config
 
-    malloc.tune()  # as the console script does at start
+    gc_tuning.tune()  # as the console script does at start
+    malloc.tune()
     # Reset VmHWM (Linux >= 4.0), so that the peak is this run's, not an earlier size's.
     Path("/proc/self/clear_refs").write_text("5")
     with fake_process(seats, 0.0, per_minute=1_000_000) as fake_url:

@@ -305,6 +305,9 @@ def first_usage(users: int) -> dict[str, Any]:
     """When the first usage snapshot is published while the seat and billing polls run, at the default
     pacing, as a ratio to the usage poll alone at that pacing: with each poll taking its turns at the
     pacer, and with every poll in one queue, as before the turns (the pacer's default share)."""
+    from exporter import gc_tuning
+
+    gc_tuning.tune()  # as the console script does at start
     with served_fake(users) as (api_url, download_port, _):
         alone = asyncio.run(publish_times(api_url, download_port, ("usage",)))["usage"]
         fair = asyncio.run(publish_times(api_url, download_port, SOURCES))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from exporter import PROG, __version__, malloc
+from exporter import PROG, __version__, gc_tuning, malloc
 from exporter.commands import Command, backfill, reclaim, report
 from exporter.config import Config, format_duration, load_file
 from exporter.errors import ConfigError
@@ -179,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(config.log_level, config.log_format, secrets)
+    gc_tuning.tune()
     if command is not None:
         return command.run(config, args, build_client(config))
     malloc.tune()

@@ -39,6 +39,15 @@ _OPENMETRICS_EOF = b"# EOF\n"
 
 #: prometheus_client's formatting of any sample value (``+Inf``, ``NaN``, Go-style exponents).
 go_float = cast(Callable[[float], str], floatToGoString)
+#: Integers below this are written ``N.0`` by :data:`go_float` (Go switches to exponents from 10**6).
+_PLAIN_INTEGERS = 1_000_000
+
+
+def sample_value(value: float) -> str:
+    """:data:`go_float` of ``value``, with the counts most samples hold formatted without a float."""
+    if type(value) is int and -_PLAIN_INTEGERS < value < _PLAIN_INTEGERS:
+        return f"{value}.0"
+    return go_float(value)
 
 
 class Layout(Protocol):

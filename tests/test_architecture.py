@@ -73,6 +73,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "exporter.caching",
             "exporter.logs",
             "exporter.malloc",
+            "exporter.gc_tuning",
             # Leaves used on both sides of the sources: prometheus_client families to bytes, ASGI types.
             "exporter.exposition",
             "exporter.web.asgi",

@@ -25,7 +25,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from exporter.backfill.files import create, open_existing, replace_create
-from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, escape_label_value, go_float
+from exporter.exposition import OPENMETRICS_ACCEPT, FamilyList, escape_label_value, go_float, sample_value
 
 EOF_LINE = b"# EOF\n"
 #: Sample lines sorted in memory at once when a family's series are put together (about 40 MB).
@@ -49,12 +49,19 @@ def series_key(line: bytes) -> bytes:
 
 def sample_lines(family: Metric, timestamp: float) -> bytes:
     """Every sample of ``family`` as an OpenMetrics line stamped ``timestamp`` (Unix seconds)."""
-    stamp = go_float(timestamp)
+    tail = f" {go_float(timestamp)}\n"
+    # A family's samples share a few label layouts: each layout's line is a %-template built once
+    # (names and label names are validated metric and label names, which hold no "%").
+    templates: dict[tuple[str, ...], str] = {}
     lines = []
     for sample in family.samples:
-        labels = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sample.labels.items())
-        braces = f"{{{labels}}}" if labels else ""
-        lines.append(f"{sample.name}{braces} {go_float(sample.value)} {stamp}\n")
+        labels = sample.labels
+        layout = (sample.name, *labels)
+        template = templates.get(layout)
+        if template is None:
+            braces = "{" + ",".join(f'{key}="%s"' for key in labels) + "}" if labels else ""
+            template = templates[layout] = f"{sample.name}{braces} %s{tail}"
+        lines.append(template % (*map(escape_label_value, labels.values()), sample_value(sample.value)))
     return "".join(lines).encode()
 
 

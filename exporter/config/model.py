@@ -61,10 +61,12 @@ class Target:
     def org(self) -> str:
         return self.name if self.kind == "org" else ""
 
-    @property
-    def labels(self) -> tuple[str, str]:
-        """The ``enterprise`` and ``org`` label values of the target's series, in that order."""
-        return self.enterprise, self.org
+    #: The ``enterprise`` and ``org`` label values of the target's series, in that order (kept, since
+    #: every sample of the target's per-user series asks for them).
+    labels: tuple[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", (self.enterprise, self.org))
 
     def __str__(self) -> str:
         return f"{self.kind}={self.name}"

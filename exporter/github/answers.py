@@ -47,13 +47,20 @@ def json_number(value: Any, where: str, key: str, *, signed: bool = False) -> in
     Anything else, ``NaN`` and infinities included, is a :class:`MalformedResponseError` naming the
     field. An int stays an int, so counts stay exact.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # The exact-type test first: this runs for every field of every row of a report.
+    kind = type(value)
+    if (
+        kind is not int
+        and kind is not float
+        and (isinstance(value, bool) or not isinstance(value, int | float))
+    ):
         raise _malformed(f"{where}.{key}", "a number", value)
+    number: int | float = value
     low = -MAX_NUMBER if signed else 0
-    if not low <= value <= MAX_NUMBER:  # False for NaN too
+    if not low <= number <= MAX_NUMBER:  # False for NaN too
         accepted = "-2**53..2**53" if signed else "0..2**53"
         raise MalformedResponseError(f"{where}.{key}: {_brief(value)} is outside the accepted {accepted}")
-    return value
+    return number
 
 
 def _brief(value: Any) -> str:
@@ -78,18 +85,22 @@ def json_count(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = raw.get(key)
     if value is None:
         return 0
+    if type(value) is int and 0 <= value <= MAX_NUMBER:
+        return value
     return round(json_number(value, where, key))
 
 
 def json_object(value: Any, where: str) -> Mapping[str, Any]:
     """``value`` when it is a JSON object."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise _malformed(where, "a JSON object", value)
     return value
 
 
 def json_list(value: Any, where: str) -> Sequence[Any]:
     """``value`` when it is a JSON array."""
+    if type(value) is list:
+        return value
     if not isinstance(value, Sequence) or isinstance(value, str | bytes):
         raise _malformed(where, "a list", value)
     return value
@@ -114,6 +125,8 @@ def json_text(value: Any, where: str) -> str:
 def json_integer(body: Mapping[str, Any], key: str, where: str) -> int:
     """Field ``key`` as a JSON integer (an id, a count, a year), from 0 to :data:`MAX_NUMBER`."""
     value = body.get(key)
+    if type(value) is int and 0 <= value <= MAX_NUMBER:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise _malformed(f"{where}.{key}", "an integer", value)
     return int(json_number(value, where, key))
@@ -127,6 +140,8 @@ def json_optional_integer(body: Mapping[str, Any], key: str, where: str) -> int 
 def json_boolean(body: Mapping[str, Any], key: str, where: str, *, default: bool | None = None) -> bool:
     """Field ``key`` as true or false; ``default`` when absent or null, required when it is None."""
     value = body.get(key)
+    if value is True or value is False:
+        return value
     if value is None and default is not None:
         return default
     if not isinstance(value, bool):

@@ -23,6 +23,8 @@ def clean_text(value: Any, *, max_chars: int = MAX_TEXT_CHARS) -> str:
 
     The escape keeps distinct strings distinct, so two malformed logins never merge into one user.
     """
+    if type(value) is str and value.isascii() and len(value) <= max_chars:
+        return value  # the common case, decided in C
     if not isinstance(value, str):
         return ""
     text: str = value

@@ -147,15 +147,26 @@ def user_extras(raw: Mapping[str, Any], where: str) -> UserExtras:
     ides: dict[tuple[str, str], None] = {}
     plugins: dict[tuple[str, str], None] = {}
     here = f"{where}.totals_by_ide"
+    # The places in error messages are built only for a value that is not an object: this runs for
+    # every IDE of every user of a report.
     for index, item in enumerate(json_list(raw.get("totals_by_ide") or [], here)):
-        item = json_object(item, f"{here}[{index}]")
+        if type(item) is not dict:
+            item = json_object(item, f"{here}[{index}]")
         ide_version = item.get("last_known_ide_version")
         if ide_version is not None:
-            block = json_object(ide_version, f"{here}[{index}].last_known_ide_version")
+            block = (
+                ide_version
+                if type(ide_version) is dict
+                else json_object(ide_version, f"{here}[{index}].last_known_ide_version")
+            )
             ides[(dimension(item, "ide", here), dimension(block, "ide_version", here))] = None
         plugin_version = item.get("last_known_plugin_version")
         if plugin_version is not None:
-            block = json_object(plugin_version, f"{here}[{index}].last_known_plugin_version")
+            block = (
+                plugin_version
+                if type(plugin_version) is dict
+                else json_object(plugin_version, f"{here}[{index}].last_known_plugin_version")
+            )
             if block.get("plugin") or block.get("plugin_version"):  # GitHub sends both empty for none
                 plugins[(dimension(block, "plugin", here), dimension(block, "plugin_version", here))] = None
     return UserExtras(

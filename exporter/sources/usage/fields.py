@@ -10,6 +10,7 @@ the objects and array items the exporter reads, one level down (``pull_requests.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,22 +85,29 @@ KNOWN: dict[str, dict[str, frozenset[str] | None]] = {
 REPORTS = tuple(KNOWN)
 
 
+#: Per report, the known fields whose objects (or lists of objects) have known fields of their own.
+_NESTED = {report: frozenset(name for name, children in known.items() if children is not None)
+           for report, known in KNOWN.items()}  # fmt: skip
+
+
 def unknown_fields(report: str, raw: Mapping[str, Any]) -> set[str]:
     """The names of ``raw``'s fields (one level into the known objects) that ``report`` does not know."""
     known = KNOWN[report]
-    found: set[str] = set()
-    # One pass over the record's own fields, with the children's names built only for an object that
-    # has a field not known: this runs for every row of a 100,000-user report.
-    for name, value in raw.items():
-        if name not in known:
-            found.add(name)
-            continue
+    # Set operations on the names, in C, then a look into the few nested fields the record has: this
+    # runs for every row of a 100,000-user report.
+    found: set[str] = raw.keys() - known.keys()
+    for name in _NESTED[report].intersection(raw):
+        value = raw[name]
         children = known[name]
-        if children is None or value is None:
-            continue
+        assert children is not None
         if isinstance(value, list):
+            # Every item an object of known fields, decided in C; an item not an object (a TypeError
+            # from issuperset, or a string's letters) is looked at one by one below.
+            with contextlib.suppress(TypeError):
+                if all(map(children.issuperset, value)):
+                    continue
             for item in value:
-                if isinstance(item, Mapping) and not children.issuperset(item):
+                if (type(item) is dict or isinstance(item, Mapping)) and not children.issuperset(item):
                     found.update(f"{name}[].{child}" for child in item if child not in children)
         elif isinstance(value, Mapping) and not children.issuperset(value):
             found.update(f"{name}.{child}" for child in value if child not in children)
