@@ -107,7 +107,7 @@ def unknown_fields(report: str, raw: Mapping[str, Any]) -> set[str]:
                 if all(map(children.issuperset, value)):
                     continue
             for item in value:
-                if (type(item) is dict or isinstance(item, Mapping)) and not children.issuperset(item):
+                if isinstance(item, Mapping) and not children.issuperset(item):
                     found.update(f"{name}[].{child}" for child in item if child not in children)
         elif isinstance(value, Mapping) and not children.issuperset(value):
             found.update(f"{name}.{child}" for child in value if child not in children)
