@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -146,8 +147,9 @@ def serve_fake(users: int, api_port: int, download_port: int, ready_file: Path) 
 
 
 def run(
-    users: int, days: int, *, per_user: bool = True, keep: Path | None = None, prometheus: bool = False
-) -> dict[str, Any]:
+    users: int, days: int, *, per_user: bool = True, keep: Path | None = None, prometheus: bool = False,
+    workers: int | None = None, promtool: bool = True,
+) -> dict[str, Any]:  # fmt: skip
     """One backfill of ``days`` days of ``users`` users, then promtool (and Prometheus) on its output."""
     api_port, download_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="backfill-bench-") as tmp:
@@ -172,7 +174,9 @@ def run(
                 f"usage:\n  allowed_download_hosts: ['http://127.0.0.2:{download_port}']\n"
             )
             output = work / ("history.om" if per_user else "history-no-per-user.om")
-            backfill = backfill_figures(config, api_url, first, last, output, per_user=per_user)
+            backfill = backfill_figures(
+                config, api_url, first, last, output, per_user=per_user, workers=workers
+            )
             counts = json.loads(httpx.get(api_url + COUNTS_PATH).content)
             size = output.stat().st_size
             bound = counts["api"] / (REQUESTS_PER_MINUTE / 60)
@@ -180,6 +184,7 @@ def run(
                 "users": users,
                 "days": days,
                 "per_user": per_user,
+                "parse_workers": workers,
                 "built": json.loads(ready.read_text()),
                 **backfill,
                 "days_per_minute": round(days / backfill["seconds"] * 60, 1),
@@ -195,7 +200,8 @@ def run(
             if days < YEAR:
                 figures.update(year_estimate(figures, bound / days))
             blocks = work / ("blocks" if per_user else "blocks-no-per-user")
-            figures.update(promtool_figures(output, blocks, DayRange(first, last, 0)))
+            if promtool:
+                figures.update(promtool_figures(output, blocks, DayRange(first, last, 0)))
             if prometheus and figures.get("blocks"):
                 from benchmarks.prometheus_blocks import prometheus_figures
 
@@ -214,9 +220,20 @@ def _answers(url: str) -> bool:
 
 
 def backfill_figures(
-    config: Path, api_url: str, first: date, last: date, output: Path, *, per_user: bool
+    config: Path,
+    api_url: str,
+    first: date,
+    last: date,
+    output: Path,
+    *,
+    per_user: bool,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Run the console script; its time, peak RSS, and its RSS as each day is written (from its log)."""
+    """Run the console script; its time, peak RSS, and its RSS as each day is written (from its log).
+
+    Its parse workers are processes of their own: the ``tree_`` figures are of the backfill and all
+    its descendants together (CPU, and RSS and PSS summed, sampled every quarter of a second).
+    """  # fmt: skip
     script = Path(sys.executable).with_name("github-copilot-exporter")
     started = time.monotonic()
     process = subprocess.Popen(
@@ -224,11 +241,15 @@ def backfill_figures(
          "--github.api-url", api_url, "--usage.enabled=true", "--repositories.enabled=false",
          "--from", first.isoformat(),
          "--to", last.isoformat(), "--output", str(output), "--log.level", "info", "--log.format", "json",
-         *([] if per_user else ["--no-per-user"])],
+         *([] if per_user else ["--no-per-user"]),
+         *([] if workers is None else ["--parse-workers", str(workers)])],
         env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}, stderr=subprocess.PIPE,
     )  # fmt: skip
+    tree = TreeSampler(process.pid)
+    tree.start()
     # Seconds, VmRSS and VmHWM in KiB, and CPU seconds, as each day is written.
     written: list[tuple[float, int, int, float]] = []
+    tree_cpu: list[float] = []
     finished: dict[str, Any] = {}
 
     def follow() -> None:
@@ -241,6 +262,7 @@ def backfill_figures(
                 continue
             if record.get("msg") == "day written":
                 written.append((time.monotonic() - started, *_sample(process.pid)))
+                tree_cpu.append(tree.cpu())
             elif record.get("msg") == "backfill finished":
                 finished.update(record)
             elif record.get("level") in ("warning", "error", "critical", "warn"):
@@ -251,6 +273,7 @@ def backfill_figures(
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - started
     reader.join()
+    tree.stop()
     if status != 0 or not written:
         raise RuntimeError(f"backfill exited with status {status}")
     walk = written[-1][0]
@@ -272,7 +295,62 @@ def backfill_figures(
             str(n): round(written[n - 1][2] / 1024) for n in range(10, len(written) + 1, 10)
         },
         "rss_mib_by_day": {str(n): round(written[n - 1][1] / 1024) for n in range(10, len(written) + 1, 10)},
+        "processes": tree.most_processes,
+        "per_day_tree_cpu_seconds": round((tree_cpu[-1] - tree_cpu[0]) / max(1, len(tree_cpu) - 1), 3),
+        "peak_tree_rss_mib": round(tree.peak_rss / 1024),
+        "peak_tree_pss_mib": round(tree.peak_pss / 1024),
     }
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process and its descendants: the highest sums of their RSS and PSS, in KiB."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_rss = self.peak_pss = self.most_processes = 0
+        self._done = threading.Event()
+
+    def pids(self) -> list[int]:
+        parents: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rpartition(")")[2].split()
+                parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(parents.get(pid, ()))
+        return found
+
+    def cpu(self) -> float:
+        """CPU seconds so far of the processes alive now."""
+        total = 0.0
+        for pid in self.pids():
+            with contextlib.suppress(OSError, ValueError):
+                ticks = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[11:13]
+                total += sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def run(self) -> None:
+        while not self._done.wait(0.25):
+            rss = pss = 0
+            pids = self.pids()
+            for pid in pids:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    rollup = dict(
+                        line.split(":", 1)
+                        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+                    )
+                    rss += int(rollup["Rss"].split()[0])
+                    pss += int(rollup["Pss"].split()[0])
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.most_processes = max(self.most_processes, len(pids))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def _sample(pid: int) -> tuple[int, int, float]:
@@ -337,6 +415,10 @@ def main() -> int:
     parser.add_argument(
         "--prometheus", action="store_true", help="load the blocks into /usr/bin/prometheus and query them"
     )
+    parser.add_argument(
+        "--parse-workers", type=int, metavar="N", help="the backfill's --parse-workers (default: its own)"
+    )
+    parser.add_argument("--no-promtool", action="store_true", help="leave promtool out")
     parser.add_argument("--serve-fake", nargs=4, metavar=("USERS", "API_PORT", "DOWNLOAD_PORT", "READY"))
     args = parser.parse_args()
     if args.serve_fake:
@@ -347,7 +429,10 @@ def main() -> int:
     for users in args.users or [1000, 10_000]:
         for per_user in modes:
             keep = args.keep / f"{users}-users" if args.keep else None
-            figures = run(users, args.days, per_user=per_user, keep=keep, prometheus=args.prometheus)
+            figures = run(
+                users, args.days, per_user=per_user, keep=keep, prometheus=args.prometheus,
+                workers=args.parse_workers, promtool=not args.no_promtool,
+            )  # fmt: skip
             print(json.dumps(figures), flush=True)
     return 0
 

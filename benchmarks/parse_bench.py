@@ -12,7 +12,10 @@ case then reads that file and goes through its lines, best of ``--repeat`` runs:
   after the download; ``exporter:json`` the same with ``json.loads`` as the decoder, as before msgspec;
 * ``decode:NAME``: a plain read and a decode of every line with each fast decoder installed;
 * ``exporter:NAME``: the exporter's parse with that decoder in place of ``json.loads``, which is what
-  adopting it would gain on the whole parse.
+  adopting it would gain on the whole parse;
+* ``workers:N``: the usage source's reading as ``backfill --parse-workers N`` does it, runs of lines
+  parsed in N worker processes and their parts added in order; its ``ratio`` is of wall times, since
+  this process's CPU is no longer the parse's.
 
 Each case runs in its own process and prints one JSON line: the best of ``--repeat`` runs in seconds
 of wall time and of CPU time, the ``ratio`` of its CPU time to the bound's (CPU time holds better on a
@@ -23,6 +26,7 @@ file's bytes and their lines are in it: the exporter streams, and holds neither)
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
 import importlib
@@ -31,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.usage_bench import build_files
 from exporter.sources.usage.aggregate import UsageAggregator
+from exporter.sources.usage.model import ReportLinks
+from exporter.sources.usage.runs import RUN_LINES, RunReader
+from exporter.workers import WorkerPool
 
 #: A fixed clock: the report is the same bytes on every run.
 NOW = datetime(2026, 7, 15, 10, 0, tzinfo=UTC)
@@ -95,9 +102,42 @@ def exporter_parse(day: date, decode: Callable[[bytes], Any] | None = None) -> C
         reports._decode = decode  # type: ignore[assignment]
 
     def work(data: bytes) -> object:
+        # In runs of lines, as the usage source parses a download (here, in this one process).
         aggregator = UsageAggregator(day)
-        for line in data.splitlines():
-            aggregator.feed_user_line(line)
+        lines = data.splitlines()
+        for start in range(0, len(lines), RUN_LINES):
+            aggregator.feed_user_lines(lines[start : start + RUN_LINES])
+        return aggregator
+
+    return work
+
+
+class _FileLines:
+    """A download of ``data``'s lines, as the client hands them to the usage source."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def download_lines(self, url: str, endpoint: str, *, max_bytes: int) -> AsyncIterator[bytes]:
+        for line in self.data.splitlines():
+            yield line
+
+
+def pooled_parse(day: date, workers: WorkerPool) -> Callable[[bytes], object]:
+    """The usage source's reading with ``workers``: runs parsed there, parts added here in order."""
+
+    def work(data: bytes) -> object:
+        aggregator = UsageAggregator(day)
+
+        async def read() -> None:
+            runs = RunReader(_FileLines(data), aggregator, workers, max_bytes=len(data))
+            try:
+                await runs.read(ReportLinks(day, ("file",)), "users")
+                await runs.added()
+            finally:
+                runs.abandon()
+
+        asyncio.run(read())
         return aggregator
 
     return work
@@ -105,6 +145,14 @@ def exporter_parse(day: date, decode: Callable[[bytes], Any] | None = None) -> C
 
 def one_case(case: str, path: Path, day: date, repeat: int) -> dict[str, float]:
     kind, _, name = case.partition(":")
+    if kind == "workers":
+        workers = WorkerPool(int(name))
+        try:
+            # Once before, so that starting the workers is not in the figures.
+            pooled_parse(day, workers)(path.read_bytes()[:100_000].rpartition(b"\n")[0])
+            return measure(path, pooled_parse(day, workers), repeat)
+        finally:
+            workers.close()
     decode = {"json": json.loads, **decoders()}[name] if name else None
     if kind == "bound":
         return measure(path, plain(json.loads), repeat)
@@ -123,16 +171,20 @@ def run(users: int, repeat: int) -> list[dict[str, Any]]:
         cases = ["bound", "exporter", "exporter:json"]
         for name in decoders():
             cases += [f"decode:{name}", f"exporter:{name}"]
+        cases += [f"workers:{count}" for count in (1, 2)]
         results = {}
         for case in cases:
             args = ["--case", case, str(path), day.isoformat(), "--repeat", str(repeat)]
             answer = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True)
             results[case] = json.loads(answer.stdout)
     bound = results["bound"]["cpu_seconds"]
+    # Parsed in worker processes, this process's CPU is not the parse's: those cases compare wall
+    # times (the bound's wall time is its CPU time, within a few milliseconds).
     return [
-        {"case": case, "users": users, "bytes": size, **got, "ratio": round(got["cpu_seconds"] / bound, 2)}
+        {"case": case, "users": users, "bytes": size, **got,
+         "ratio": round(got["seconds" if case.startswith("workers:") else "cpu_seconds"] / bound, 2)}
         for case, got in results.items()
-    ]
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,6 +74,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "exporter.logs",
             "exporter.malloc",
             "exporter.gc_tuning",
+            # Processes to parse in, for any source's reading: lines in, plain values out.
+            "exporter.workers",
             # Leaves used on both sides of the sources: prometheus_client families to bytes, ASGI types.
             "exporter.exposition",
             "exporter.web.asgi",

@@ -321,3 +321,13 @@ def test_bad_dates_and_ranges_beyond_retention_exit_with_status_2(
     assert done.returncode == 2
     assert message in done.stderr
     assert not (tmp_path / "out.om").exists()
+
+
+@pytest.mark.parametrize("count", ["-1", "many", "17"])
+def test_a_bad_number_of_parse_workers_exits_with_status_2(count: str, tmp_path: Path) -> None:
+    args = ["backfill", "--org", DEMO_ORG, "--github.api-url", "http://127.0.0.1:9", "--days", "3",
+            "--parse-workers", count, "--output", str(tmp_path / "out.om")]  # fmt: skip
+    done = run_exporter_cli(args, {"GITHUB_TOKEN": TOKEN})
+    assert done.returncode == 2
+    assert f"--parse-workers: must be a whole number from 0 to 16, got '{count}'" in done.stderr
+    assert not (tmp_path / "out.om").exists()

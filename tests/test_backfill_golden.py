@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from exporter.sources.usage import runs
 from tests.backfill_support import HistoryFakes, history_fakes, run_backfill
 
 pytestmark = pytest.mark.e2e
@@ -33,9 +34,13 @@ def fakes() -> Iterator[HistoryFakes]:
     yield from history_fakes(NOW, FIRST - timedelta(days=40), FIRST + timedelta(days=2))
 
 
+# Parsed in this process, and in workers in runs of a few lines (so every report is several runs).
+@pytest.mark.parametrize(("workers", "run_lines"), [("0", runs.RUN_LINES), ("2", 7)])
 def test_the_output_is_byte_for_byte_what_it_was(
-    fakes: HistoryFakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fakes: HistoryFakes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str, run_lines: int
 ) -> None:
-    output = run_backfill(fakes, tmp_path, monkeypatch, FIRST, LAST, TODAY, "--repositories.enabled=false")
+    monkeypatch.setattr(runs, "RUN_LINES", run_lines)
+    extra = ("--repositories.enabled=false", "--parse-workers", workers)
+    output = run_backfill(fakes, tmp_path, monkeypatch, FIRST, LAST, TODAY, *extra)
     data = output.read_bytes()
     assert (hashlib.sha256(data).hexdigest(), len(data)) == (GOLDEN_SHA256, GOLDEN_BYTES)

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import shutil
 import time
 from datetime import UTC, date, datetime
@@ -32,6 +33,7 @@ from exporter.github.client import GitHubClient
 from exporter.privacy import UserLabels
 from exporter.sources.spec import BackfillPart, BackfillWiring
 from exporter.wiring import enabled_specs, specs
+from exporter.workers import WorkerError, WorkerPool
 
 HELP = "write past days of usage reports and billing as OpenMetrics for promtool's TSDB blocks"
 DESCRIPTION = (
@@ -43,6 +45,8 @@ DESCRIPTION = (
     "continues). See docs/history.md."
 )
 log = logging.getLogger("exporter.backfill")
+#: Parse workers by default at most: beyond these the downloads and the writing set the pace.
+MAX_WORKERS = 4
 
 
 def _day(text: str) -> date:
@@ -50,6 +54,21 @@ def _day(text: str) -> date:
         return parse_day(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD (UTC), got {text!r}") from None
+
+
+def default_workers() -> int:
+    """One parse worker per CPU this process may run on, at most :data:`MAX_WORKERS`."""
+    return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_WORKERS * 4:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_WORKERS * 4}, got {text!r}")
+    return count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +94,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-per-user", dest="no_per_user", action="store_true", help="leave out the per-user series"
     )
     parser.add_argument(
+        "--parse-workers",
+        dest="parse_workers",
+        metavar="N",
+        type=_workers,
+        default=default_workers(),
+        help="processes that parse the usage reports while the next lines download; 0 parses in this "
+        f"one (default: one per CPU, at most {MAX_WORKERS})",
+    )
+    parser.add_argument(
         "--blocks",
         dest="blocks",
         metavar="DIR",
@@ -89,11 +117,13 @@ def check_config(config: Config) -> None:
         raise ConfigError("targets", "no organization or enterprise to backfill (--org, --enterprise)")
 
 
-def plan_for(config: Config, client: GitHubClient, *, today: date, no_per_user: bool) -> Plan:
+def plan_for(
+    config: Config, client: GitHubClient, *, today: date, no_per_user: bool, workers: WorkerPool | None = None
+) -> Plan:
     """The targets, and the day reader and families of every enabled source with a backfill part."""
     users = UserLabels(config)
     user_label = users if users.enabled and not no_per_user else None
-    wiring = BackfillWiring(config, client, today, user_label, sample_time)
+    wiring = BackfillWiring(config, client, today, user_label, sample_time, workers)
     readings = []
     for spec in enabled_specs(config):
         part = spec.backfill
@@ -138,8 +168,21 @@ async def _walk_then_close(walk: DayWalk, days: list[date], client: GitHubClient
 
 
 def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: date) -> int:
+    count = options.get("parse_workers", 0)
+    workers = WorkerPool(count) if count else None
+    try:
+        return _run_with(config, options, client, today, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _run_with(
+    config: Config, options: dict[str, Any], client: GitHubClient, today: date, workers: WorkerPool | None
+) -> int:
     started = time.monotonic()
-    plan = plan_for(config, client, today=today, no_per_user=bool(options.get("no_per_user")))
+    no_per_user = bool(options.get("no_per_user"))
+    plan = plan_for(config, client, today=today, no_per_user=no_per_user, workers=workers)
     parts = [reading.part for reading in plan.readings]
     output = Path(options["output"])
     workdir = output.with_name(output.name + ".partial")
@@ -171,6 +214,11 @@ def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: d
         writer.close()
         complain("backfill interrupted; continue with the same flags and --resume")
         return 130
+    except WorkerError as exc:
+        progress.close()
+        writer.close()
+        complain(f"backfill: {exc}")
+        return 1
     except OSError as exc:
         # Disk full, a file size limit, a directory gone: the day being written is lost, the ones
         # before it are saved, and --resume continues once there is room.

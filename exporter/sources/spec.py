@@ -22,6 +22,7 @@ from exporter.github.client import GitHubClient
 from exporter.privacy import UserLabels
 from exporter.sources.base import Source
 from exporter.state import ExporterState
+from exporter.workers import WorkerPool
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class BackfillWiring:
     user_label: Callable[[str], str] | None
     #: When the samples of a day are stamped (Unix time), as the backfill writes them.
     taken_at: Callable[[date], float]
+    #: Processes to parse report lines in while the next ones download; None: parse in this one.
+    workers: WorkerPool | None = None
 
 
 def days_back(days: int) -> Callable[[date], date]:

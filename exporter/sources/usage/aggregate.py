@@ -1,8 +1,10 @@
 """Streaming aggregation of one day's usage reports into a :class:`UsageSnapshot`.
 
-A users report of 100,000 users is hundreds of megabytes of NDJSON, so lines are fed one at a time and
-each is folded into what the metrics need before the next is read: per user a login, a few counts and
-flags; per team its slug and the set of its members' ids. Nothing else of a line outlives it.
+A users report of 100,000 users is hundreds of megabytes of NDJSON, so lines are fed as they come, one
+at a time or in runs, and each is folded into what the metrics need before the next is read: per user
+a login, a few counts and flags; per team its slug and the set of its members' ids. Nothing else of a
+line outlives it. A run may be parsed in another process (:mod:`exporter.sources.usage.parts`) and
+its part added here, in the order of the report.
 
 The team figures are GitHub's documented join (user-teams inner join users on user and day, grouped by
 team, distinct users): membership sets are collected as they come and summed over the users at
@@ -14,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from exporter.config import Target
@@ -27,11 +29,16 @@ from exporter.sources.usage.model import (
     BreakdownItem,
     Counters,
     EntityDay,
-    UserDay,
     parse_entity_record,
     parse_line,
-    parse_user_record,
-    parse_user_team_record,
+)
+from exporter.sources.usage.parts import (
+    Start,
+    TeamPart,
+    UserPart,
+    parse_team_lines,
+    parse_user_lines,
+    records_in,
 )
 from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UserFigures
 
@@ -79,33 +86,46 @@ class UsageAggregator:
         self._entity = record
 
     def feed_user_line(self, line: bytes) -> None:
-        raw = parse_line(line, f"users report line {self._next_line()}")
-        if raw is None:
-            return
-        self._count("users")
-        self._unknown["users"] |= unknown_fields("users", raw)
-        record = parse_user_record(raw, f"users report line {self._lines}")
-        if record.day != self.day:
-            return
-        figures = _user_figures(record)
-        earlier = self._users.get(record.user_id)
-        # One row per (user, day, entity) is documented; should GitHub split a user over rows anyway,
-        # the parts add up rather than the last one winning.
-        self._users[record.user_id] = figures if earlier is None else _merged(earlier, figures)
+        self.feed_user_lines((line,))
+
+    def feed_user_lines(self, lines: Sequence[bytes]) -> None:
+        self.add_users(parse_user_lines(self.day, lines, self.reserve("users", lines), self.max_records))
 
     def feed_team_line(self, line: bytes) -> None:
-        raw = parse_line(line, f"user-teams report line {self._next_line()}")
-        if raw is None:
-            return
-        self._count("user-teams")
-        self._unknown["user_teams"] |= unknown_fields("user_teams", raw)
-        record = parse_user_team_record(raw, f"user-teams report line {self._lines}")
-        if record.day != self.day:
-            return
-        team = self._teams.get(record.team_id)
-        if team is None:
-            team = self._teams[record.team_id] = (record.slug, set())
-        team[1].add(record.user_id)
+        self.feed_team_lines((line,))
+
+    def feed_team_lines(self, lines: Sequence[bytes]) -> None:
+        self.add_teams(parse_team_lines(self.day, lines, self.reserve("user-teams", lines), self.max_records))
+
+    def reserve(self, report: str, lines: Sequence[bytes]) -> Start:
+        """Where ``lines``, the next run of ``report`` to be parsed (here or elsewhere), start.
+
+        Runs are reserved in the order of the report, and their parts added in that order.
+        """
+        start = Start(self._lines, self._records[report])
+        self._lines += len(lines)
+        self._records[report] += records_in(lines)
+        return start
+
+    def add_users(self, part: UserPart) -> None:
+        """Fold in the users of a run of the users report, parsed by :func:`parse_user_lines`."""
+        self._unknown["users"] |= part.unknown
+        users = self._users
+        for fields in part.users:
+            figures = UserFigures(*fields)
+            earlier = users.get(figures.user_id)
+            # One row per (user, day, entity) is documented; should GitHub split a user over rows
+            # anyway, the parts add up rather than the last one winning.
+            users[figures.user_id] = figures if earlier is None else _merged(earlier, figures)
+
+    def add_teams(self, part: TeamPart) -> None:
+        """Fold in the memberships of a run of the user-teams report, parsed by :func:`parse_team_lines`."""
+        self._unknown["user_teams"] |= part.unknown
+        for team_id, slug, members in part.teams:
+            team = self._teams.get(team_id)
+            if team is None:
+                team = self._teams[team_id] = (slug, set())
+            team[1].update(members)
 
     def _count(self, report: str) -> None:
         self._records[report] += 1
@@ -178,26 +198,6 @@ class UsageAggregator:
                 )
             )
         return tuple(sorted(teams, key=lambda t: t.team))
-
-
-def _user_figures(record: UserDay) -> UserFigures:
-    return UserFigures(
-        user_id=record.user_id,
-        login=record.login,
-        ai_credits_used=record.ai_credits_used,
-        interactions=record.counters.interactions,
-        acceptances=record.counters.acceptances,
-        used_chat=record.used_chat,
-        used_agent=record.used_agent,
-        used_cli=record.used_cli,
-        used_code_review=record.used_code_review_active,
-        used_code_review_passive=record.used_code_review_passive,
-        used_cloud_agent=record.extras.used_cloud_agent,
-        used_copilot_app=record.extras.used_copilot_app,
-        phase=record.extras.phase,
-        ide_versions=record.extras.ide_versions,
-        plugin_versions=record.extras.plugin_versions,
-    )
 
 
 def _merged(a: UserFigures, b: UserFigures) -> UserFigures:

@@ -19,7 +19,9 @@ from exporter.errors import GitHubError, MalformedResponseError
 from exporter.github.reports import is_final, read_report, report_links
 from exporter.sources.usage.aggregate import DEFAULT_MAX_RECORDS, DEFAULT_TOP_N, UsageAggregator
 from exporter.sources.usage.model import ReportLinks
+from exporter.sources.usage.runs import ENDPOINT_DOWNLOAD, RunReader
 from exporter.sources.usage.snapshot import UsageSnapshot
+from exporter.workers import WorkerPool
 
 T = TypeVar("T")
 
@@ -28,7 +30,6 @@ DEFAULT_MAX_DAYS_BACK = 7
 DEFAULT_MAX_FILE_BYTES = 2 << 30
 #: Distinct files one report may list (GitHub splits a large report over a few).
 DEFAULT_MAX_FILES = 100
-ENDPOINT_DOWNLOAD = "usage report download"
 #: A day's reports appear a day or more after it: a poll usually asks for today's, then yesterday's.
 USUAL_DAYS_BACK = 2
 #: Report -> endpoint path template, per target kind.
@@ -119,11 +120,13 @@ async def fetch_day(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     max_files: int = DEFAULT_MAX_FILES,
     max_records: int = DEFAULT_MAX_RECORDS,
+    workers: WorkerPool | None = None,
 ) -> UsageSnapshot | None:
     """The snapshot of ``target``'s reports of one given ``day``; None when GitHub has no entity report.
 
     The same reading as :func:`fetch_usage` (every file read to the end, or the error propagates), for
-    a day chosen by the caller: ``backfill`` walks the days of a range with it.
+    a day chosen by the caller: ``backfill`` walks the days of a range with it. With ``workers`` the
+    users and user-teams reports are parsed there, in runs, while the next lines download.
     """
     entity = await _report_links(client, target, "entity", day, max_files)
     if entity is None:
@@ -131,7 +134,7 @@ async def fetch_day(
     users = await _report_links(client, target, "users", day, max_files)
     user_teams = await _report_links(client, target, "user_teams", day, max_files)
     aggregator = UsageAggregator(day, top_n=top_n, max_records=max_records)
-    await _read_reports(client, (entity, users, user_teams), aggregator, max_file_bytes)
+    await _read_reports(client, (entity, users, user_teams), aggregator, max_file_bytes, workers)
     return aggregator.finish(target, final=is_final(day, today))
 
 
@@ -140,15 +143,21 @@ async def _read_reports(
     reports: tuple[ReportLinks, ReportLinks | None, ReportLinks | None],
     aggregator: UsageAggregator,
     max_file_bytes: int,
+    workers: WorkerPool | None = None,
 ) -> None:
     """A day's entity, users and user-teams reports, each read to the end into ``aggregator``."""
     entity, users, user_teams = reports
     await _read_all(client, entity, aggregator.feed_entity_line, max_file_bytes)
-    # A day with an entity report but no users or user-teams report has no user or team rows to give.
-    if users is not None:
-        await _read_all(client, users, aggregator.feed_user_line, max_file_bytes)
-    if user_teams is not None:
-        await _read_all(client, user_teams, aggregator.feed_team_line, max_file_bytes)
+    runs = RunReader(client, aggregator, workers, max_bytes=max_file_bytes)
+    try:
+        # A day with an entity report but no users or user-teams report has no user or team rows.
+        if users is not None:
+            await runs.read(users, "users")
+        if user_teams is not None:
+            await runs.read(user_teams, "user-teams")
+        await runs.added()
+    finally:
+        runs.abandon()
 
 
 def _digest(*reports: ReportLinks | None) -> str:

@@ -53,6 +53,7 @@ def _day_reader(wiring: BackfillWiring) -> DayReader:
             max_file_bytes=settings.max_download_bytes,
             max_files=settings.max_files_per_report,
             max_records=settings.max_records_per_report,
+            workers=wiring.workers,
         )
 
     return read_day
