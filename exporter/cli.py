@@ -180,9 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     setup_logging(config.log_level, config.log_format, secrets)
     gc_tuning.tune()
+    # A backfill frees a day's large blocks after every day as the server does after every poll.
+    malloc.tune()
     if command is not None:
         return command.run(config, args, build_client(config))
-    malloc.tune()
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler makes that
     # a clean exit with status 0 instead of death by signal.
     for sig in (signal.SIGTERM, signal.SIGINT):

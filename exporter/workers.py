@@ -13,7 +13,9 @@ import asyncio
 import functools
 import logging
 import multiprocessing
+import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +38,16 @@ class WorkerError(ExporterError):
 def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc_tuning.tune()
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # A worker waits for work on a pipe it holds both ends of, so it would outlive a backfill
+        # killed outright (SIGKILL, the OOM killer) and keep the fork server alive too.
+        threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(1)
 
 
 class WorkerPool:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,6 +188,43 @@ def test_a_worker_that_dies_is_an_error_that_says_what_to_do() -> None:
             asyncio.run(die())
     finally:
         pool.close()
+
+
+#: A backfill in miniature: a pool whose one worker has started, then nothing but waiting.
+HOLDER = """
+import asyncio, os
+from exporter.workers import WorkerPool
+
+async def main():
+    pool = WorkerPool(1)
+    print(await pool.run(os.getpid), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.e2e
+def test_workers_end_with_a_backfill_killed_outright() -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    worker = int(holder.stdout.readline())
+    assert _alive(worker)
+    holder.kill()
+    holder.wait(30)
+    # The worker notices within moments; the deadline is only there to fail rather than hang.
+    deadline = time.monotonic() + 60
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _malformed(message: str) -> None:
