@@ -4,7 +4,8 @@ One Python process parses a 100,000-user day in seconds while its downloads take
 so the day's CPU, not GitHub's pacing, set the time of a backfill. Workers are started by a fork
 server (the backfill process has threads, which a plain fork would copy in whatever state their locks
 are in), ignore Ctrl-C (the backfill process handles it and shuts them down), and tune their garbage
-collector as the exporter does. Only report lines and parsed figures cross to them: never a token.
+collector as the exporter does. Only report lines and parsed figures cross to them; like any child
+process they inherit the environment (where a token may be), and they neither log nor send anything.
 """
 
 from __future__ import annotations

@@ -228,8 +228,10 @@ def test_the_token_never_reaches_the_download_host(backfilled: tuple[str, str], 
     assert fakes.downloads.authorized_requests == []
 
 
+# SIGKILL: nothing of the run's own handling happens; SIGTERM (a supervisor's stop): as Ctrl-C.
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
 def test_a_resumed_run_after_a_kill_gives_the_same_blocks_as_one_uninterrupted_run(
-    fakes: HistoryFakes, tmp_path: Path
+    fakes: HistoryFakes, tmp_path: Path, stop: signal.Signals
 ) -> None:
     first, last = LAST - timedelta(days=7), LAST
     held = first + timedelta(days=4)
@@ -255,13 +257,21 @@ def test_a_resumed_run_after_a_kill_gives_the_same_blocks_as_one_uninterrupted_r
                 what="the run to stop at the held day",
             )  # fmt: skip
             time.sleep(0.2)  # let it write part of the held day's requests; the kill is what matters
+            # Its parse workers (and their fork server) are its descendants.
+            children = _descendants(process.pid)
         finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait(30)
+            process.send_signal(stop)
+            status = process.wait(30)
     finally:
         fakes.faults.released.set()
         fakes.faults.hold = None
     assert not resumed.exists()
+    if stop == signal.SIGTERM:
+        assert status == 130
+        said = (tmp_path / "killed.log").read_text()
+        assert "interrupted; continue with the same flags and --resume" in said
+    assert children
+    wait_until(lambda: not any(map(_alive, children)), 60, what="the backfill's workers to end with it")
 
     again = _backfill(args)
     assert again.returncode == 2
@@ -331,3 +341,27 @@ def test_a_bad_number_of_parse_workers_exits_with_status_2(count: str, tmp_path:
     assert done.returncode == 2
     assert f"--parse-workers: must be a whole number from 0 to 16, got '{count}'" in done.stderr
     assert not (tmp_path / "out.om").exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], list(parents.get(pid, ()))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(parents.get(child, ()))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import signal
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -58,7 +59,10 @@ def _day(text: str) -> date:
 
 def default_workers() -> int:
     """One parse worker per CPU this process may run on, at most :data:`MAX_WORKERS`."""
-    return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+    # macOS has no affinity.
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return min(cpus, MAX_WORKERS)
 
 
 def _workers(text: str) -> int:
@@ -170,9 +174,13 @@ async def _walk_then_close(walk: DayWalk, days: list[date], client: GitHubClient
 def _run(config: Config, options: dict[str, Any], client: GitHubClient, today: date) -> int:
     count = options.get("parse_workers", 0)
     workers = WorkerPool(count) if count else None
+    # Stopped by a supervisor (systemd, Kubernetes, timeout) as by Ctrl-C: the days written are
+    # kept for --resume, and the workers are shut down.
+    stopping = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return _run_with(config, options, client, today, workers)
     finally:
+        signal.signal(signal.SIGTERM, stopping)
         if workers is not None:
             workers.close()
 

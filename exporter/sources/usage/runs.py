@@ -1,9 +1,9 @@
 """The users and user-teams reports read in runs of lines, each parsed here or in a worker process.
 
-With workers, a run is parsed there while the next lines download, at most two runs per worker wait,
-and the parts are added to the aggregator in the order of the reports, so the snapshot is the one the
-lines parsed one by one give. The user-teams report downloads while the last runs of the users report
-are still parsed; the day is complete once every part is added.
+With workers, a run is parsed there while the next lines download, at most two runs per worker wait
+(besides the one just read), and the parts are added to the aggregator in the order of the reports,
+so the snapshot is the one the lines parsed one by one give. The user-teams report downloads while
+the last runs of the users report are still parsed; the day is complete once every part is added.
 
 Errors are the ones of the lines parsed one by one, too: the first bad run in the order of the
 reports is the error, and should a download fail, the lines read before the failure are parsed first,
@@ -21,8 +21,11 @@ from exporter.sources.usage.aggregate import UsageAggregator
 from exporter.sources.usage.parts import parse_team_lines, parse_user_lines
 from exporter.workers import WorkerPool
 
-#: Lines parsed as one run: a few megabytes of a users report, and a part small to send back.
+#: Lines parsed as one run in a worker: a few megabytes of a users report, and a part small to send back.
 RUN_LINES = 1000
+#: Lines parsed as one run in this process: the event loop (serving scrapes, in the exporter) waits
+#: for a run, a few milliseconds at most.
+HERE_RUN_LINES = 100
 #: Where the lines are downloaded from (the endpoint label of the client's metrics).
 ENDPOINT_DOWNLOAD = "usage report download"
 
@@ -49,6 +52,7 @@ class RunReader:
         #: Runs being parsed in workers, in the order of the reports, with what adds each part.
         self._waiting: deque[tuple[Callable[[Any], None], asyncio.Future[Any]]] = deque()
         self._most = 0 if workers is None else 2 * workers.size
+        self._run_lines = RUN_LINES if workers is not None else min(RUN_LINES, HERE_RUN_LINES)
 
     async def read(self, links: Links, report: str) -> None:
         """Every line of every file of ``report`` (``users`` or ``user-teams``) read and parsed or sent."""
@@ -65,7 +69,7 @@ class RunReader:
                     await self.added()
                     raise
                 lines.append(line)
-                if len(lines) == RUN_LINES:
+                if len(lines) == self._run_lines:
                     self._parse(report, lines)
                     lines = []
                     while len(self._waiting) > self._most:
