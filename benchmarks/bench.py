@@ -283,8 +283,9 @@ def run_size(seats: int, latency: float, scrapes: int, workdir: Path, seat_metri
             f"enterprises: [{ENTERPRISE}]\npoll_interval: {interval}m\n"
             f"github: {{api_url: '{fake_url}'}}\n"
             f"seat_metrics: {{mode: '{seat_metrics}', max_series: {seats}}}\n"
-            # The fake serves seats only; billing and usage have benchmarks of their own.
-            "billing: {enabled: false}\nusage: {enabled: 'false'}\n"
+            # The fake serves seats only; billing, usage and the repository report have benchmarks
+            # of their own.
+            "billing: {enabled: false}\nusage: {enabled: 'false'}\nrepositories: {enabled: 'false'}\n"
         )
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -399,6 +400,7 @@ def memory_over_polls(seats: int, polls: int) -> tuple[list[float], float]:
                 "seat_metrics": {"max_series": seats},
                 "billing": {"enabled": False},
                 "usage": {"enabled": False},
+                "repositories": {"enabled": False},
             },
             {"GITHUB_TOKEN": TOKEN},
         )
