@@ -39,6 +39,7 @@ from exporter.sources.usage.parts import (
     parse_team_lines,
     parse_user_lines,
     records_in,
+    too_many_records,
 )
 from exporter.sources.usage.snapshot import TeamFigures, UsageSnapshot, UserFigures
 
@@ -130,9 +131,7 @@ class UsageAggregator:
     def _count(self, report: str) -> None:
         self._records[report] += 1
         if self._records[report] > self.max_records:
-            raise MalformedResponseError(
-                f"{report} report: more than usage.max_records_per_report ({self.max_records:,}) records"
-            )
+            raise too_many_records(report, self.max_records)
 
     def _next_line(self) -> int:
         self._lines += 1

@@ -56,6 +56,13 @@ def records_in(lines: Sequence[bytes]) -> int:
     return sum(1 for line in lines if line.strip())
 
 
+def too_many_records(report: str, max_records: int) -> MalformedResponseError:
+    """The error of a report with more than ``max_records`` records."""
+    return MalformedResponseError(
+        f"{report} report: more than usage.max_records_per_report ({max_records:,}) records"
+    )
+
+
 def parse_user_lines(day: date, lines: Sequence[bytes], start: Start, max_records: int) -> UserPart:
     """The users of ``day`` in a run of the users report; MalformedResponseError at the first bad line."""
     unknown: set[str] = set()
@@ -98,9 +105,7 @@ def _records(
             continue
         records += 1
         if records > max_records:
-            raise MalformedResponseError(
-                f"{report} report: more than usage.max_records_per_report ({max_records:,}) records"
-            )
+            raise too_many_records(report, max_records)
         unknown |= unknown_fields(known, raw)
         yield where, raw
 

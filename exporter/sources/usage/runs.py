@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 from exporter.sources.usage.aggregate import UsageAggregator
+from exporter.sources.usage.model import ReportLinks
 from exporter.sources.usage.parts import parse_team_lines, parse_user_lines
 from exporter.workers import WorkerPool
 
@@ -32,11 +33,6 @@ ENDPOINT_DOWNLOAD = "usage report download"
 
 class LinesClient(Protocol):
     def download_lines(self, url: str, endpoint: str, *, max_bytes: int) -> AsyncIterator[bytes]: ...
-
-
-class Links(Protocol):
-    @property
-    def links(self) -> tuple[str, ...]: ...
 
 
 class RunReader:
@@ -54,7 +50,7 @@ class RunReader:
         self._most = 0 if workers is None else 2 * workers.size
         self._run_lines = RUN_LINES if workers is not None else min(RUN_LINES, HERE_RUN_LINES)
 
-    async def read(self, links: Links, report: str) -> None:
+    async def read(self, links: ReportLinks, report: str) -> None:
         """Every line of every file of ``report`` (``users`` or ``user-teams``) read and parsed or sent."""
         lines: list[bytes] = []
         download = self._lines(links)
@@ -114,7 +110,7 @@ class RunReader:
         else:
             self._waiting.append((add, asyncio.ensure_future(self.workers.run(parse, *args))))
 
-    async def _lines(self, links: Links) -> AsyncGenerator[bytes, None]:
+    async def _lines(self, links: ReportLinks) -> AsyncGenerator[bytes, None]:
         for link in links.links:
             lines = self.client.download_lines(link, ENDPOINT_DOWNLOAD, max_bytes=self.max_bytes)
             async for line in lines:
